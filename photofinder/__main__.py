@@ -1,0 +1,2 @@
+def main(): pass
+def gui_main(): pass

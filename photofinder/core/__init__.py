@@ -1,0 +1,1 @@
+"""The photofinder engine: scan, decode, embed, catalog, vector index, search. Imports no Qt."""

@@ -1,0 +1,161 @@
+"""Decoding photos: small, upright, RGB, and never more pixels than the model and the thumbnail need.
+
+A file that can't be read raises `UnreadableImage` with a one-line reason for the user.
+Photos are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+try:  # HEIC/HEIF from phones; optional at run time so a broken libheif can't take the app down
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except Exception as e:  # noqa: BLE001 - any failure here only costs HEIC support
+    log.warning("HEIC support unavailable: %s", e)
+
+# Photo formats we index. Others (RAW, PSD, SVG) are not looked at at all.
+EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .webp .gif .bmp .tif .tiff .heic .heif .avif".split())
+
+# Refused from the header, before any pixel is decoded (a decompression bomb, or a scan too big to be a photo).
+MAX_PIXELS = 180_000_000
+
+_ORIENT = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+class UnreadableImage(Exception):
+    """The file is not a photo we can decode; str(e) is a short reason ("not an image", "truncated")."""
+
+
+@dataclass
+class DecodedImage:
+    """An upright RGB image at least `min_side` on its shorter side (unless the photo is smaller)."""
+
+    image: Image.Image
+    width: int  # of the upright original
+    height: int
+    taken: str | None  # EXIF date taken, ISO 8601
+
+
+def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
+    """Decode a photo small: JPEG DCT scaling and integer reduction keep the shorter side >= min_side."""
+    try:
+        if isinstance(source, bytes):
+            return _decode(io.BytesIO(source), min_side)
+        if os.path.getsize(source) == 0:
+            raise UnreadableImage("empty file")
+        with open(source, "rb") as f:
+            return _decode(f, min_side)
+    except UnreadableImage:
+        raise
+    except FileNotFoundError as e:
+        raise UnreadableImage("file vanished") from e
+    except PermissionError as e:
+        raise UnreadableImage("permission denied") from e
+    except IsADirectoryError as e:
+        raise UnreadableImage("not a file") from e
+    except UnidentifiedImageError as e:
+        raise UnreadableImage("not an image") from e
+    except Image.DecompressionBombError as e:  # Pillow's own check in open(), for the very largest
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        raise UnreadableImage(f"too large: {_pixels(int(m.group(1)))}" if m else "too large") from e
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, struct_error()) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "truncated" in msg or isinstance(e, EOFError):
+            raise UnreadableImage("truncated") from e
+        raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
+
+
+def struct_error() -> type[Exception]:
+    import struct
+
+    return struct.error
+
+
+def _decode(f, min_side: int) -> DecodedImage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(f)
+    with im:
+        w, h = im.size
+        if w * h > MAX_PIXELS:
+            raise UnreadableImage(f"too large: {_pixels(w * h)}")
+        exif = im.getexif()
+        orientation = exif.get(0x0112, 1)
+        taken = _taken(exif)
+        if getattr(im, "is_animated", False):
+            im.seek(0)
+        if im.format == "JPEG" and min_side > 0:
+            # DCT scaling: the decoder itself outputs 1/2, 1/4 or 1/8 size, both sides staying >= min_side.
+            im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB", (min_side, min_side))
+        im.load()
+        img = _to_rgb(im)
+    factor = min(img.size) // min_side if min_side > 0 else 1
+    if factor >= 2:
+        img = img.reduce(factor)  # box filter: fast, and the bicubic resize after it sees a clean image
+    for op in _ORIENT.get(orientation if isinstance(orientation, int) else 1, ()):
+        img = img.transpose(op)
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    return DecodedImage(img, w, h, taken)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """RGB from any mode: 16-bit scaled (not clipped), alpha composited on white, CMYK/palette converted."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im)
+        arr = (arr.astype(np.uint32) >> 8) if arr.max(initial=0) > 255 or mode.startswith("I;16") else arr
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        arr = np.asarray(im, dtype=np.float32)
+        if arr.max(initial=0) <= 1.0:
+            arr = arr * 255.0
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode != "RGB":
+        return im.convert("RGB")
+    return im
+
+
+def _taken(exif: Image.Exif) -> str | None:
+    try:
+        value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+    except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo
+        return None
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    d, t = value[:10].replace(":", "-"), value[11:19]
+    return f"{d}T{t}" if d[:4].isdigit() else None
+
+
+def _pixels(n: int) -> str:
+    return f"{n / 1e9:.1f} gigapixels" if n >= 1e9 else f"{n / 1e6:.0f} megapixels"
+
+
+def is_photo_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in EXTENSIONS

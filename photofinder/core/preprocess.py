@@ -1,0 +1,53 @@
+"""The model's input tensor, computed the way CLIPImageProcessor does, but from an already-small image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """Resize the shorter side to `shortest_edge` (bicubic), centre-crop, scale to 0..1, normalise."""
+
+    shortest_edge: int = 224
+    crop_height: int = 224
+    crop_width: int = 224
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+
+    @classmethod
+    def from_processor_config(cls, cfg: dict[str, Any]) -> PreprocessSpec:
+        size = cfg.get("size", 224)
+        edge = size.get("shortest_edge", size.get("height", 224)) if isinstance(size, dict) else int(size)
+        crop = cfg.get("crop_size", edge)
+        ch, cw = (crop.get("height", edge), crop.get("width", edge)) if isinstance(crop, dict) else (crop, crop)
+        return cls(int(edge), int(ch), int(cw), tuple(cfg.get("image_mean", OPENAI_MEAN)),
+                   tuple(cfg.get("image_std", OPENAI_STD)))
+
+    @property
+    def decode_side(self) -> int:
+        """How small a photo may be decoded before the bicubic resize: twice the target keeps it faithful."""
+        return 2 * max(self.shortest_edge, self.crop_height, self.crop_width)
+
+
+def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """(3, crop_height, crop_width) float32, normalised, from an RGB image."""
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = spec.shortest_edge, int(spec.shortest_edge * long / short)
+    size = (new_short, new_long) if w <= h else (new_long, new_short)
+    if size != image.size:
+        image = image.resize(size, resample=Image.Resampling.BICUBIC)
+    w, h = image.size
+    top, left = int((h - spec.crop_height) / 2.0), int((w - spec.crop_width) / 2.0)
+    image = image.crop((left, top, left + spec.crop_width, top + spec.crop_height))
+    arr = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+    arr = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))

@@ -1,0 +1,78 @@
+"""The FAISS vector index: a cache derived from the catalog, rebuilt whenever it is missing, corrupt or stale."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalised vectors, keyed by catalog photo ids.
+
+    Exact (flat) for now; `_make` is the seam where an approximate index (IVF, HNSW) would go.
+    """
+
+    def __init__(self, dim: int, index: faiss.Index | None = None):
+        self.dim = dim
+        self._index = index if index is not None else self._make(dim)
+
+    @staticmethod
+    def _make(dim: int) -> faiss.Index:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            ids = np.asarray(ids, dtype=np.int64)
+            # An id added twice would be found twice: replace, never duplicate.
+            self._index.remove_ids(ids)
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
+    def remove(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the k best matches, best first; fewer when the index holds fewer."""
+        k = min(k, len(self))
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._index.search(q, k)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a temp file beside the target, fsync, rename. A crash leaves the old file or none."""
+        data = faiss.serialize_index(self._index)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data.tobytes())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> VectorIndex:
+        """Read a saved index; raises ValueError when it is unreadable or of another dimension."""
+        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        try:
+            index = faiss.deserialize_index(data)
+        except RuntimeError as e:
+            raise ValueError(f"corrupt index file: {e}") from e
+        if index.d != dim:
+            raise ValueError(f"index has dimension {index.d}, the library {dim}")
+        return cls(dim, index)
