@@ -192,6 +192,11 @@ class Catalog:
             return None
         return StoredEmbedding(np.frombuffer(row[0], dtype=np.float32).copy(), row[1], row[2], row[3])
 
+    def indexed_hashes(self) -> dict[str, int]:
+        """Content hash -> size of every indexed photo: lets workers spot renamed or copied files cheaply."""
+        rows = self._db.execute("SELECT hash, size FROM photos WHERE status = 'indexed' AND hash IS NOT NULL")
+        return {r[0]: r[1] for r in rows}
+
     def upsert(self, records: Iterable[PhotoRecord]) -> dict[str, int]:
         """Write a batch of photos in one transaction; returns their ids by path."""
         now = time.time()

@@ -80,7 +80,9 @@ class ClipEmbedder:
                 return
             import torch
             from transformers import CLIPModel, CLIPTokenizer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing to a user
             src = self._resolve()
             try:
                 model = CLIPModel.from_pretrained(src, use_safetensors=True)

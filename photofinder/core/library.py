@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
-from .errors import LibraryError
+from .errors import LibraryError, ModelMismatchError
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -54,34 +54,31 @@ class Library:
         """A new connection for the calling thread."""
         return Catalog(self.catalog_path)
 
-    def load_vectors(self, catalog: Catalog) -> VectorIndex:
-        """The vector index, from its file when that matches the catalog, else rebuilt from the catalog and saved."""
+    def load_vectors(self, catalog: Catalog, save: bool = True) -> VectorIndex:
+        """The vector index, from its file when that matches the catalog, else rebuilt from the catalog."""
         dim = catalog.dim
         if dim is None:
             return VectorIndex(1)
         generation = catalog.generation
-        if catalog.get_meta("index_generation") == str(generation) and self.index_path.exists():
+        if self.index_path.exists():
             try:
-                index = VectorIndex.load(self.index_path, dim)
-                if len(index) == catalog.count():
+                index, saved = VectorIndex.load(self.index_path, dim)
+                if saved == generation and len(index) == catalog.count():
                     return index
-                log.warning("vector index %s is stale (%d vectors, catalog has %d): rebuilding",
-                            self.index_path, len(index), catalog.count())
+                log.info("vector index %s is stale (generation %d, catalog %d): rebuilding",
+                         self.index_path, saved, generation)
             except (OSError, ValueError) as e:
                 log.warning("vector index %s unreadable (%s): rebuilding from the catalog", self.index_path, e)
-        elif self.index_path.exists():
-            log.info("vector index %s is older than the catalog: rebuilding", self.index_path)
         ids, vecs = catalog.embeddings()
         index = VectorIndex(dim)
         index.add(ids, vecs)
-        self.save_vectors(index, catalog, generation)
+        if save:
+            self.save_vectors(index, generation)
         return index
 
-    def save_vectors(self, index: VectorIndex, catalog: Catalog, generation: int | None = None) -> None:
-        gen = catalog.generation if generation is None else generation
+    def save_vectors(self, index: VectorIndex, generation: int) -> None:
         try:
-            index.save(self.index_path)
-            catalog.set_meta("index_generation", str(gen))
+            index.save(self.index_path, generation)
         except OSError as e:  # a cache: failing to write it costs a rebuild next time, nothing more
             log.warning("could not save vector index %s: %s", self.index_path, e)
 
@@ -144,3 +141,12 @@ def _check_name(name: str) -> None:
     if not _valid(name):
         raise LibraryError(
             f"{name!r} can't be a library name: use 1-100 characters, no slashes or :*?\"<>|, not starting with '.'.")
+
+
+def check_model(catalog: Catalog, model_id: str, library: str = "") -> None:
+    """Refuse to mix vectors of two models in one library."""
+    bound = catalog.model_id
+    if bound is not None and bound != model_id:
+        raise ModelMismatchError(
+            f"The library {library!r} was indexed with the model {bound!r}, not {model_id!r}. Search it with "
+            "that model, or re-index it with the new one (photofinder index --rebuild, or Settings in the app).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+_MAGIC = b"PFVIDX1\0"
+_HEADER = len(_MAGIC) + 8
 
 
 class VectorIndex:
@@ -51,12 +55,17 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def save(self, path: Path) -> None:
-        """Write atomically: a temp file beside the target, fsync, rename. A crash leaves the old file or none."""
+    def save(self, path: Path, generation: int) -> None:
+        """Write atomically: a temp file beside the target, fsync, rename. A crash leaves the old file or none.
+
+        The file starts with the catalog generation it was built from, so one file can never be mistaken for
+        a newer catalog state, whoever wrote it last.
+        """
         data = faiss.serialize_index(self._index)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
+                f.write(_MAGIC + struct.pack("<q", generation))
                 f.write(data.tobytes())
                 f.flush()
                 os.fsync(f.fileno())
@@ -66,13 +75,17 @@ class VectorIndex:
             raise
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> VectorIndex:
-        """Read a saved index; raises ValueError when it is unreadable or of another dimension."""
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    def load(cls, path: Path, dim: int) -> tuple[VectorIndex, int]:
+        """(index, catalog generation) from a saved file; ValueError when unreadable or of another dimension."""
+        raw = path.read_bytes()
+        if raw[: len(_MAGIC)] != _MAGIC or len(raw) < _HEADER:
+            raise ValueError("not a photofinder index file")
+        (generation,) = struct.unpack("<q", raw[len(_MAGIC) : _HEADER])
+        data = np.frombuffer(raw, dtype=np.uint8, offset=_HEADER)
         try:
             index = faiss.deserialize_index(data)
         except RuntimeError as e:
             raise ValueError(f"corrupt index file: {e}") from e
         if index.d != dim:
             raise ValueError(f"index has dimension {index.d}, the library {dim}")
-        return cls(dim, index)
+        return cls(dim, index), generation

@@ -1,0 +1,121 @@
+"""Search a library: by text, by an image, or by a photo already in it ("find similar")."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .decode import decode
+from .embedder import Embedder
+from .library import Library, check_model
+from .preprocess import to_pixels
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    id: int
+    path: str
+    score: float
+    hash: str | None = None
+
+
+class Searcher:
+    """Queries one library. Opens its own catalog connection: use it from one thread."""
+
+    def __init__(self, library: Library, embedder: Embedder):
+        self.library = library
+        self.embedder = embedder
+        self._catalog = library.open_catalog()
+        self._vectors: VectorIndex | None = None
+        self._generation = -1
+
+    def close(self) -> None:
+        self._catalog.close()
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _index(self) -> VectorIndex:
+        """The vector index, reloaded when the catalog moved on (indexing may be running beside us)."""
+        generation = self._catalog.generation
+        if self._vectors is None or generation != self._generation:
+            # Only the indexer writes the index file; a reader rebuilding in memory can't race it.
+            self._vectors = self.library.load_vectors(self._catalog, save=False)
+            self._generation = generation
+        return self._vectors
+
+    @property
+    def size(self) -> int:
+        return len(self._index()) if self._catalog.dim else 0
+
+    # -- queries -------------------------------------------------------------------------------------------
+    def by_text(self, text: str, top: int = 50) -> list[SearchResult]:
+        if not text.strip() or not self._ready():
+            return []
+        return self.by_vector(self.embedder.encode_text([text.strip()])[0], top)
+
+    def by_image(self, image: str | Path | bytes | Image.Image, top: int = 50) -> list[SearchResult]:
+        """Photos that look like an image file, encoded image bytes, or an in-memory image.
+
+        Raises decode.UnreadableImage for a file that is not an image.
+        """
+        if not self._ready():
+            return []
+        spec = self.embedder.spec
+        if isinstance(image, Image.Image):
+            pil = image.convert("RGB") if image.mode != "RGB" else image
+        else:
+            pil = decode(image if isinstance(image, bytes) else str(image), spec.decode_side).image
+        return self.by_vector(self.embedder.encode_pixels(to_pixels(pil, spec)[None])[0], top)
+
+    def similar(self, photo: str | int, top: int = 50) -> list[SearchResult]:
+        """Photos like one already indexed (its stored vector is reused: no decoding, no model). Excludes itself."""
+        if isinstance(photo, int):
+            vec, pid = self._catalog.embedding_for_id(photo), photo
+        else:
+            found = self._catalog.embedding_for_path(os.path.abspath(photo)) or \
+                self._catalog.embedding_for_path(os.path.realpath(photo))
+            vec, pid = (found[1], found[0]) if found else (None, -1)
+        if vec is None:
+            if isinstance(photo, int):
+                return []
+            return self.by_image(photo, top)  # not in the library: search by its pixels instead
+        return self.by_vector(vec, top, exclude={pid})
+
+    def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset()) -> list[SearchResult]:
+        index = self._index()
+        want = top + len(exclude)
+        results: list[SearchResult] = []
+        while True:
+            ids, scores = index.search(vector, want * 2)
+            info = self._catalog.photos(int(i) for i in ids)
+            results = []
+            for i, s in zip(ids.tolist(), scores.tolist()):
+                if i in exclude or i not in info:
+                    continue
+                path, h = info[i]
+                if not os.path.exists(path):  # deleted since it was indexed: never show a dead tile
+                    continue
+                results.append(SearchResult(i, path, float(s), h))
+                if len(results) == top:
+                    return results
+            if len(ids) < want * 2:  # the whole index was looked at
+                return results
+            want *= 4
+
+    def _ready(self) -> bool:
+        if self._catalog.model_id is None:  # nothing indexed yet
+            return False
+        check_model(self._catalog, self.embedder.model_id, self.library.name)
+        return True

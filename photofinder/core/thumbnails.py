@@ -1,0 +1,30 @@
+"""Grid thumbnails on disk, in the library folder, keyed by content hash (a renamed photo keeps its thumbnail)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+THUMB_SIZE = 256
+
+
+def thumb_path(thumbs_dir: Path, content_hash: str) -> Path:
+    return thumbs_dir / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def write_thumbnail(image: Image.Image, path: Path, size: int = THUMB_SIZE) -> None:
+    """Save a JPEG no larger than size x size; written to a temp file and renamed, so readers never see half."""
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            thumb.save(f, "JPEG", quality=85)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,150 @@
+"""Shared fixtures: a private data dir per test, no network, the tiny test CLIP, generated photos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any QApplication exists
+os.environ["HF_HUB_OFFLINE"] = "1"  # the tests never touch the network
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+TINY_MODEL = TESTS / "models" / "tiny-clip"
+
+from shapes import Kind, all_kinds, draw  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty data dir: nothing is ever written to the user's real one."""
+    d = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("PHOTOFINDER_DATA_DIR", str(d))
+    monkeypatch.setenv("HF_HOME", str(d / "hf"))
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> str:
+    return str(TINY_MODEL)
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_model: str):
+    from photofinder.core.embedder import ClipEmbedder
+
+    e = ClipEmbedder(tiny_model, device="cpu")
+    e.load()
+    return e
+
+
+class CountingEmbedder:
+    """Wraps a real embedder and counts the images that reach the model."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.images = 0
+        self.fail_after: int | None = None  # raise on the batch that would pass this many images
+
+    model_id = property(lambda self: self.inner.model_id)
+    dim = property(lambda self: self.inner.dim)
+    spec = property(lambda self: self.inner.spec)
+    device = property(lambda self: self.inner.device)
+
+    def encode_pixels(self, pixels):
+        if self.fail_after is not None and self.images + len(pixels) > self.fail_after:
+            raise RuntimeError("simulated crash in the model")
+        self.images += len(pixels)
+        return self.inner.encode_pixels(pixels)
+
+    def encode_text(self, texts):
+        return self.inner.encode_text(texts)
+
+
+@pytest.fixture
+def counting(tiny_embedder) -> CountingEmbedder:
+    return CountingEmbedder(tiny_embedder)
+
+
+def make_photos(folder: Path, kinds: list[Kind], per_kind: int, seed: int = 0, size=(320, 240)) -> dict[Path, Kind]:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for k in kinds:
+        for j in range(per_kind):
+            p = folder / f"{k.slug}-{j}.jpg"
+            draw(k, size, rng, centred=True).save(p, quality=90)
+            out[p] = k
+    return out
+
+
+# A fixed, confusable set: every kind here shares two attributes with another.
+QUERY_KINDS = [Kind("circle", "red", "white"), Kind("square", "red", "white"), Kind("circle", "blue", "white"),
+               Kind("circle", "red", "black"), Kind("star", "yellow", "gray"), Kind("triangle", "green", "brown"),
+               Kind("square", "purple", "black"), Kind("star", "orange", "white")]
+
+
+@pytest.fixture(scope="session")
+def shape_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Path, Kind]]:
+    """A read-only set of 40 generated photos: 8 kinds x 5 (reuse it; copy it before changing anything)."""
+    folder = tmp_path_factory.mktemp("shapes") / "photos"
+    return folder, make_photos(folder, QUERY_KINDS, 5)
+
+
+@pytest.fixture
+def photos(tmp_path: Path, shape_folder) -> tuple[Path, dict[Path, Kind]]:
+    """A private copy of the shape photos that a test may change."""
+    src, kinds = shape_folder
+    dst = tmp_path / "photos"
+    shutil.copytree(src, dst)
+    return dst, {dst / p.name: k for p, k in kinds.items()}
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    from photofinder.core.library import LibraryStore
+
+    return LibraryStore(data_dir)
+
+
+def new_library(store, folder: Path, name: str = "Photos"):
+    from photofinder.core.scanner import normalise_folder
+
+    lib = store.get_or_create(name)
+    with lib.open_catalog() as c:
+        c.add_folder(normalise_folder(folder))
+    return lib
+
+
+@pytest.fixture(scope="session")
+def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random-initialised CLIP with exactly the openai/clip-vit-base-patch32 architecture (real sizes, real cost)."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    out = tmp_path_factory.mktemp("vit-b-32")
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config=dict(vocab_size=49408, hidden_size=512, intermediate_size=2048, num_attention_heads=8,
+                         num_hidden_layers=12, max_position_embeddings=77),
+        vision_config=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                           image_size=224, patch_size=32),
+        projection_dim=512)
+    CLIPModel(config).save_pretrained(out, safe_serialization=True)
+    for name in ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(TINY_MODEL / name, out / name)
+    # openai/clip-vit-base-patch32's preprocessor_config.json, as published
+    (out / "preprocessor_config.json").write_text(
+        '{"crop_size": 224, "do_center_crop": true, "do_normalize": true, "do_resize": true,'
+        ' "feature_extractor_type": "CLIPFeatureExtractor", "image_mean": [0.48145466, 0.4578275, 0.40821073],'
+        ' "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224}')
+    return str(out)
+
+
+__all__ = ["CountingEmbedder", "make_photos", "new_library", "QUERY_KINDS", "all_kinds"]

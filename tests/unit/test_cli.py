@@ -1,0 +1,67 @@
+"""The photofinder command line, run as a user would: real process, real exit codes, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import QUERY_KINDS
+
+
+def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run([sys.executable, "-m", "photofinder", *args], capture_output=True, text=True,
+                       env=os.environ.copy(), timeout=120)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_index_search_similar_and_libraries(photos, tiny_model, tmp_path):
+    folder, kinds = photos
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    report = json.loads(pf("index", str(folder), "--model", tiny_model, "--json").stdout)
+    assert report["indexed"] == len(kinds) and report["unchanged"] == report["removed"] == 0
+    assert report["skipped"] == [{"path": str(folder / "broken.png"), "reason": "not an image"}]
+
+    again = json.loads(pf("index", "--json").stdout)  # the library remembers its folders and model
+    assert (again["indexed"], again["unchanged"]) == (0, len(kinds) + 1)
+
+    kind = QUERY_KINDS[3]
+    out = json.loads(pf("search", kind.caption, "--top", "5", "--json").stdout)
+    assert len(out["results"]) == 5
+    assert sum(kinds[Path(r["path"])] == kind for r in out["results"]) >= 4
+
+    target = next(p for p, k in kinds.items() if k == kind)
+    sim = json.loads(pf("similar", str(target), "-n", "3", "--json").stdout)
+    assert all(kinds[Path(r["path"])] == kind for r in sim["results"])
+    by_image = json.loads(pf("search", "--image", str(target), "-n", "1", "--json").stdout)
+    assert by_image["results"][0]["path"] == str(target)
+
+    text = pf("search", kind.caption, "-n", "2").stdout.splitlines()
+    assert len(text) == 2 and text[0].split("  ", 1)[1] in {str(p) for p in kinds}
+
+    libs = json.loads(pf("libraries", "--json").stdout)["libraries"]
+    assert libs == [{"name": "Photos", "photos": len(kinds), "skipped": 1, "folders": [str(folder)],
+                     "model": tiny_model}]
+
+
+def test_bad_arguments_exit_non_zero_with_one_line(tmp_path, tiny_model):
+    r = pf("index", str(tmp_path / "nope"), "--model", tiny_model, check=False)
+    assert r.returncode == 2 and "folder not found" in r.stderr
+    r = pf("search", "x", "--library", "Nope", check=False)
+    assert r.returncode == 1 and r.stderr.strip() == "photofinder: There is no library named 'Nope' (libraries: none yet)."
+    r = pf("search", check=False)
+    assert r.returncode == 2 and "give either TEXT or --image" in r.stderr
+
+
+def test_unavailable_model_is_a_message_not_a_traceback(photos):
+    folder, _ = photos
+    r = pf("index", str(folder), check=False)  # default model, offline, empty HF cache
+    assert r.returncode == 1
+    assert r.stderr.startswith("photofinder: The CLIP model 'openai/clip-vit-base-patch32' could not be loaded")
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = pf("index", str(folder), "--model", str(folder / "no-such-model"), check=False)
+    assert r.returncode == 1 and "does not exist" in r.stderr

@@ -1,0 +1,131 @@
+"""Indexing with the tiny test CLIP: complete, incremental, resumable, cancellable, and read-only on photos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import new_library
+
+from photofinder.core.errors import ModelMismatchError, ModelUnavailableError
+from photofinder.core.indexer import CancelToken, Indexer
+from photofinder.core.search import Searcher
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_indexes_every_readable_photo_lists_bad_ones_and_a_second_run_does_nothing(store, photos, counting):
+    folder, kinds = photos
+    (folder / "notes.jpg").write_text("not a photo")
+    (folder / "empty.png").write_bytes(b"")
+    before = _snapshot(folder)
+    lib = new_library(store, folder)
+    progress = []
+    report = Indexer(lib, counting, batch_size=8).run(progress.append)
+    assert report.indexed == len(kinds) == counting.images
+    assert sorted((os.path.basename(s.path), s.reason) for s in report.skipped) == [
+        ("empty.png", "empty file"), ("notes.jpg", "not an image")]
+    indexing = [p for p in progress if p.phase == "indexing"]
+    assert indexing[-1].done == indexing[-1].total == len(kinds) + 2
+    assert all(p.rate > 0 for p in indexing) and indexing[0].eta is not None
+    assert progress[-1].phase == "done"
+    # Thumbnails were made by the same decode, in the library's folder, not next to the photos.
+    assert len(list(lib.thumbs_dir.rglob("*.jpg"))) == len(kinds)
+
+    again = Indexer(lib, counting).run()
+    assert (again.indexed, again.reused, again.removed, again.skipped) == (0, 0, 0, [])
+    assert again.unchanged == len(kinds) + 2 and counting.images == len(kinds)
+    assert _snapshot(folder) == before  # the user's photos are never modified
+
+
+def test_renamed_copied_edited_and_deleted_files(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    names = sorted(p.name for p in kinds)
+    os.rename(folder / names[0], folder / "renamed.jpg")
+    (folder / "album").mkdir()
+    shutil.copy2(folder / names[1], folder / "album" / "copy.jpg")
+    os.remove(folder / names[2])
+    shutil.copy(folder / names[4], folder / names[3])  # edited: new content under an old name
+    os.utime(folder / names[5], ns=(1, 1))  # touched: same content, new mtime
+    counting.images = 0
+
+    report = Indexer(lib, counting).run()
+    assert report.removed == 2  # names[0] (renamed away) and names[2]
+    assert report.reused == 3  # renamed.jpg, album/copy.jpg and the touched file: no model work
+    assert report.indexed == 1 and counting.images == 1  # only the edited file reaches the model
+    with Searcher(lib, counting) as s:
+        assert s.size == len(kinds) + 1 - 1
+        hits = s.similar(str(folder / "renamed.jpg"), top=3)
+        assert kinds[folder / names[0]] == kinds[Path(hits[0].path)]
+
+
+def test_killed_mid_run_resumes_losing_at_most_one_batch(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    counting.fail_after = 16
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        Indexer(lib, counting, batch_size=8).run()
+    with lib.open_catalog() as c:
+        assert c.count() == 16  # two full batches were committed before the crash
+    counting.fail_after = None
+    report = Indexer(lib, counting, batch_size=8).run()
+    assert report.indexed == len(kinds) - 16 and report.unchanged == 16
+    with Searcher(lib, counting) as s:
+        assert s.size == len(kinds)
+
+
+def test_cancel_stops_promptly_and_keeps_what_was_done(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.phase == "indexing" and p.done >= 10:
+            token.cancel()
+
+    report = Indexer(lib, counting, batch_size=4).run(on_progress, token)
+    assert report.cancelled
+    assert 8 <= report.indexed < len(kinds)
+    rest = Indexer(lib, counting, batch_size=4).run()
+    assert rest.indexed + report.indexed == len(kinds) and not rest.cancelled
+
+
+def test_an_unplugged_folder_keeps_its_photos(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    folder.rename(folder.with_name("elsewhere"))
+    report = Indexer(lib, counting).run()
+    assert report.removed == 0 and report.missing_folders[0].reason == "not found"
+    with lib.open_catalog() as c:
+        assert c.count() == len(kinds)
+
+
+def test_another_model_is_refused_before_any_work(store, photos, counting, tmp_path):
+    folder, _ = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    (folder / "new.jpg").write_bytes((folder / sorted(os.listdir(folder))[0]).read_bytes()[:-10] + b"x" * 10)
+
+    class Other:
+        model_id = "someone/else"
+
+    with pytest.raises(ModelMismatchError):
+        Indexer(lib, Other()).run()  # type: ignore[arg-type]
+
+
+def test_a_missing_model_says_how_to_get_it(store, photos):
+    from photofinder.core.embedder import ClipEmbedder
+
+    folder, _ = photos
+    lib = new_library(store, folder)
+    with pytest.raises(ModelUnavailableError) as e:
+        Indexer(lib, ClipEmbedder("openai/clip-vit-base-patch32")).run()
+    msg = str(e.value)
+    assert "could not be downloaded" in msg and "--model /path/to/clip-folder" in msg
