@@ -1,0 +1,3 @@
+"""photofinder: find photos by what is in them."""
+
+__version__ = "0.1.0"

@@ -18,7 +18,8 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 TINY_MODEL = TESTS / "models" / "tiny-clip"
 
-from shapes import Kind, all_kinds, draw  # noqa: E402
+from helpers import QUERY_KINDS, CountingEmbedder, make_photos  # noqa: E402
+from shapes import Kind  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,50 +45,9 @@ def tiny_embedder(tiny_model: str):
     return e
 
 
-class CountingEmbedder:
-    """Wraps a real embedder and counts the images that reach the model."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.images = 0
-        self.fail_after: int | None = None  # raise on the batch that would pass this many images
-
-    model_id = property(lambda self: self.inner.model_id)
-    dim = property(lambda self: self.inner.dim)
-    spec = property(lambda self: self.inner.spec)
-    device = property(lambda self: self.inner.device)
-
-    def encode_pixels(self, pixels):
-        if self.fail_after is not None and self.images + len(pixels) > self.fail_after:
-            raise RuntimeError("simulated crash in the model")
-        self.images += len(pixels)
-        return self.inner.encode_pixels(pixels)
-
-    def encode_text(self, texts):
-        return self.inner.encode_text(texts)
-
-
 @pytest.fixture
 def counting(tiny_embedder) -> CountingEmbedder:
     return CountingEmbedder(tiny_embedder)
-
-
-def make_photos(folder: Path, kinds: list[Kind], per_kind: int, seed: int = 0, size=(320, 240)) -> dict[Path, Kind]:
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for k in kinds:
-        for j in range(per_kind):
-            p = folder / f"{k.slug}-{j}.jpg"
-            draw(k, size, rng, centred=True).save(p, quality=90)
-            out[p] = k
-    return out
-
-
-# A fixed, confusable set: every kind here shares two attributes with another.
-QUERY_KINDS = [Kind("circle", "red", "white"), Kind("square", "red", "white"), Kind("circle", "blue", "white"),
-               Kind("circle", "red", "black"), Kind("star", "yellow", "gray"), Kind("triangle", "green", "brown"),
-               Kind("square", "purple", "black"), Kind("star", "orange", "white")]
 
 
 @pytest.fixture(scope="session")
@@ -111,15 +71,6 @@ def store(data_dir: Path):
     from photofinder.core.library import LibraryStore
 
     return LibraryStore(data_dir)
-
-
-def new_library(store, folder: Path, name: str = "Photos"):
-    from photofinder.core.scanner import normalise_folder
-
-    lib = store.get_or_create(name)
-    with lib.open_catalog() as c:
-        c.add_folder(normalise_folder(folder))
-    return lib
 
 
 @pytest.fixture(scope="session")
@@ -147,4 +98,3 @@ def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(out)
 
 
-__all__ = ["CountingEmbedder", "make_photos", "new_library", "QUERY_KINDS", "all_kinds"]

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,8 +61,12 @@ def pick_device(preference: str = "auto") -> str:
 class ClipEmbedder:
     """A CLIP model loaded lazily, on first use, from a hub id or a local folder (safetensors only)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto"):
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto",
+                 download_progress: Callable[[int, int], None] | None = None):
+        """`download_progress(done_bytes, total_bytes)` is called while a first-use download runs; it may
+        raise DownloadCancelled to stop the download."""
         self.model_ref = model
+        self.download_progress = download_progress
         self.model_id = model_identity(model)
         self._device_pref = device
         self._lock = threading.Lock()
@@ -115,7 +120,10 @@ class ClipEmbedder:
         except Exception:  # noqa: BLE001 - not cached (or partly): try the network below
             pass
         try:
-            return snapshot_download(self.model_ref, allow_patterns=patterns)
+            return snapshot_download(self.model_ref, allow_patterns=patterns,
+                                     tqdm_class=_progress_tqdm(self.download_progress))
+        except DownloadCancelled:
+            raise
         except Exception as e:  # noqa: BLE001 - hub errors come in many types; all mean "can't get it"
             raise ModelUnavailableError(self._explain(e)) from e
 
@@ -181,6 +189,37 @@ class ClipEmbedder:
     def encode_image(self, image: Image.Image) -> np.ndarray:
         """The vector of one upright RGB image (a query)."""
         return self.encode_pixels(to_pixels(image, self.spec)[None])[0]
+
+
+class DownloadCancelled(Exception):
+    """Raised from a download_progress callback to stop a model download."""
+
+
+def _progress_tqdm(callback: Callable[[int, int], None] | None) -> Any:
+    """A tqdm class for huggingface_hub that reports byte progress to `callback` instead of a terminal."""
+    from tqdm.auto import tqdm
+
+    if callback is None:
+        return None
+
+    class _Reporting(tqdm):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any):
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed with the bar
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            r = super().update(n)
+            if self.unit == "B":
+                callback(int(self.n), int(self.total or 0))
+            return r
+
+        def close(self) -> None:
+            f = self.fp
+            super().close()
+            f.close()
+
+    return _Reporting
 
 
 def _features(out: Any) -> Any:

@@ -28,3 +28,29 @@ def write_thumbnail(image: Image.Image, path: Path, size: int = THUMB_SIZE) -> N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_thumbnail(path: str, content_hash: str | None, thumbs_dir: Path | None, size: int = THUMB_SIZE) -> Image.Image:
+    """A thumbnail of at most size x size: from the disk cache when there, else decoded and cached.
+
+    Raises decode.UnreadableImage when the photo can't be read.
+    """
+    from .decode import decode
+
+    cached = thumb_path(thumbs_dir, content_hash) if thumbs_dir is not None and content_hash else None
+    if cached is not None and cached.exists():
+        try:
+            with Image.open(cached) as im:
+                if max(im.size) >= min(size, THUMB_SIZE):
+                    im.thumbnail((size, size))
+                    return im.convert("RGB")
+        except OSError:
+            pass  # a damaged cache file is simply made again
+    image = decode(path, size).image
+    if cached is not None:
+        try:
+            write_thumbnail(image, cached)
+        except OSError:
+            pass
+    image.thumbnail((size, size), Image.Resampling.BICUBIC)
+    return image

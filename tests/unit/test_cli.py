@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import QUERY_KINDS
+from helpers import QUERY_KINDS
 
 
 def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import new_library
+from helpers import new_library
 
 from photofinder.core.errors import ModelMismatchError, ModelUnavailableError
 from photofinder.core.indexer import CancelToken, Indexer

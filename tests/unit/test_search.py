@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import QUERY_KINDS, new_library
+from helpers import QUERY_KINDS, new_library
 from PIL import Image
 from shapes import draw
 

@@ -1,0 +1,117 @@
+"""Starting the app: QApplication, logging to a file, a last-resort error dialog, and the screenshot mode."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger("photofinder")
+
+
+def setup_file_logging(data_dir: Path) -> Path:
+    from logging.handlers import RotatingFileHandler
+
+    path = data_dir / "photofinder.log"
+    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return path
+
+
+def icon_path() -> Path:
+    return Path(str(resources.files("photofinder.resources") / "photofinder.svg"))
+
+
+class ErrorReporter:
+    """sys.excepthook for the GUI: log every unexpected exception; tell the user once, not 50 times."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.shown = False
+
+    def __call__(self, etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(etype, value, tb)))
+        if self.shown:
+            return
+        self.shown = True
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is not None:
+            QMessageBox.critical(None, "photofinder",
+                                 f"Something went wrong: {etype.__name__}: {value}\n\n"
+                                 f"Your photos and library are safe. Details were written to {self.log_path}.")
+
+
+def run_app(args: argparse.Namespace | None) -> int:
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from ..core.paths import data_dir
+    from .mainwindow import MainWindow
+
+    data = data_dir()
+    log_path = setup_file_logging(data)
+    QCoreApplication.setApplicationName("photofinder")
+    QCoreApplication.setOrganizationName("photofinder")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setWindowIcon(QIcon(str(icon_path())))
+    app.setDesktopFileName("photofinder")
+    sys.excepthook = ErrorReporter(log_path)
+    window = MainWindow(data)
+    if args is not None and args.library:
+        if args.library not in window.store.names():
+            print(f"photofinder: there is no library named {args.library!r}", file=sys.stderr)
+            return 1
+        window.select_library(args.library)
+    if args is not None and args.screenshot:
+        w, _, h = args.size.partition("x")
+        window.resize(int(w), int(h))
+        window.show()
+        return take_screenshot(app, window, args.query, Path(args.screenshot))
+    window.show()
+    if args is not None and args.query:
+        window.search_bar.edit.setText(args.query)
+        window.search_text(args.query)
+    window.raise_()
+    window.search_bar.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+    return app.exec()
+
+
+def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 60.0) -> int:  # noqa: ANN001
+    """Render the window (with `query`'s results and their thumbnails) to a PNG, then close it."""
+    deadline = time.monotonic() + timeout
+
+    def pump(until) -> None:  # noqa: ANN001
+        while not until() and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+
+    pump(lambda: window.summary is not None)
+    if query:
+        window.search_bar.edit.setText(query)
+        window.search_text(query)
+        pump(lambda: window.last_request is not None and window.results.total > 0 or
+             window.pages.currentWidget() is window.message and "No matches" in window.message.text())
+        pump(lambda: window.results.total == 0 or all(
+            window.results.has_thumbnail(r) for r in window.view.visible_rows()))
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+    ok = window.grab().save(str(out), "PNG")
+    window.close()
+    if not ok:
+        print(f"photofinder: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0

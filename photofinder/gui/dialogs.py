@@ -1,0 +1,119 @@
+"""Dialogs: settings, skipped files, model download and model problems."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..core.embedder import DEFAULT_MODEL
+from .settings import DEVICES, AppSettings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        form = QFormLayout(self)
+        self.model = QLineEdit(settings.model)
+        self.model.setPlaceholderText(DEFAULT_MODEL)
+        self.model.setToolTip("A Hugging Face model id (downloaded once) or a local CLIP model folder.\n"
+                              "A library keeps the model it was indexed with.")
+        browse = QPushButton("Folder…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.model, 1)
+        row.addWidget(browse)
+        form.addRow("Model:", row)
+        self.device = QComboBox()
+        self.device.addItems(["Automatic (GPU if present)", "CPU", "GPU"])
+        self.device.setCurrentIndex(DEVICES.index(settings.device))
+        form.addRow("Device:", self.device)
+        self.thumb = QSpinBox()
+        self.thumb.setRange(64, 512)
+        self.thumb.setSingleStep(16)
+        self.thumb.setSuffix(" px")
+        self.thumb.setValue(settings.thumb_size)
+        form.addRow("Thumbnail size:", self.thumb)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
+        if folder:
+            self.model.setText(folder)
+
+    def accept(self) -> None:
+        self.settings.model = self.model.text().strip() or DEFAULT_MODEL
+        self.settings.device = DEVICES[self.device.currentIndex()]
+        self.settings.thumb_size = self.thumb.value()
+        self.settings.sync()
+        super().accept()
+
+
+class SkippedDialog(QDialog):
+    """The files indexing could not read, with the reason for each."""
+
+    def __init__(self, skipped: list[tuple[str, str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Skipped files ({len(skipped):,})")
+        self.resize(760, 420)
+        lay = QVBoxLayout(self)
+        self.table = QTableWidget(len(skipped), 2)
+        self.table.setHorizontalHeaderLabels(["File", "Reason"])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        for i, (path, reason) in enumerate(skipped):
+            self.table.setItem(i, 0, QTableWidgetItem(path))
+            self.table.setItem(i, 1, QTableWidgetItem(reason))
+        lay.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+
+class DownloadDialog(QProgressDialog):
+    """First-use model download: size, speed, cancel."""
+
+    def __init__(self, model: str, parent: QWidget | None = None):
+        super().__init__(f"Getting the model {model}…", "Cancel", 0, 0, parent)
+        self.setWindowTitle("Preparing photofinder")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumDuration(400)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.model = model
+        self._start: tuple[float, int] | None = None
+
+    def update_bytes(self, done: int, total: int, now: float) -> None:
+        if self._start is None:
+            self._start = (now, done)
+        t0, d0 = self._start
+        speed = (done - d0) / (now - t0) if now > t0 else 0.0
+        if total > 0:
+            self.setRange(0, 1000)
+            self.setValue(int(1000 * done / total))
+        self.setLabelText(f"Downloading {self.model} (first use only)\n{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
+                          f" · {speed / 1e6:.1f} MB/s")
+
+
+def ask_for_model_folder(parent: QWidget, message: str) -> str | None:
+    """Explain why the model is unavailable; let the user pick a local model folder. Returns it, or None."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Model not available")
+    box.setText("photofinder needs its CLIP model, and could not get it.")
+    box.setInformativeText(message)
+    choose = box.addButton("Choose model folder…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.exec()
+    if box.clickedButton() is not choose:
+        return None
+    folder = QFileDialog.getExistingDirectory(parent, "Choose a CLIP model folder")
+    return folder or None

@@ -1,0 +1,222 @@
+"""Small widgets the main window is built from."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ..core.indexer import IndexReport, Progress
+
+
+class SearchBar(QWidget):
+    """A text field that searches on Enter or after a short pause; an image query shows as a removable chip."""
+
+    textSearch = Signal(str)
+    cleared = Signal()
+    DEBOUNCE_MS = 350
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.chip = QToolButton()
+        self.chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.chip.setIconSize(QSize(20, 20))
+        self.chip.setToolTip("Searching by this image. Click to clear.")
+        self.chip.setStyleSheet("QToolButton { border: 1px solid palette(mid); border-radius: 10px; padding: 1px 6px; }")
+        self.chip.clicked.connect(self.clear_image)
+        self.chip.hide()
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("Describe a photo, e.g. \"dog on a beach at sunset\" — or drop a photo here")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setMinimumWidth(320)
+        lay.addWidget(self.chip)
+        lay.addWidget(self.edit, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DEBOUNCE_MS)
+        self._timer.timeout.connect(self._fire)
+        self.edit.textEdited.connect(self._on_edited)
+        self.edit.returnPressed.connect(self._fire)
+
+    def _on_edited(self, text: str) -> None:
+        if self.chip.isVisible():
+            self.chip.hide()
+        if text.strip():
+            self._timer.start()
+        else:
+            self._timer.stop()
+            self.cleared.emit()
+
+    def _fire(self) -> None:
+        self._timer.stop()
+        text = self.edit.text().strip()
+        if text:
+            self.textSearch.emit(text)
+
+    def show_image(self, label: str, thumb: QPixmap | None) -> None:
+        """Show an image query as a chip (the text field is emptied: the query is the image now)."""
+        self._timer.stop()
+        self.edit.clear()
+        self.chip.setText(f"{label[:28]}  ✕")
+        if thumb is not None and not thumb.isNull():
+            self.chip.setIcon(thumb)
+        else:
+            self.chip.setIcon(QPixmap())
+        self.chip.show()
+
+    def clear_image(self) -> None:
+        self.chip.hide()
+        self.cleared.emit()
+        self.edit.setFocus()
+
+
+class ProgressPanel(QWidget):
+    """Indexing progress (count, photos/s, time left, Cancel) and, afterwards, the summary."""
+
+    cancelRequested = Signal()
+    showSkipped = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(260)
+        self.bar.setTextVisible(False)
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.linkActivated.connect(lambda _: self.showSkipped.emit())
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(self.cancelRequested)
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.clicked.connect(self.hide)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.cancel)
+        lay.addWidget(self.close_button)
+        self.hide()
+
+    def start(self, text: str = "Looking for photos…") -> None:
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.cancel.show()
+        self.cancel.setEnabled(True)
+        self.close_button.hide()
+        self.label.setText(text)
+        self.show()
+
+    def update_progress(self, p: Progress) -> None:
+        if p.phase == "scanning":
+            self.bar.setRange(0, 0)
+            self.label.setText(f"Looking for photos… {p.done:,} found")
+            return
+        if p.phase != "indexing":
+            return
+        self.bar.setRange(0, max(1, p.total))
+        self.bar.setValue(p.done)
+        parts = [f"Indexing {p.done:,} of {p.total:,}"]
+        if p.rate > 0:
+            parts.append(f"{p.rate:.1f} photos/s")
+        if p.eta is not None and p.done < p.total:
+            parts.append(f"about {format_duration(p.eta)} left")
+        name = os.path.basename(p.current)
+        self.label.setText(" · ".join(parts) + (f" · <span style='color:gray'>{_esc(name)}</span>" if name else ""))
+
+    def stopping(self) -> None:
+        self.cancel.setEnabled(False)
+        self.label.setText("Stopping… (what is indexed so far is kept)")
+
+    def finish(self, report: IndexReport) -> None:
+        self.bar.hide()
+        self.cancel.hide()
+        self.close_button.show()
+        new = report.indexed + report.reused
+        head = "Indexing cancelled" if report.cancelled else "Indexing done"
+        text = f"{head}: {new:,} new, {report.unchanged:,} unchanged"
+        if report.removed:
+            text += f", {report.removed:,} removed"
+        text += f" in {format_duration(report.seconds)}."
+        if report.skipped:
+            text += f" <a href='skipped'>{len(report.skipped):,} skipped</a>"
+        for m in report.missing_folders:
+            text += f" · Folder {_esc(m.path)}: {m.reason}, its photos are kept."
+        self.label.setText(text)
+        self.show()
+
+    def error(self, message: str) -> None:
+        self.bar.hide()
+        self.cancel.hide()
+        self.close_button.show()
+        self.label.setText(f"<span style='color:#b00020'>{_esc(message)}</span>")
+        self.show()
+
+
+class EmptyPage(QWidget):
+    """What a new user sees: one clear thing to do."""
+
+    addFolder = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        title = QLabel("Add a folder of photos")
+        f = title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.8)
+        f.setBold(True)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint = QLabel("photofinder looks at every photo once, on this computer, so you can find them by what is "
+                      "in them:<br>type <i>dog on a beach at sunset</i>, drop a photo, or right-click one → "
+                      "<i>Find similar</i>.<br>Your photos are never changed or uploaded.")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        self.button = QPushButton("Add folder…")
+        self.button.setDefault(True)
+        self.button.setMinimumWidth(180)
+        self.button.clicked.connect(self.addFolder)
+        drop = QLabel("or drop a folder onto this window (Ctrl+O)")
+        drop.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        drop.setStyleSheet("color: gray")
+        lay.addWidget(title)
+        lay.addSpacing(8)
+        lay.addWidget(hint)
+        lay.addSpacing(16)
+        row = QHBoxLayout()
+        row.addStretch()
+        row.addWidget(self.button)
+        row.addStretch()
+        lay.addLayout(row)
+        lay.addWidget(drop)
+        lay.addStretch(3)
+
+
+class MessagePage(QLabel):
+    """A centred line of text in place of the grid ("No matches", "Indexing… search will work as it goes")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setStyleSheet("color: gray; font-size: 14pt")
+
+
+def format_duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s" if s < 600 else f"{round(s / 60)} min"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,339 @@
+"""The desktop app driven as a user drives it: add a folder, watch it index, search by text, image and similarity."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import QUERY_KINDS
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from shapes import draw
+
+from photofinder.gui.results import PathRole
+
+
+def add_folder_and_wait(qtbot, window, folder: Path, timeout: int = 60000):
+    with qtbot.waitSignal(window.indexing.finished, timeout=timeout) as blocker:
+        window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos > 0, timeout=5000)
+    return blocker.args[0]
+
+
+def shown_paths(window) -> list[Path]:
+    m = window.results
+    return [Path(m.index(r).data(PathRole)) for r in range(m.rowCount())]
+
+
+def search(qtbot, window, text: str) -> None:
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        window.search_bar.edit.setFocus()
+        window.search_bar.edit.clear()
+        qtbot.keyClicks(window.search_bar.edit, text)
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+
+
+def drop(window, widget, mime: QMimeData) -> None:
+    pos = QPointF(widget.rect().center())
+    for cls in (QDragEnterEvent, QDragMoveEvent, QDropEvent):
+        QApplication.sendEvent(widget, cls(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                           Qt.KeyboardModifier.NoModifier))
+
+
+def test_first_launch_shows_what_to_do(window):
+    assert window.pages.currentWidget() is window.empty_page
+    assert "Add a folder of photos" in window.empty_page.findChild(type(window.status)).text()
+    assert "No library yet" in window.status.text()
+
+
+def test_add_folder_by_button_indexes_with_progress_then_text_search_shows_thumbnails_in_order(
+        qtbot, window, photos, monkeypatch):
+    folder, kinds = photos
+    (folder / "broken.jpg").write_bytes(b"nope")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+    progress = []
+    window.indexing.progress.connect(progress.append)
+    with qtbot.waitSignal(window.indexing.finished, timeout=60000) as done:
+        qtbot.mouseClick(window.empty_page.button, Qt.MouseButton.LeftButton)
+    report = done.args[0]
+    assert report.indexed == len(kinds) and len(report.skipped) == 1
+    assert progress and progress[-1].done == progress[-1].total == len(kinds) + 1
+    assert "Indexing done" in window.progress.label.text() and "1 skipped" in window.progress.label.text()
+    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == len(kinds))
+    assert f"{len(kinds)} photos" in window.status.text()
+
+    kind = QUERY_KINDS[1]
+    search(qtbot, window, kind.caption)
+    assert window.pages.currentWidget() is window.view
+    top = shown_paths(window)[:5]
+    assert sum(kinds[p] == kind for p in top) >= 4
+    scores = [window.results.index(r).data(Qt.ItemDataRole.UserRole + 2) for r in range(5)]
+    assert scores == sorted(scores, reverse=True)
+    assert "match" in window.results.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    qtbot.waitUntil(lambda: all(window.results.has_thumbnail(r) for r in range(5)), timeout=10000)
+    # thumbnails came from the disk cache the indexer wrote
+    assert any(window.library.thumbs_dir.rglob("*.jpg"))
+
+
+def test_skipped_files_link_opens_the_list(qtbot, window, photos):
+    folder, _ = photos
+    (folder / "broken.jpg").write_bytes(b"nope")
+    add_folder_and_wait(qtbot, window, folder)
+    with qtbot.waitSignal(window.searches.taskDone, timeout=5000):
+        window.progress.label.linkActivated.emit("skipped")
+    from photofinder.gui.dialogs import SkippedDialog
+
+    qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
+    d = window.findChild(SkippedDialog)
+    assert d.table.item(0, 0).text() == str(folder / "broken.jpg") and d.table.item(0, 1).text() == "not an image"
+    d.close()
+
+
+def test_dropping_an_image_file_searches_by_it_and_shows_a_chip(qtbot, window, photos, tmp_path):
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    kind = QUERY_KINDS[5]
+    q = tmp_path / "query.png"
+    draw(kind, (300, 300), np.random.default_rng(5), centred=True).save(q)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(q))])
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        drop(window, window.view.viewport(), md)
+    assert window.search_bar.chip.isVisible() and "query.png" in window.search_bar.chip.text()
+    assert sum(kinds[p] == kind for p in shown_paths(window)[:5]) >= 4
+    window.search_bar.chip.click()  # clearing the chip clears the image search
+    assert not window.search_bar.chip.isVisible() and window.results.rowCount() == 0
+
+
+def test_pasting_an_image_searches_by_it(qtbot, window, photos):
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    kind = QUERY_KINDS[6]
+    img = draw(kind, (200, 150), np.random.default_rng(8), centred=True)
+    qimg = QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
+    QGuiApplication.clipboard().setImage(qimg)
+    window.view.setFocus()
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        window.paste()
+    assert "pasted image" in window.search_bar.chip.text()
+    assert sum(kinds[p] == kind for p in shown_paths(window)[:5]) >= 4
+
+
+def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, photos):
+    folder, kinds = photos
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(folder))])
+    with qtbot.waitSignal(window.indexing.finished, timeout=60000):
+        drop(window, window.centralWidget(), md)
+    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == len(kinds))
+    assert window.summary.folders == [str(folder)]
+
+
+def test_right_click_find_similar(qtbot, window, photos):
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    kind = QUERY_KINDS[4]
+    search(qtbot, window, kind.caption)
+    idx = window.results.index(0)
+    target = Path(idx.data(PathRole))
+    vp = window.view.viewport()
+    pos = window.view.visualRect(idx).center()
+    QTest.mouseClick(window.windowHandle(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                     vp.mapTo(window, pos))
+    if window.view.menu is None:  # some platforms need the event sent directly
+        QApplication.sendEvent(vp, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, vp.mapToGlobal(pos)))
+    qtbot.waitUntil(lambda: window.view.menu is not None and window.view.menu.isVisible())
+    menu = window.view.menu
+    assert [a.text() for a in menu.actions() if a.text()] == ["Find similar", "Open", "Show in folder", "Copy path"]
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton,
+                         pos=menu.actionGeometry(window.view.find_similar_action).center())
+    found = shown_paths(window)
+    assert target not in found
+    assert sum(kinds[p] == kinds[target] for p in found[:4]) >= 3
+    assert "Like" in window.search_bar.chip.text()
+
+
+def test_open_copy_path_and_drag_out(qtbot, window, photos, monkeypatch):
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    search(qtbot, window, "a red circle")
+    opened = []
+    monkeypatch.setattr("photofinder.gui.mainwindow.QDesktopServices.openUrl", lambda url: opened.append(url))
+    window.view.setCurrentIndex(window.results.index(0))
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)
+    first = window.results.index(0).data(PathRole)
+    assert [u.toLocalFile() for u in opened] == [first]
+    window.view.copyPaths.emit([first])
+    assert QGuiApplication.clipboard().text() == first
+    md = window.results.mimeData([window.results.index(0), window.results.index(1)])
+    assert [u.toLocalFile() for u in md.urls()] == [first, window.results.index(1).data(PathRole)]
+
+
+def test_typing_supersedes_earlier_queries(qtbot, window, photos):
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    received = []
+    window.searches.resultsReady.connect(lambda req, res: received.append(req.label))
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        for text in ("a red", "a blue", QUERY_KINDS[2].caption):
+            window.search_text(text)
+    qtbot.wait(300)
+    assert received == [QUERY_KINDS[2].caption]  # stale results never reach the grid
+
+
+def test_debounced_typing_searches_without_enter(qtbot, window, photos):
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+        qtbot.keyClicks(window.search_bar.edit, "a star")
+    assert window.results.rowCount() > 0
+
+
+def test_ctrl_f_focuses_the_search_bar(qtbot, window):
+    window.view.setFocus()
+    window.find_action.trigger()
+    assert window.search_bar.edit.hasFocus() or QApplication.focusWidget() is window.search_bar.edit
+
+
+def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, monkeypatch):
+    folder, kinds = photos
+    import photofinder.core.indexer as indexer_mod
+
+    real = indexer_mod._prepare
+
+    def slow(*a, **k):
+        QTest.qWait(0)
+        import time
+
+        time.sleep(0.05)
+        return real(*a, **k)
+
+    monkeypatch.setattr(indexer_mod, "_prepare", slow)
+    with qtbot.waitSignal(window.indexing.finished, timeout=60000) as done:
+        window.add_folder(str(folder))
+        qtbot.waitUntil(lambda: window.progress.bar.value() >= 3, timeout=30000)
+        qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
+    report = done.args[0]
+    assert report.cancelled and report.indexed < len(kinds)
+    assert "cancelled" in window.progress.label.text()
+    assert not window.indexing.running
+
+
+def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monkeypatch, capfd):
+    from photofinder.gui.mainwindow import MainWindow
+
+    folder, kinds = photos
+    import photofinder.core.indexer as indexer_mod
+
+    real = indexer_mod._prepare
+
+    def slow(*a, **k):
+        import time
+
+        time.sleep(0.05)
+        return real(*a, **k)
+
+    monkeypatch.setattr(indexer_mod, "_prepare", slow)
+    w = MainWindow(data_dir, settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.add_folder(str(folder))
+    qtbot.waitUntil(lambda: w.progress.bar.value() >= 34, timeout=30000)  # past the first batch of 32
+    w.close()
+    assert not w.indexing.running
+    from photofinder.core.library import LibraryStore
+
+    with LibraryStore(data_dir).get("Photos").open_catalog() as c:
+        kept = c.count()
+    assert 0 < kept < len(kinds)  # committed batches survive the close
+    assert "QThread: Destroyed" not in capfd.readouterr().err
+
+
+def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos, monkeypatch):
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
+                        staticmethod(lambda *a, **k: ("Holidays", True)))
+    window.rename_library()
+    assert window.library.name == "Holidays" and window.library_box.currentText() == "Holidays"
+    search(qtbot, window, "a red circle")  # the renamed library still searches
+    assert window.results.rowCount() > 0
+    monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
+                        staticmethod(lambda *a, **k: ("Work", True)))
+    window.new_library()
+    assert sorted(window.store.names()) == ["Holidays", "Work"] and window.library.name == "Work"
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
+    window.select_library("Holidays")
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.remove_library()
+    assert window.store.names() == ["Work"]
+    assert all(p.exists() for p in kinds)
+
+
+def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    with qtbot.waitSignal(window.searches.taskDone, timeout=5000,
+                          check_params_cb=lambda tag, v: tag == "folder-removed"):
+        window.remove_folder(str(folder))
+    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == 0)
+    assert window.pages.currentWidget() is window.empty_page and os.listdir(folder)
+
+
+def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings, photos, monkeypatch):
+    folder, _ = photos
+    settings.model = "openai/clip-vit-base-patch32"  # not cached, hub unreachable
+    asked = []
+    monkeypatch.setattr("photofinder.gui.mainwindow.ask_for_model_folder",
+                        lambda parent, message: asked.append(message) or None)
+    with qtbot.waitSignal(window.indexing.failed, timeout=30000):
+        window.add_folder(str(folder))
+    assert asked and "could not be downloaded" in asked[0]
+    assert "could not be loaded" in window.progress.label.text()
+
+
+def test_results_model_passes_qt_model_tester(qtmodeltester, qtbot, window, photos):
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    search(qtbot, window, "a red circle")
+    qtmodeltester.check(window.results, force_py=True)
+
+
+def test_settings_persist(data_dir, settings):
+    from photofinder.gui.settings import AppSettings
+
+    settings.thumb_size = 200
+    settings.device = "gpu"
+    settings.sync()
+    again = AppSettings(data_dir)
+    assert (again.thumb_size, again.device, again.model) == (200, "gpu", settings.model)
+
+
+@pytest.mark.parametrize("query", ["a red circle on a white background"])
+def test_screenshot_command_renders_results(photos, tiny_model, tmp_path, query):
+    import subprocess
+    import sys
+
+    folder, _ = photos
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "-m", "photofinder", "gui", "--library", "Photos", "--query", query,
+                        "--screenshot", str(out), "--size", "900x600"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (900, 600)
+    # the first tile is a red circle on white: the top-left of the grid holds strong red pixels
+    reds = sum(1 for x in range(0, 300, 3) for y in range(60, 250, 3)
+               if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 80 and c.blue() < 80)
+    assert reds > 50
