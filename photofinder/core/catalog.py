@@ -265,6 +265,13 @@ class Catalog:
             out.update({r[0]: (r[1], r[2]) for r in rows})
         return out
 
+    def recent(self, limit: int) -> list[tuple[int, str, str | None]]:
+        """(id, path, hash) of indexed photos, newest first: by EXIF date taken, then by file time."""
+        rows = self._db.execute(
+            "SELECT id, path, hash FROM photos WHERE status = 'indexed' "
+            "ORDER BY taken IS NULL, taken DESC, mtime_ns DESC LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def hash_for_path(self, path: str) -> str | None:
         row = self._db.execute("SELECT hash FROM photos WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class SearchResult:
     id: int
     path: str
-    score: float
+    score: float | None  # None when browsing (no query to match)
     hash: str | None = None
 
 
@@ -92,6 +92,10 @@ class Searcher:
                 return []
             return self.by_image(photo, top)  # not in the library: search by its pixels instead
         return self.by_vector(vec, top, exclude={pid})
+
+    def browse(self, top: int = 500) -> list[SearchResult]:
+        """The library's photos with no query, newest first (what the grid shows before a search)."""
+        return [SearchResult(i, p, None, h) for i, p, h in self._catalog.recent(top) if os.path.exists(p)]
 
     def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset()) -> list[SearchResult]:
         index = self._index()

@@ -185,14 +185,9 @@ class MainWindow(QMainWindow):
         name, ok = QInputDialog.getText(self, "Rename library", f"New name for {old!r}:", text=old)
         if not ok or not name.strip() or name.strip() == old:
             return
-        self.searches.forget_libraries()
-        try:
-            self.store.rename(old, name.strip())
-        except (PhotofinderError, OSError) as e:
-            QMessageBox.warning(self, "Rename library", str(e))
-            return
-        self.library = None
-        self.reload_libraries(name.strip())
+        new, store = name.strip(), self.store
+        self._release_library()
+        self.searches.run_task(f"library-renamed:{new}", lambda: store.rename(old, new))
 
     def remove_library(self) -> None:
         if self.library is None or self._busy("remove a library"):
@@ -204,14 +199,23 @@ class MainWindow(QMainWindow):
             "Your photos are not touched.")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.searches.forget_libraries()
-        try:
-            self.store.remove(name)
-        except (PhotofinderError, OSError) as e:
-            QMessageBox.warning(self, "Remove library", str(e))
-            return
+        store = self.store
+        self._release_library()
+        self.searches.run_task("library-removed", lambda: store.remove(name))
+
+    def _release_library(self) -> None:
+        """Let go of the current library's files before they are moved or deleted.
+
+        Thumbnail jobs may be writing into its cache, and the search thread holds its catalog open: the jobs are
+        drained here, and the rename/removal itself runs on the search thread, after it has closed the catalog.
+        """
+        self.searches.supersede()
+        self.last_request = None
+        self.thumbs.drain()
+        self.results.set_results([], None)
         self.library = None
-        self.reload_libraries()
+        self.summary = None
+        self.searches.forget_libraries()
 
     def _busy(self, what: str) -> bool:
         if self.indexing.running:
@@ -293,8 +297,8 @@ class MainWindow(QMainWindow):
         self.refresh_summary()
         if self.last_request is not None:
             self._rerun()
-        elif self.pages.currentWidget() is self.message:
-            self._show_message("Type what you are looking for, or drop a photo here.")
+        else:
+            self.browse()
         if self._pending_folders and not self._closing:
             pending, self._pending_folders = self._pending_folders, []
             self.start_indexing(pending)
@@ -352,8 +356,18 @@ class MainWindow(QMainWindow):
         self.last_request = None
         self.results.set_results([], None)
         self.statusBar().clearMessage()
-        if self.summary is not None and self.summary.folders:
-            self._show_message("Type what you are looking for, or drop a photo here.")
+        self.browse()
+
+    def browse(self) -> None:
+        """No query: show the library's photos, newest first."""
+        if self.library is None or self.summary is None or not self.summary.folders:
+            return
+        if self.summary.photos == 0:
+            self._show_message("Indexing… you can search while it runs." if self.indexing.running
+                               else "No photos found yet in this library's folders.")
+            return
+        self.last_request = self.searches.search(self.library, "browse", None, TOP, self.settings.model,
+                                                 "all photos")
 
     @Slot(object, object)
     def _on_results(self, req: SearchRequest, results: list[SearchResult]) -> None:
@@ -368,9 +382,17 @@ class MainWindow(QMainWindow):
         elif self.summary is not None and self.summary.photos == 0:
             self._show_message("Nothing is indexed yet. Add a folder of photos." if not self.indexing.running
                                else "Nothing indexed yet: results will appear as indexing goes on.")
+        elif req.kind == "browse":
+            if self.summary is not None and not self.summary.folders:
+                self.pages.setCurrentWidget(self.empty_page)
+            else:
+                self._show_message("Type what you are looking for, or drop a photo here.")
         else:
             self._show_message(f"No matches for {req.label}.")
-        self._update_status(f"best matches for “{req.label}”" if results else "")
+        if req.kind == "browse":
+            self._update_status("newest first" if results else "")
+        else:
+            self._update_status(f"best matches for “{req.label}”" if results else "")
 
     @Slot(object, str, bool)
     def _on_search_failed(self, req: SearchRequest, message: str, model_problem: bool) -> None:
@@ -488,20 +510,30 @@ class MainWindow(QMainWindow):
             assert self.summary is not None
             if not self.summary.folders and not self.indexing.running:
                 self.pages.setCurrentWidget(self.empty_page)
-            elif self.pages.currentWidget() is self.empty_page:
-                self._show_message("Type what you are looking for, or drop a photo here.")
+            elif self.last_request is None:
+                self.browse()
             self._update_status()
         elif tag == "skipped":
             SkippedDialog(value, self).open()  # type: ignore[arg-type]
+        elif tag.startswith("library-renamed:"):
+            self.reload_libraries(tag.split(":", 1)[1])
+        elif tag == "library-removed":
+            self.reload_libraries()
         elif tag == "folder-removed":
             self.statusBar().showMessage(f"Folder removed: {value:,} photos forgotten.", 5000)
+            if self.last_request is not None and self.last_request.kind == "browse":
+                self.last_request = None  # the fresh summary browses again, or shows the empty page
+            else:
+                self._rerun()
             self.refresh_summary()
-            self._rerun()
 
     @Slot(str, str)
     def _on_task_failed(self, tag: str, message: str) -> None:
         if tag.startswith("summary:"):
             self.status.setText(f"This library can't be read: {message}")
+        elif tag.startswith("library-"):
+            QMessageBox.warning(self, "photofinder", message)
+            self.reload_libraries(self.settings.last_library)
         else:
             QMessageBox.warning(self, "photofinder", message)
 
@@ -524,6 +556,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_loading(self, model: str) -> None:
         self.statusBar().showMessage(f"Loading the model {model}…")
+        if self.indexing.running:
+            self.progress.label.setText("Loading the model…")
 
     def _on_download_progress(self, model: str, done: int, total: int) -> None:
         if self._download is None:

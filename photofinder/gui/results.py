@@ -91,7 +91,8 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{os.path.basename(r.path)}\nmatch {r.score:.3f}\n{r.path}"
+            match = "" if r.score is None else f"\nmatch {r.score:.3f}"
+            return f"{os.path.basename(r.path)}{match}\n{r.path}"
         if role == PathRole:
             return r.path
         if role == ScoreRole:

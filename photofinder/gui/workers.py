@@ -182,7 +182,7 @@ class IndexController(QObject):
 class SearchRequest:
     serial: int
     library: Library
-    kind: str  # "text", "image" or "similar"
+    kind: str  # "browse", "text", "image" or "similar"
     query: Any  # text, image path/bytes/PIL image, or photo path
     top: int
     default_model: str
@@ -219,9 +219,11 @@ class SearchWorker(QObject):
             return  # superseded while it waited: don't spend the CPU
         try:
             s = self._searcher(req.library, req.default_model)
-            if s.embedder.model_id and not getattr(s.embedder, "loaded", True) and req.kind != "similar":
+            if not getattr(s.embedder, "loaded", True) and req.kind in ("text", "image"):
                 self.modelLoading.emit(s.embedder.model_id)
-            if req.kind == "text":
+            if req.kind == "browse":
+                found = s.browse(req.top)
+            elif req.kind == "text":
                 found = s.by_text(req.query, req.top)
             elif req.kind == "image":
                 found = s.by_image(req.query, req.top)
@@ -368,6 +370,11 @@ class ThumbnailLoader(QObject):
         """Drop queued jobs that have not started (a new result list replaced the old one)."""
         self._pool.clear()
         self._pending.clear()
+
+    def drain(self, msecs: int = 5000) -> None:
+        """Drop queued jobs and wait for running ones (before a library's thumbnail folder goes away)."""
+        self.clear_pending()
+        self._pool.waitForDone(msecs)
 
     @property
     def busy(self) -> bool:

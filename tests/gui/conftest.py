@@ -18,6 +18,22 @@ def no_leftover_threads(qapp):
     assert running == [], f"threads left running: {running}"
 
 
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch):
+    """Message boxes never block a test: they are recorded, and a test that did not expect one fails."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+    for kind in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(
+            lambda parent, title, text, *a, _k=kind, **k: shown.append((_k, text)) or QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda parent, title, text, *a, **k: shown.append(("question", text)) or QMessageBox.StandardButton.No))
+    yield shown  # a test that expects a dialog checks it and removes it from the list
+    unexpected = [d for d in shown if d[0] != "question"]
+    assert unexpected == [], f"unexpected dialogs: {unexpected}"
+
+
 @pytest.fixture
 def settings(data_dir, tiny_model):
     from photofinder.gui.settings import AppSettings

@@ -261,7 +261,8 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
                         staticmethod(lambda *a, **k: ("Holidays", True)))
     window.rename_library()
-    assert window.library.name == "Holidays" and window.library_box.currentText() == "Holidays"
+    qtbot.waitUntil(lambda: window.library is not None and window.library.name == "Holidays")
+    assert window.library_box.currentText() == "Holidays" and window.store.names() == ["Holidays"]
     search(qtbot, window, "a red circle")  # the renamed library still searches
     assert window.results.rowCount() > 0
     monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
@@ -272,7 +273,8 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     window.select_library("Holidays")
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     window.remove_library()
-    assert window.store.names() == ["Work"]
+    qtbot.waitUntil(lambda: window.store.names() == ["Work"])
+    qtbot.waitUntil(lambda: window.library is not None and window.library.name == "Work")
     assert all(p.exists() for p in kinds)
 
 
@@ -337,3 +339,18 @@ def test_screenshot_command_renders_results(photos, tiny_model, tmp_path, query)
     reds = sum(1 for x in range(0, 300, 3) for y in range(60, 250, 3)
                if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 80 and c.blue() < 80)
     assert reds > 50
+
+
+def test_without_a_query_the_grid_shows_the_library_newest_first(qtbot, window, photos):
+    folder, kinds = photos
+    newest = sorted(kinds)[7]
+    os.utime(newest, (2_000_000_000, 2_000_000_000))
+    add_folder_and_wait(qtbot, window, folder)
+    qtbot.waitUntil(lambda: window.results.rowCount() == len(kinds), timeout=10000)
+    assert shown_paths(window)[0] == newest and window.pages.currentWidget() is window.view
+    search(qtbot, window, "a red circle")
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=10000):
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Backspace)  # an emptied search bar browses again
+    assert shown_paths(window)[0] == newest
+    assert "match" not in window.results.index(0).data(Qt.ItemDataRole.ToolTipRole)
