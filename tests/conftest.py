@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS.parent / "bench"))
 TINY_MODEL = TESTS / "models" / "tiny-clip"
 
 from helpers import QUERY_KINDS, CountingEmbedder, make_photos  # noqa: E402
@@ -76,25 +77,6 @@ def store(data_dir: Path):
 @pytest.fixture(scope="session")
 def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A random-initialised CLIP with exactly the openai/clip-vit-base-patch32 architecture (real sizes, real cost)."""
-    import torch
-    from transformers import CLIPConfig, CLIPModel
+    from vitb32 import make_vitb32
 
-    out = tmp_path_factory.mktemp("vit-b-32")
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config=dict(vocab_size=49408, hidden_size=512, intermediate_size=2048, num_attention_heads=8,
-                         num_hidden_layers=12, max_position_embeddings=77),
-        vision_config=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-                           image_size=224, patch_size=32),
-        projection_dim=512)
-    CLIPModel(config).save_pretrained(out, safe_serialization=True)
-    for name in ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(TINY_MODEL / name, out / name)
-    # openai/clip-vit-base-patch32's preprocessor_config.json, as published
-    (out / "preprocessor_config.json").write_text(
-        '{"crop_size": 224, "do_center_crop": true, "do_normalize": true, "do_resize": true,'
-        ' "feature_extractor_type": "CLIPFeatureExtractor", "image_mean": [0.48145466, 0.4578275, 0.40821073],'
-        ' "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224}')
-    return str(out)
-
-
+    return str(make_vitb32(tmp_path_factory.mktemp("vit-b-32")))

@@ -18,6 +18,10 @@ from .preprocess import PreprocessSpec, to_pixels
 
 log = logging.getLogger(__name__)
 
+# Idle OpenMP threads sleep instead of spinning: on a small CPU the decode threads need those cycles, and the
+# model loses nothing measurable (bench/indexing.py). Read by libgomp when torch loads, so set before that.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
 

@@ -21,7 +21,7 @@ from .catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from .decode import UnreadableImage, decode
 from .embedder import Embedder
 from .library import Library, check_model
-from .preprocess import PreprocessSpec, to_pixels
+from .preprocess import PreprocessSpec, crop_and_normalise, resize_shortest
 from .scanner import FileInfo, content_hash, scan
 from .thumbnails import THUMB_SIZE, thumb_path, write_thumbnail
 from .vectors import VectorIndex
@@ -106,10 +106,18 @@ class Indexer:
         self.library = library
         self.embedder = embedder
         self.batch_size = batch_size
-        cores = os.cpu_count() or 2
-        self.decode_threads = decode_threads or min(4, cores)
+        self.decode_threads = decode_threads
         self.torch_threads = torch_threads
         self.thumbnails = thumbnails
+
+    def effective_batch_size(self) -> int:
+        """Images per model call: large on a GPU (it needs the parallelism), modest on a CPU (latency, memory)."""
+        return self.batch_size or (128 if self.embedder.device == "cuda" else 32)
+
+    def effective_decode_threads(self) -> int:
+        """Decoding threads: a GPU encodes faster than a few cores decode, so then use them all."""
+        cores = os.cpu_count() or 2
+        return self.decode_threads or (min(16, cores) if self.embedder.device == "cuda" else min(4, cores))
 
     def run(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> IndexReport:
         started = time.monotonic()
@@ -117,9 +125,9 @@ class Indexer:
         report = IndexReport()
         notify = progress or (lambda p: None)
         with self.library.open_catalog() as catalog:
-            work = self._plan(catalog, report, notify, cancel)
+            work, changed = self._plan(catalog, report, notify, cancel)
             if work and not cancel.cancelled:
-                self._index(catalog, work, report, notify, cancel)
+                self._index(catalog, work, changed, report, notify, cancel)
             if not cancel.cancelled:
                 catalog.set_meta("last_indexed", str(time.time()))
         report.cancelled = cancel.cancelled
@@ -133,10 +141,11 @@ class Indexer:
 
     # -- planning ------------------------------------------------------------------------------------------
     def _plan(self, catalog: Catalog, report: IndexReport, notify: ProgressCallback,
-              cancel: CancelToken) -> list[FileInfo]:
-        """Scan every folder; forget deleted files; return the new and changed ones."""
+              cancel: CancelToken) -> tuple[list[FileInfo], set[str]]:
+        """Scan every folder; forget deleted files; return the new and changed ones (and which were changed)."""
         work: list[FileInfo] = []
         removed: list[int] = []
+        changed: set[str] = set()
         for folder in catalog.folders():
             if not os.path.isdir(folder) or not os.access(folder, os.R_OK | os.X_OK):
                 # An unplugged drive is not a deletion: keep its photos until it comes back.
@@ -153,10 +162,12 @@ class Indexer:
                     report.unchanged += 1
                 else:
                     work.append(info)
+                    if k is not None:
+                        changed.add(info.path)
                 if len(found) % 500 == 0:
                     notify(Progress("scanning", len(found), 0, 0.0, None, info.path))
             if cancel.cancelled:
-                return []
+                return [], set()
             report.skipped.extend(errors)
             unreadable = {e.path for e in errors}
             # Files under an unreadable subfolder are not known to be gone: keep them.
@@ -167,11 +178,11 @@ class Indexer:
             if catalog.dim is not None:
                 index = self.library.load_vectors(catalog, save=False)
                 self.library.save_vectors(index, catalog.generation)
-        return work
+        return work, changed
 
     # -- the pipeline --------------------------------------------------------------------------------------
-    def _index(self, catalog: Catalog, work: list[FileInfo], report: IndexReport, notify: ProgressCallback,
-               cancel: CancelToken) -> None:
+    def _index(self, catalog: Catalog, work: list[FileInfo], changed: set[str], report: IndexReport,
+               notify: ProgressCallback, cancel: CancelToken) -> None:
         import torch
 
         if self.torch_threads:
@@ -181,7 +192,8 @@ class Indexer:
         if catalog.model_id is None:
             catalog.bind_model(self.embedder.model_id, self.embedder.dim)
         vectors = self.library.load_vectors(catalog, save=False)
-        batch_size = self.batch_size or (128 if self.embedder.device == "cuda" else 32)
+        batch_size = self.effective_batch_size()
+        threads = self.effective_decode_threads()
         known_hashes = catalog.indexed_hashes()
         thumbs = self.library.thumbs_dir if self.thumbnails else None
 
@@ -200,13 +212,15 @@ class Indexer:
                 report.indexed += len(pixel_records)
             if records:
                 ids = catalog.upsert(records)
+                # Only a changed file can already have a vector (ids are kept on update); removing from a flat
+                # index scans all of it, so new photos, nearly all of them, skip that.
+                vectors.remove(np.array([ids[r.path] for r in records if r.path in changed], np.int64))
                 ok = [r for r in records if r.status == INDEXED]
-                vectors.remove(np.array([ids[r.path] for r in records if r.status != INDEXED], np.int64))
                 if ok:
                     vectors.add(np.array([ids[r.path] for r in ok], np.int64), np.stack([r.embedding for r in ok]))
             records, pixels, pixel_records = [], [], []
 
-        with ThreadPoolExecutor(self.decode_threads, thread_name_prefix="decode") as pool:
+        with ThreadPoolExecutor(threads, thread_name_prefix="decode") as pool:
             pending: deque[Future[_Prepared]] = deque()
             ahead = batch_size * 3  # decode up to three batches ahead of the model, no more (memory stays flat)
             it = iter(work)
@@ -267,17 +281,20 @@ def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: dict[str, int],
         p.reuse = True
         return p
     try:
-        d = decode(info.path, max(spec.decode_side, THUMB_SIZE) if thumbs_dir is not None else spec.decode_side)
+        d = decode(info.path, spec.decode_side)
     except UnreadableImage as e:
         p.reason = str(e)
         return p
     p.width, p.height, p.taken = d.width, d.height, d.taken
-    p.pixels = to_pixels(d.image, spec)
+    small = resize_shortest(d.image, spec)
+    p.pixels = crop_and_normalise(small, spec)
     if thumbs_dir is not None:
+        # The grid thumbnail comes from the same decode (the model's resize, before its crop): the app never
+        # decodes this photo again just to show it.
         path = thumb_path(thumbs_dir, p.hash)  # type: ignore[arg-type]
         if not path.exists():
             try:
-                write_thumbnail(d.image, path)
+                write_thumbnail(small if max(small.size) >= THUMB_SIZE else d.image, path)
             except OSError as e:  # a full disk costs thumbnails, not the index
                 log.warning("could not write thumbnail %s: %s", path, e)
     return p

@@ -35,11 +35,9 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under new ids (an id already present must be removed first, or it is found twice)."""
         if len(ids):
-            ids = np.asarray(ids, dtype=np.int64)
-            # An id added twice would be found twice: replace, never duplicate.
-            self._index.remove_ids(ids)
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids):

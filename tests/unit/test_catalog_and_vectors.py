@@ -82,8 +82,9 @@ def test_vector_index_is_rebuilt_when_missing_corrupt_or_stale(store: LibrarySto
 def test_index_file_written_atomically_with_its_generation(tmp_path: Path) -> None:
     v = VectorIndex(8)
     v.add(np.array([7, 9]), np.stack([_vec(1), _vec(2)]))
-    v.add(np.array([7]), _vec(3)[None])  # replacing never duplicates
-    assert len(v) == 2
+    v.remove(np.array([7]))
+    v.add(np.array([7]), _vec(3)[None])  # a changed photo: its old vector goes, the new one comes
+    assert len(v) == 2 and v.search(_vec(3), 1)[0][0] == 7
     v.save(tmp_path / "i.faiss", generation=42)
     loaded, gen = VectorIndex.load(tmp_path / "i.faiss", 8)
     assert gen == 42 and len(loaded) == 2
