@@ -9,7 +9,8 @@ real checkpoint). Prints images/s for
   (2) the seed's batched loop (batch 64),
   (3) the model alone on pre-made tensors, with the indexer's own batch size and thread settings,
   (4) photofinder's indexer end to end (scan, hash, decode, thumbnail, encode, commit to SQLite, save FAISS),
-then the ratios (4)/(3) and (4)/(2), and peak memory. The last line is machine-readable:
+then the ratios (4)/(3) (the median of back-to-back pairs: these machines drift) and (4)/(2), and peak
+memory. The last line is machine-readable:
   ratios: indexer/model=X.XX indexer/seed_batched=Y.YY
 Photos are copied to a temp folder, cycled up to --count, each copy made unique (a few bytes after the image
 data) so the indexer's rename/copy detection can't skip any of them.
@@ -121,6 +122,7 @@ def main() -> None:
     ap.add_argument("folder", nargs="?", type=Path, help="photos to use (default: generated 12 MP JPEGs)")
     ap.add_argument("--count", type=int, default=128, help="photos per measurement (default 128)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    ap.add_argument("--repeat", type=int, default=5, help="alternating runs of (3) and (4) (default 5)")
     ap.add_argument("--skip-seed", action="store_true", help="only (3) and (4)")
     args = ap.parse_args()
 
@@ -153,7 +155,7 @@ def main() -> None:
 
         embedder = ClipEmbedder(str(model_dir), device=args.device)
         embedder.load()
-        indexer = Indexer(LibraryStore(work / "data").create("bench"), embedder)
+        indexer = Indexer(LibraryStore(work / "data").create("settings"), embedder)
         batch = indexer.effective_batch_size()
         print(f"device: {embedder.device}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
               f"indexer batch {batch}, {indexer.effective_decode_threads()} decode threads", flush=True)
@@ -161,23 +163,32 @@ def main() -> None:
         tensors = rng.standard_normal((len(paths), 3, 224, 224)).astype(np.float32)
         embedder.encode_pixels(tensors[:batch])  # warm-up: allocator, kernels
 
-        results: dict[str, float] = {}
-        t = time.perf_counter()
-        for i in range(0, len(tensors), batch):
-            embedder.encode_pixels(tensors[i : i + batch])
-        results["model"] = len(tensors) / (time.perf_counter() - t)
-        print(f"(3) model alone:        {results['model']:6.2f} images/s", flush=True)
-
-        with indexer.library.open_catalog() as c:
-            c.add_folder(str(paths[0].parent))
+        # (3) and (4) alternate, `--repeat` times each: shared machines drift +-10 % from minute to minute, so
+        # each indexer run is compared with the model run just before it, and the medians are reported.
+        model_rates, indexer_rates, pair_ratios = [], [], []
         rss_before = rss_mb()
-        t = time.perf_counter()
-        report = indexer.run()
-        results["indexer"] = report.indexed / (time.perf_counter() - t)
-        assert report.indexed == len(paths), report
+        for rep in range(args.repeat):
+            t = time.perf_counter()
+            for i in range(0, len(tensors), batch):
+                embedder.encode_pixels(tensors[i : i + batch])
+            model_rates.append(len(tensors) / (time.perf_counter() - t))
+
+            lib = LibraryStore(work / "data").create(f"bench{rep}")
+            with lib.open_catalog() as c:
+                c.add_folder(str(paths[0].parent))
+            t = time.perf_counter()
+            report = Indexer(lib, embedder).run()
+            indexer_rates.append(report.indexed / (time.perf_counter() - t))
+            assert report.indexed == len(paths) and not report.skipped, report
+            pair_ratios.append(indexer_rates[-1] / model_rates[-1])
+            print(f"    run {rep + 1}: model {model_rates[-1]:6.2f}, indexer {indexer_rates[-1]:6.2f} images/s "
+                  f"({pair_ratios[-1]:.2f})", flush=True)
         rss_indexer = rss_mb()
-        print(f"(4) photofinder indexer: {results['indexer']:6.2f} images/s "
-              f"(peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB)", flush=True)
+        results: dict[str, float] = {"model": float(np.median(model_rates)),
+                                     "indexer": float(np.median(indexer_rates))}
+        print(f"(3) model alone:         {results['model']:6.2f} images/s (median of {args.repeat})")
+        print(f"(4) photofinder indexer: {results['indexer']:6.2f} images/s (median of {args.repeat}; "
+              f"peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB while indexing)", flush=True)
 
         if not args.skip_seed:
             from transformers import CLIPModel
@@ -198,9 +209,14 @@ def main() -> None:
             results["seed_batched"] = len(paths) / (time.perf_counter() - t)
             print(f"(2) seed, batched 64:   {results['seed_batched']:6.2f} images/s", flush=True)
 
+        print("summary (images/s):")
+        for key, label in (("seed_naive", "(1) seed, naive loop"), ("seed_batched", "(2) seed, batched 64"),
+                           ("model", "(3) model alone"), ("indexer", "(4) photofinder indexer")):
+            if key in results:
+                print(f"  {label:26s} {results[key]:6.2f}")
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
               f"peak RSS overall {rss_mb():.0f} MB (the seed's batched loop holds 64 full-size frames)")
-        ratio_model = results["indexer"] / results["model"]
+        ratio_model = float(np.median(pair_ratios))
         ratio_seed = results["indexer"] / results["seed_batched"] if "seed_batched" in results else float("nan")
         print(f"ratios: indexer/model={ratio_model:.2f} indexer/seed_batched={ratio_seed:.2f}")
     finally:

@@ -23,7 +23,7 @@ from .embedder import Embedder
 from .library import Library, check_model
 from .preprocess import PreprocessSpec, crop_and_normalise, resize_shortest
 from .scanner import FileInfo, content_hash, scan
-from .thumbnails import THUMB_SIZE, thumb_path, write_thumbnail
+from .thumbnails import THUMB_MIN, thumb_path, write_thumbnail
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,9 @@ class Indexer:
                         pixels.append(p.pixels)
                         pixel_records.append(record)
                     done += 1
-                    if len(pixels) >= batch_size or len(records) >= 4 * batch_size:
+                    # Batches start small and double up to batch_size: the model starts after a few photos
+                    # instead of idling while the first full batch decodes.
+                    if len(pixels) >= min(batch_size, max(4, report.indexed)) or len(records) >= 4 * batch_size:
                         flush(encode=True)
                     elapsed = time.monotonic() - started
                     rate = done / elapsed if elapsed > 0 else 0.0
@@ -281,7 +283,7 @@ def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: dict[str, int],
         p.reuse = True
         return p
     try:
-        d = decode(info.path, spec.decode_side)
+        d = decode(info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side)
     except UnreadableImage as e:
         p.reason = str(e)
         return p
@@ -289,12 +291,12 @@ def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: dict[str, int],
     small = resize_shortest(d.image, spec)
     p.pixels = crop_and_normalise(small, spec)
     if thumbs_dir is not None:
-        # The grid thumbnail comes from the same decode (the model's resize, before its crop): the app never
-        # decodes this photo again just to show it.
+        # The grid thumbnail is the model's resized image itself (before its crop), saved as it is: the app
+        # never decodes this photo again just to show it, and indexing pays no second resize.
         path = thumb_path(thumbs_dir, p.hash)  # type: ignore[arg-type]
         if not path.exists():
             try:
-                write_thumbnail(small if max(small.size) >= THUMB_SIZE else d.image, path)
+                write_thumbnail(small if min(small.size) >= THUMB_MIN else d.image, path)
             except OSError as e:  # a full disk costs thumbnails, not the index
                 log.warning("could not write thumbnail %s: %s", path, e)
     return p

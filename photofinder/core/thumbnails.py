@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-THUMB_SIZE = 256
+THUMB_SIZE = 256  # the longest side of a cached thumbnail, at most
+THUMB_MIN = 160  # the shortest side a cached thumbnail should have (the grid's default tile)
 
 
 def thumb_path(thumbs_dir: Path, content_hash: str) -> Path:
@@ -16,9 +17,16 @@ def thumb_path(thumbs_dir: Path, content_hash: str) -> Path:
 
 
 def write_thumbnail(image: Image.Image, path: Path, size: int = THUMB_SIZE) -> None:
-    """Save a JPEG no larger than size x size; written to a temp file and renamed, so readers never see half."""
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    """Save a JPEG whose shorter side is at most `size` (an image already that small is saved as it is).
+
+    Written to a temp file and renamed, so readers never see half of one.
+    """
+    thumb = image
+    if min(image.size) > size:
+        thumb = image.copy()
+        scale = size / min(image.size)
+        thumb.thumbnail((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC,
+                        reducing_gap=2.0)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
     try:
@@ -41,7 +49,7 @@ def load_thumbnail(path: str, content_hash: str | None, thumbs_dir: Path | None,
     if cached is not None and cached.exists():
         try:
             with Image.open(cached) as im:
-                if max(im.size) >= min(size, THUMB_SIZE):
+                if min(im.size) >= min(size, THUMB_MIN):
                     im.thumbnail((size, size))
                     return im.convert("RGB")
         except OSError:
