@@ -57,9 +57,12 @@ def resize_shortest(image: Image.Image, spec: PreprocessSpec) -> Image.Image:
 
 
 def crop_and_normalise(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """Centre crop, then (x / 255 - mean) / std per channel, written straight into a (3, H, W) float32 array."""
     w, h = image.size
     top, left = int((h - spec.crop_height) / 2.0), int((w - spec.crop_width) / 2.0)
-    image = image.crop((left, top, left + spec.crop_width, top + spec.crop_height))
-    arr = np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
-    arr = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    arr = np.asarray(image.crop((left, top, left + spec.crop_width, top + spec.crop_height)))
+    out = np.empty((3, spec.crop_height, spec.crop_width), np.float32)
+    for c in range(3):  # x * (1 / (255 std)) - mean / std: two passes per channel instead of five per array
+        np.multiply(arr[:, :, c], np.float32(1 / (255 * spec.std[c])), out=out[c], dtype=np.float32)
+        out[c] -= np.float32(spec.mean[c] / spec.std[c])
+    return out
