@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         self._search("image", image, label)
 
     def find_similar(self, path: str) -> None:
-        pm = self.results._pixmaps.get(path)
+        pm = self.results.cached_pixmap(path)
         self.search_bar.show_image(f"Like {os.path.basename(path)}", pm)
         self._search("similar", path, f"photos like {os.path.basename(path)}")
 
@@ -570,10 +570,10 @@ class MainWindow(QMainWindow):
         self._close_download()
 
     def _close_download(self) -> None:
-        if self._download is not None:
-            self._download.close()
-            self._download.deleteLater()
-            self._download = None
+        dialog, self._download = self._download, None  # closing it can re-enter here (it emits canceled)
+        if dialog is not None:
+            dialog.close()
+            dialog.deleteLater()
 
     def current_index(self) -> QModelIndex:
         return self.view.currentIndex()

@@ -148,6 +148,9 @@ class ResultsModel(QAbstractListModel):
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
+    def cached_pixmap(self, path: str) -> QPixmap | None:
+        return self._pixmaps.get(path)
+
     def has_thumbnail(self, row: int) -> bool:
         return self._results[row].path in self._pixmaps
 

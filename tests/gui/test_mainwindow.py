@@ -354,3 +354,37 @@ def test_without_a_query_the_grid_shows_the_library_newest_first(qtbot, window, 
         qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Backspace)  # an emptied search bar browses again
     assert shown_paths(window)[0] == newest
     assert "match" not in window.results.index(0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_model_download_dialog_shows_size_speed_and_cancels(qtbot, window):
+    window._on_download_progress("openai/clip-vit-base-patch32", 50_000_000, 600_000_000)
+    window._on_download_progress("openai/clip-vit-base-patch32", 150_000_000, 600_000_000)
+    d = window._download
+    assert d is not None and "150 of 600 MB" in d.labelText() and "MB/s" in d.labelText()
+    assert d.value() == 250
+    from PySide6.QtWidgets import QPushButton
+
+    d.findChild(QPushButton).click()  # the dialog's Cancel button
+    assert window.pool.cancel_download.is_set() and window._download is None
+
+
+def test_unexpected_errors_are_logged_and_shown_once(window, data_dir, dialogs):
+    from photofinder.gui.app import ErrorReporter
+
+    reporter = ErrorReporter(data_dir / "photofinder.log")
+    import logging
+
+    handler = logging.FileHandler(data_dir / "photofinder.log")
+    logging.getLogger().addHandler(handler)
+    try:
+        for _ in range(2):
+            try:
+                raise RuntimeError("boom")
+            except RuntimeError as e:
+                reporter(type(e), e, e.__traceback__)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    assert [d[0] for d in dialogs] == ["critical"] and "boom" in dialogs[0][1]
+    assert (data_dir / "photofinder.log").read_text().count("RuntimeError: boom") == 2
+    dialogs.clear()

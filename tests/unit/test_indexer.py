@@ -129,3 +129,22 @@ def test_a_missing_model_says_how_to_get_it(store, photos):
         Indexer(lib, ClipEmbedder("openai/clip-vit-base-patch32")).run()
     msg = str(e.value)
     assert "could not be downloaded" in msg and "--model /path/to/clip-folder" in msg
+
+
+def test_model_download_reports_bytes_and_can_be_cancelled():
+    from photofinder.core.embedder import DownloadCancelled, _progress_tqdm
+
+    seen = []
+
+    def report(done, total):
+        seen.append((done, total))
+        if done >= 600:
+            raise DownloadCancelled()
+
+    bar = _progress_tqdm(report)(total=1000, unit="B")
+    bar.update(250)
+    bar.update(250)
+    assert seen == [(250, 1000), (500, 1000)]
+    with pytest.raises(DownloadCancelled):
+        bar.update(250)
+    bar.close()
