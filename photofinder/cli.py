@@ -134,20 +134,30 @@ def cmd_index(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _progress_bar(quiet: bool) -> Any:
+    """A tqdm bar on a terminal: a transient count while scanning, then photos indexed with rate and ETA."""
     if quiet or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="photo", dynamic_ncols=True, file=sys.stderr)
+    bars: dict[str, Any] = {}
 
     def update(p: Any) -> None:
+        if p.phase == "scanning":
+            bar = bars.get("scan") or bars.setdefault(
+                "scan", tqdm(desc="looking for photos", unit=" found", leave=False, file=sys.stderr))
+            bar.n = p.done
+            bar.refresh()
+            return
+        if "scan" in bars:
+            bars.pop("scan").close()
         if p.phase == "indexing":
-            bar.total = p.total
+            bar = bars.get("index") or bars.setdefault(
+                "index", tqdm(total=p.total, unit="photo", dynamic_ncols=True, file=sys.stderr))
             bar.n = p.done
             bar.set_postfix_str(os.path.basename(p.current)[-30:], refresh=False)
             bar.refresh()
-        elif p.phase == "done":
-            bar.close()
+        elif p.phase == "done" and "index" in bars:
+            bars.pop("index").close()
 
     return update
 
