@@ -298,8 +298,18 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
         return self._db
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as e:
+                exc = e
+        self._db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):  # full disk, read-only or locked file: the user can act
+            raise LibraryError(f"The library catalog can't be written ({exc}); nothing of this step was saved. "
+                               "Free some disk space or check the data folder's permissions, then try again.") \
+                from exc
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

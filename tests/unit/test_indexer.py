@@ -148,3 +148,31 @@ def test_model_download_reports_bytes_and_can_be_cancelled():
     with pytest.raises(DownloadCancelled):
         bar.update(250)
     bar.close()
+
+
+def test_a_full_disk_stops_with_a_message_and_keeps_the_library_consistent(store, photos, counting):
+    import sqlite3
+
+    from photofinder.core.errors import LibraryError
+
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    real_open = lib.open_catalog
+
+    def small_disk():
+        c = real_open()
+        pages = c._db.execute("PRAGMA page_count").fetchone()[0]
+        c._db.execute(f"PRAGMA max_page_count = {pages + 2}")  # room for a batch or two
+        return c
+
+    lib.open_catalog = small_disk
+    with pytest.raises(LibraryError, match="can't be written .*full"):
+        Indexer(lib, counting, batch_size=8).run()
+    lib.open_catalog = real_open
+    with lib.open_catalog() as c:
+        saved = c.count()
+        ids, vecs = c.embeddings()
+    assert 0 < saved < len(kinds) and len(ids) == saved and vecs.shape == (saved, counting.dim)
+    assert sqlite3.connect(lib.catalog_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    report = Indexer(lib, counting, batch_size=8).run()  # space is back: the run completes the library
+    assert report.indexed == len(kinds) - saved
