@@ -388,3 +388,40 @@ def test_unexpected_errors_are_logged_and_shown_once(window, data_dir, dialogs):
     assert [d[0] for d in dialogs] == ["critical"] and "boom" in dialogs[0][1]
     assert (data_dir / "photofinder.log").read_text().count("RuntimeError: boom") == 2
     dialogs.clear()
+
+
+def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp_path, monkeypatch):
+    from photofinder.core.search import SearchResult
+
+    requested = []
+    monkeypatch.setattr(window.thumbs, "request", lambda path, *a: requested.append(path))
+    results = [SearchResult(i, str(tmp_path / f"p{i}.jpg"), 1 - i / 1e4) for i in range(5000)]
+    window.results.set_results(results, None)
+    window.pages.setCurrentWidget(window.view)
+    qtbot.wait(100)
+    assert window.results.rowCount() < 1000  # rows are exposed in chunks, not 5,000 at once
+    assert 0 < len(set(requested)) < 200  # thumbnails only for what is on screen
+    shown = window.results.rowCount()
+    for _ in range(5):
+        window.view.scrollToBottom()
+        qtbot.wait(20)
+    assert window.results.rowCount() > shown  # scrolling fetches more
+    assert window.results.index(0).data(PathRole) == results[0].path
+
+
+def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data_dir, monkeypatch):
+    from photofinder.gui.dialogs import SettingsDialog
+    from photofinder.gui.settings import AppSettings
+
+    def user_edits(dialog):
+        dialog.thumb.setValue(208)
+        dialog.device.setCurrentIndex(1)  # CPU
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", user_edits)
+    window.open_settings()
+    assert window.view.iconSize().width() == 208 and window.results.thumb_size == 208
+    assert window.pool.device == "cpu"
+    again = AppSettings(data_dir)
+    assert (again.thumb_size, again.device) == (208, "cpu")
