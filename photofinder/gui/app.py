@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import traceback
@@ -53,6 +54,13 @@ class ErrorReporter:
 
 
 def run_app(args: argparse.Namespace | None) -> int:
+    if _no_display():
+        if args is not None and args.screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+        else:
+            print("photofinder: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                  "Over SSH, use the command line: photofinder --help", file=sys.stderr)
+            return 1
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -86,6 +94,12 @@ def run_app(args: argparse.Namespace | None) -> int:
     window.raise_()
     window.search_bar.edit.setFocus(Qt.FocusReason.OtherFocusReason)
     return app.exec()
+
+
+def _no_display() -> bool:
+    """On Linux without X or Wayland Qt would abort (SIGABRT); say why instead."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
 
 
 def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 60.0) -> int:  # noqa: ANN001

@@ -425,3 +425,14 @@ def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data
     assert window.pool.device == "cpu"
     again = AppSettings(data_dir)
     assert (again.thumb_size, again.device) == (208, "cpu")
+
+
+def test_no_display_is_a_message_not_an_abort(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "photofinder"], capture_output=True, text=True, env=env, timeout=60)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux only")
+    assert r.returncode == 1 and "no display" in r.stderr and "photofinder --help" in r.stderr
