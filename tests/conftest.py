@@ -11,7 +11,6 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any QApplication exists
 os.environ["HF_HUB_OFFLINE"] = "1"  # the tests never touch the network
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent

@@ -24,7 +24,6 @@ from .library import Library, check_model
 from .preprocess import PreprocessSpec, crop_and_normalise, resize_shortest
 from .scanner import FileInfo, content_hash, scan
 from .thumbnails import THUMB_MIN, thumb_path, write_thumbnail
-from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +154,8 @@ class Indexer:
             known = catalog.known_files(folder)
             errors: list[SkippedFile] = []
             found = set()
-            for info in scan(folder, lambda p, r: errors.append(SkippedFile(p, r)), lambda: cancel.cancelled):
+            on_error = lambda p, r, errors=errors: errors.append(SkippedFile(p, r))  # noqa: E731
+            for info in scan(folder, on_error, lambda: cancel.cancelled):
                 found.add(info.path)
                 k = known.get(info.path)
                 if k is not None and k.size == info.size and k.mtime_ns == info.mtime_ns:

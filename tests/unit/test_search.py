@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import QUERY_KINDS, new_library
-from PIL import Image
 from shapes import draw
 
 from photofinder.core.errors import ModelMismatchError
