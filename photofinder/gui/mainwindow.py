@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QUrl, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl, Slot
 from PySide6.QtGui import (QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence, QPixmap)
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
@@ -292,7 +292,6 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:
         self._close_download()
-        self._last_report = report
         self.progress.finish(report)
         self.refresh_summary()
         if self.last_request is not None:
@@ -574,9 +573,6 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.close()
             dialog.deleteLater()
-
-    def current_index(self) -> QModelIndex:
-        return self.view.currentIndex()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
