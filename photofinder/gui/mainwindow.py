@@ -52,6 +52,8 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._build()
         self._connect()
+        if self.settings.geometry:
+            self.restoreGeometry(self.settings.geometry)  # where and how big the user left it
         self.reload_libraries(self.settings.last_library)
 
     # -- construction --------------------------------------------------------------------------------------
@@ -577,6 +579,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
         self._closing = True
+        self.settings.geometry = bytes(self.saveGeometry().data())
         self.indexing.shutdown()
         self.searches.shutdown()
         self.thumbs.shutdown()

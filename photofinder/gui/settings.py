@@ -56,5 +56,14 @@ class AppSettings:
     def last_library(self, value: str) -> None:
         self._s.setValue("last_library", value)
 
+    @property
+    def geometry(self) -> bytes | None:
+        v = self._s.value("window/geometry")
+        return bytes(v) if v else None
+
+    @geometry.setter
+    def geometry(self, value: bytes) -> None:
+        self._s.setValue("window/geometry", value)
+
     def sync(self) -> None:
         self._s.sync()

@@ -44,6 +44,15 @@ class SearchBar(QWidget):
         self.edit.textEdited.connect(self._on_edited)
         self.edit.returnPressed.connect(self._fire)
 
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001
+        if event.key() == Qt.Key.Key_Escape and (self.edit.text() or self.chip.isVisible()):
+            self.edit.clear()
+            self.chip.hide()
+            self._timer.stop()
+            self.cleared.emit()  # Esc: back to browsing the library
+            return
+        super().keyPressEvent(event)
+
     def _on_edited(self, text: str) -> None:
         if self.chip.isVisible():
             self.chip.hide()

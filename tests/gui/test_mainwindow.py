@@ -436,3 +436,20 @@ def test_no_display_is_a_message_not_an_abort(tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("Linux only")
     assert r.returncode == 1 and "no display" in r.stderr and "photofinder --help" in r.stderr
+
+
+def test_escape_clears_the_search_and_the_window_remembers_its_size(qtbot, window, photos, data_dir, settings):
+    from photofinder.gui.mainwindow import MainWindow
+
+    folder, kinds = photos
+    add_folder_and_wait(qtbot, window, folder)
+    search(qtbot, window, "a red circle")
+    with qtbot.waitSignal(window.searches.resultsReady, timeout=10000) as b:
+        qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Escape)
+    assert b.args[0].kind == "browse" and window.search_bar.edit.text() == ""
+    window.resize(700, 500)
+    window.close()
+    again = MainWindow(data_dir, settings)
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (700, 500)
+    again.close()
