@@ -84,6 +84,7 @@ def run_app(args: argparse.Namespace | None) -> int:
         window.select_library(args.library)
     if args is not None and args.screenshot:
         w, _, h = args.size.partition("x")
+        window.remember_geometry = False
         window.resize(int(w), int(h))
         window.show()
         return take_screenshot(app, window, args.query, Path(args.screenshot))

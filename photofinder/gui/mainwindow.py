@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self._pending_folders: list[str] = []
         self._download: DownloadDialog | None = None
         self._closing = False
+        self.remember_geometry = True  # off for --screenshot, whose size is not the user's
         self._build()
         self._connect()
         if self.settings.geometry:
@@ -579,7 +580,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
         self._closing = True
-        self.settings.geometry = bytes(self.saveGeometry().data())
+        if self.remember_geometry:
+            self.settings.geometry = bytes(self.saveGeometry().data())
         self.indexing.shutdown()
         self.searches.shutdown()
         self.thumbs.shutdown()
