@@ -7,9 +7,10 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl, Slot
+from PIL import Image
+from PySide6.QtCore import QSize, Qt, QUrl, Slot
 from PySide6.QtGui import (QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
-                           QImage, QKeySequence, QPixmap)
+                           QImage, QImageReader, QKeySequence, QPixmap)
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
@@ -28,6 +29,17 @@ from .workers import EmbedderPool, IndexController, SearchController, SearchRequ
 log = logging.getLogger(__name__)
 
 TOP = 500  # results per query; the grid shows them lazily
+
+
+def chip_icon(path: str, side: int = 40) -> QPixmap:
+    """A small icon of a photo for the search chip, read scaled from the file (JPEGs decode at 1/8 size),
+    so dropping a 50 MP photo doesn't stall the window."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    return QPixmap.fromImage(reader.read())
 
 
 class MainWindow(QMainWindow):
@@ -332,7 +344,7 @@ class MainWindow(QMainWindow):
     def search_text(self, text: str) -> None:
         self._search("text", text, text)
 
-    def search_image(self, image: str | bytes, label: str, thumb: QPixmap | None = None) -> None:
+    def search_image(self, image: str | bytes | Image.Image, label: str, thumb: QPixmap | None = None) -> None:
         self.search_bar.show_image(label, thumb)
         self._search("image", image, label)
 
@@ -442,7 +454,7 @@ class MainWindow(QMainWindow):
             if not is_photo_name(p):
                 self._show_message(f"{os.path.basename(p)} is not a photo photofinder can read.")
                 return
-            self.search_image(p, os.path.basename(p), QPixmap(p))
+            self.search_image(p, os.path.basename(p), chip_icon(p))
         elif md.hasImage() and not paths:
             self._search_qimage(QImage(md.imageData()), "dropped image")
 
@@ -454,21 +466,21 @@ class MainWindow(QMainWindow):
         md = QGuiApplication.clipboard().mimeData()
         files = [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.isfile(u.toLocalFile())]
         if files:
-            self.search_image(files[0], os.path.basename(files[0]), QPixmap(files[0]))
+            self.search_image(files[0], os.path.basename(files[0]), chip_icon(files[0]))
         elif md.hasImage():
             self._search_qimage(QGuiApplication.clipboard().image(), "pasted image")
         else:
             self.statusBar().showMessage("The clipboard holds no image.", 4000)
 
     def _search_qimage(self, image: QImage, label: str) -> None:
+        """Search by an in-memory image: its pixels go to the search thread as they are (no PNG round trip)."""
         if image.isNull():
             return
-        data = QByteArray()
-        buf = QBuffer(data)
-        buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        image.save(buf, "PNG")
-        buf.close()
-        self.search_image(bytes(data.data()), label, QPixmap.fromImage(image))
+        rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+        pil = Image.frombuffer("RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB",
+                               rgb.bytesPerLine(), 1)
+        icon = QPixmap.fromImage(image.scaled(40, 40, Qt.AspectRatioMode.KeepAspectRatio))
+        self.search_image(pil, label, icon)
 
     # -- result actions ------------------------------------------------------------------------------------
     def open_paths(self, paths: list[str]) -> None:
