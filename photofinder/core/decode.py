@@ -10,6 +10,7 @@ import io
 import logging
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,17 +81,11 @@ def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
     except Image.DecompressionBombError as e:  # Pillow's own check in open(), for the very largest
         m = re.search(r"\((\d+) pixels\)", str(e))
         raise UnreadableImage(f"too large: {_pixels(int(m.group(1)))}" if m else "too large") from e
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, struct_error()) as e:
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, struct.error) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "truncated" in msg or isinstance(e, EOFError):
             raise UnreadableImage("truncated") from e
         raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
-
-
-def struct_error() -> type[Exception]:
-    import struct
-
-    return struct.error
 
 
 def _decode(f, min_side: int) -> DecodedImage:

@@ -174,9 +174,12 @@ class Indexer:
             removed += [k.id for p, k in known.items() if p not in found
                         and not any(p.startswith(u + os.sep) for u in unreadable)]
         if removed:
+            # Take the index while it still matches the catalog (a file read), then drop the same ids from both:
+            # no rebuild from every stored vector just because a few photos were deleted.
+            index = self.library.load_vectors(catalog, save=False) if catalog.dim is not None else None
             report.removed = catalog.delete(removed)
-            if catalog.dim is not None:
-                index = self.library.load_vectors(catalog, save=False)
+            if index is not None:
+                index.remove(np.array(removed, np.int64))
                 self.library.save_vectors(index, catalog.generation)
         return work, changed
 
