@@ -72,7 +72,8 @@ class SearchBar(QWidget):
         """Show an image query as a chip (the text field is emptied: the query is the image now)."""
         self._timer.stop()
         self.edit.clear()
-        self.chip.setText(f"{label[:28]}  ✕")
+        short = label if len(label) <= 28 else f"{label[:13]}…{label[-14:]}"  # keep the extension visible
+        self.chip.setText(f"{short}  ✕")
         if thumb is not None and not thumb.isNull():
             self.chip.setIcon(thumb)
         else:
