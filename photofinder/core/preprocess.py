@@ -42,26 +42,43 @@ class PreprocessSpec:
         return max(self.shortest_edge, self.crop_height, self.crop_width)
 
 
-def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
-    """(3, crop_height, crop_width) float32, normalised, from an RGB image."""
-    return crop_and_normalise(resize_shortest(image, spec), spec)
-
-
-def resize_shortest(image: Image.Image, spec: PreprocessSpec) -> Image.Image:
-    """Bicubic resize of the shorter side to spec.shortest_edge, sizes rounded as CLIPImageProcessor rounds them."""
-    w, h = image.size
-    short, long = (w, h) if w <= h else (h, w)
+def resized_size(width: int, height: int, spec: PreprocessSpec) -> tuple[int, int]:
+    """The size CLIPImageProcessor resizes to: shorter side to spec.shortest_edge, the longer side truncated."""
+    short, long = (width, height) if width <= height else (height, width)
     new_short, new_long = spec.shortest_edge, int(spec.shortest_edge * long / short)
-    size = (new_short, new_long) if w <= h else (new_long, new_short)
-    return image if size == image.size else image.resize(size, resample=Image.Resampling.BICUBIC)
+    return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
-def crop_and_normalise(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
-    """Centre crop, then (x / 255 - mean) / std per channel, written straight into a (3, H, W) float32 array."""
+def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """(3, crop_height, crop_width) float32, normalised, from an RGB image.
+
+    The same numbers as a bicubic resize of the whole image followed by a centre crop (within one level on a
+    few pixels, from rounding), but only the cropped part is resampled: Pillow's `box` maps the crop back onto
+    the source with the same scale and filter, which saves about a third of the resize on a landscape photo.
+    """
+    w, h = image.size
+    new_w, new_h = resized_size(w, h, spec)
+    ch, cw = spec.crop_height, spec.crop_width
+    top, left = int((new_h - ch) / 2.0), int((new_w - cw) / 2.0)
+    if (new_w, new_h) == (w, h) or top < 0 or left < 0:
+        # Nothing to resample (or a crop larger than the image, which CLIPImageProcessor pads): the plain way.
+        if (new_w, new_h) != (w, h):
+            image = image.resize((new_w, new_h), resample=Image.Resampling.BICUBIC)
+        return _normalise(_centre_crop(image, spec), spec)
+    sx, sy = w / new_w, h / new_h
+    box = (left * sx, top * sy, (left + cw) * sx, (top + ch) * sy)
+    return _normalise(np.asarray(image.resize((cw, ch), resample=Image.Resampling.BICUBIC, box=box)), spec)
+
+
+def _centre_crop(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     w, h = image.size
     top, left = int((h - spec.crop_height) / 2.0), int((w - spec.crop_width) / 2.0)
-    arr = np.asarray(image.crop((left, top, left + spec.crop_width, top + spec.crop_height)))
-    out = np.empty((3, spec.crop_height, spec.crop_width), np.float32)
+    return np.asarray(image.crop((left, top, left + spec.crop_width, top + spec.crop_height)))
+
+
+def _normalise(arr: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """(x / 255 - mean) / std per channel, written straight into a (3, H, W) float32 array."""
+    out = np.empty((3,) + arr.shape[:2], np.float32)
     for c in range(3):  # x * (1 / (255 std)) - mean / std: two passes per channel instead of five per array
         np.multiply(arr[:, :, c], np.float32(1 / (255 * spec.std[c])), out=out[c], dtype=np.float32)
         out[c] -= np.float32(spec.mean[c] / spec.std[c])

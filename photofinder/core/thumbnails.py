@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-THUMB_SIZE = 256  # the longest side of a cached thumbnail, at most
+THUMB_SIZE = 256  # what the grid asks for by default, at most
 THUMB_MIN = 160  # the shortest side a cached thumbnail should have (the grid's default tile)
 
 
@@ -16,17 +16,15 @@ def thumb_path(thumbs_dir: Path, content_hash: str) -> Path:
     return thumbs_dir / content_hash[:2] / f"{content_hash}.jpg"
 
 
-def write_thumbnail(image: Image.Image, path: Path, size: int = THUMB_SIZE) -> None:
-    """Save a JPEG whose shorter side is at most `size` (an image already that small is saved as it is).
+def write_thumbnail(image: Image.Image, path: Path) -> None:
+    """Save a JPEG of `image` box-reduced by a whole factor, to a shorter side between THUMB_MIN and twice that.
 
-    Written to a temp file and renamed, so readers never see half of one.
+    The image comes from a decode that is already small (JPEG DCT scaling), so a box reduction is all it needs:
+    a fraction of a bicubic resize's cost, on the indexer's hot path. Written to a temp file and renamed, so
+    readers never see half of one.
     """
-    thumb = image
-    if min(image.size) > size:
-        thumb = image.copy()
-        scale = size / min(image.size)
-        thumb.thumbnail((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC,
-                        reducing_gap=2.0)
+    factor = min(image.size) // THUMB_MIN
+    thumb = image.reduce(factor) if factor >= 2 else image
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
     try:
