@@ -122,7 +122,7 @@ def main() -> None:
     ap.add_argument("folder", nargs="?", type=Path, help="photos to use (default: generated 12 MP JPEGs)")
     ap.add_argument("--count", type=int, default=128, help="photos per measurement (default 128)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
-    ap.add_argument("--repeat", type=int, default=5, help="alternating runs of (3) and (4) (default 5)")
+    ap.add_argument("--repeat", type=int, default=7, help="alternating runs of (3) and (4) (default 7)")
     ap.add_argument("--skip-seed", action="store_true", help="only (3) and (4)")
     args = ap.parse_args()
 
