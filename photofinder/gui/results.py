@@ -130,14 +130,23 @@ class ResultsModel(QAbstractListModel):
         return self._placeholder
 
     def _on_loaded(self, path: str, image: QImage) -> None:
-        pm = QPixmap.fromImage(image)
-        if max(pm.width(), pm.height()) > self.thumb_size:
-            pm = pm.scaled(self.thumb_size, self.thumb_size, Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.SmoothTransformation)
-        self._pixmaps[path] = pm
+        self._pixmaps[path] = self._tile(QPixmap.fromImage(image))
         while len(self._pixmaps) > self._cache_size:
             self._pixmaps.popitem(last=False)
         self._changed(path)
+
+    def _tile(self, pm: QPixmap) -> QPixmap:
+        """The photo fitted into a square tile, centred and resting on the caption: every tile is the same size
+        (the grid uses uniform item sizes), so a 4:3 or portrait photo never spills over its caption."""
+        s = self.thumb_size
+        if max(pm.width(), pm.height()) > s:
+            pm = pm.scaled(s, s, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        tile = QPixmap(s, s)
+        tile.fill(Qt.GlobalColor.transparent)
+        p = QPainter(tile)
+        p.drawPixmap((s - pm.width()) // 2, s - pm.height(), pm)
+        p.end()
+        return tile
 
     def _on_failed(self, path: str) -> None:
         self._failed.add(path)

@@ -453,3 +453,24 @@ def test_escape_clears_the_search_and_the_window_remembers_its_size(qtbot, windo
     qtbot.addWidget(again)
     assert (again.width(), again.height()) == (700, 500)
     again.close()
+
+
+def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "shapes"
+    folder.mkdir()
+    for name, size in (("wide.jpg", (400, 250)), ("four-three.jpg", (320, 240)), ("portrait.jpg", (240, 400))):
+        Image.new("RGB", size, (200, 30, 30)).save(folder / name)
+    add_folder_and_wait(qtbot, window, folder)
+    m = window.results
+    qtbot.waitUntil(lambda: m.rowCount() == 3 and all(m.has_thumbnail(r) for r in range(3)), timeout=10000)
+    s = m.thumb_size
+    for r in range(3):
+        pm = m.index(r).data(Qt.ItemDataRole.DecorationRole)
+        # The photo sits inside a square tile of the grid's icon size: a 4:3 or portrait photo is no taller than
+        # a wide one, so it can't spill over its caption, and captions line up across a row.
+        assert (pm.width(), pm.height()) == (s, s), m.index(r).data()
+        img = pm.toImage()
+        assert img.pixelColor(s // 2, s - 1).red() > 150  # the photo rests on the caption
+    assert len({window.view.visualRect(m.index(r)).height() for r in range(3)}) == 1
