@@ -24,6 +24,37 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
+_MALLOC_TUNED = False
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc keep freed memory for reuse instead of handing it back to the kernel after every tensor.
+
+    torch's CPU allocator mallocs and frees each activation (up to 20 MB at batch 32); with glibc's default
+    thresholds every one of them is fresh memory from the kernel, zero-filled page by page: 7,000 page faults
+    and 10 ms of kernel time per image, 11 % of the model's CPU. Served from the heap instead, the model alone
+    runs 15 % faster (bench/indexing.py, 2 cores). The process keeps up to 256 MB of freed memory around.
+    Process-wide and once; glibc only (elsewhere nothing happens).
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return True
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 << 20) == 1  # glibc's largest: bigger blocks are still mmapped
+        ok = libc.mallopt(m_trim_threshold, 256 << 20) == 1 and ok
+    except (OSError, AttributeError) as e:
+        log.debug("malloc thresholds unchanged: %s", e)
+        return False
+    _MALLOC_TUNED = ok
+    return ok
+
 
 class Embedder(Protocol):
     """What the indexer and the search need of a model (tests pass fakes)."""
@@ -92,6 +123,7 @@ class ClipEmbedder:
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing to a user
+            keep_freed_memory()
             src = self._resolve()
             try:
                 model = CLIPModel.from_pretrained(src, use_safetensors=True)
