@@ -266,7 +266,7 @@ class Indexer:
                     done += 1
                     # Batches start at 16 and double up to batch_size: the model starts after a few photos instead
                     # of idling while a whole GPU batch decodes, and on a CPU no batch is so small that it runs
-                    # slower per photo (4 photos cost 30 % more each than 16; 16 as little as 32).
+                    # slower per photo (4 photos cost 20-30 % more each than 16; 16 as little as 32).
                     if len(pixels) >= min(batch_size, max(FIRST_BATCH, report.indexed)) or len(records) >= 4 * batch_size:
                         flush(encode=True)
                     elapsed = time.monotonic() - started
