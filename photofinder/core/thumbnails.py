@@ -47,7 +47,7 @@ def load_thumbnail(path: str, content_hash: str | None, thumbs_dir: Path | None,
     if cached is not None and cached.exists():
         try:
             with Image.open(cached) as im:
-                if min(im.size) >= min(size, THUMB_MIN):
+                if min(im.size) >= min(size, THUMB_MIN) or _photo_is_no_bigger(path, im.size):
                     im.thumbnail((size, size))
                     return im.convert("RGB")
         except OSError:
@@ -60,3 +60,12 @@ def load_thumbnail(path: str, content_hash: str | None, thumbs_dir: Path | None,
             pass
     image.thumbnail((size, size), Image.Resampling.BICUBIC)
     return image
+
+
+def _photo_is_no_bigger(path: str, thumb_size: tuple[int, int]) -> bool:
+    """A photo smaller than a tile has a thumbnail smaller than a tile: decoding it again gains nothing."""
+    try:
+        with Image.open(path) as photo:  # reads the header only
+            return min(photo.size) <= min(thumb_size)
+    except Exception:  # noqa: BLE001 - unreadable or gone: let the caller decode and report it
+        return False

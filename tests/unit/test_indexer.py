@@ -176,3 +176,27 @@ def test_a_full_disk_stops_with_a_message_and_keeps_the_library_consistent(store
     assert sqlite3.connect(lib.catalog_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     report = Indexer(lib, counting, batch_size=8).run()  # space is back: the run completes the library
     assert report.indexed == len(kinds) - saved
+
+
+def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(store, tmp_path, counting, monkeypatch):
+    from PIL import Image
+
+    from photofinder.core import decode as decode_module
+    from photofinder.core.thumbnails import load_thumbnail
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    sizes = {"big.jpg": (900, 600), "tiny.png": (96, 64)}
+    for name, size in sizes.items():
+        Image.new("RGB", size, (20, 120, 200)).save(folder / name)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        hashes = {name: c.hash_for_path(str(folder / name)) for name in sizes}
+    decoded = []
+    real = decode_module.decode
+    monkeypatch.setattr(decode_module, "decode", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    for name, (w, h) in sizes.items():
+        thumb = load_thumbnail(str(folder / name), hashes[name], lib.thumbs_dir, 160)
+        assert max(thumb.size) == min(160, max(w, h)), name  # the tile's size, or the photo's own when smaller
+    assert decoded == []  # both came from the cache the indexer wrote: no photo was decoded again
