@@ -40,9 +40,12 @@ def keep_freed_memory() -> bool:
     if _MALLOC_TUNED:
         return True
     import ctypes
-    import platform
 
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    try:  # glibc says so itself, also inside a frozen app (platform.libc_ver reads the executable)
+        glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        glibc = ""
+    if not glibc.startswith("glibc"):
         return False
     try:
         libc = ctypes.CDLL(None)
