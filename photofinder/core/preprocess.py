@@ -64,16 +64,12 @@ def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
         # Nothing to resample (or a crop larger than the image, which CLIPImageProcessor pads): the plain way.
         if (new_w, new_h) != (w, h):
             image = image.resize((new_w, new_h), resample=Image.Resampling.BICUBIC)
-        return _normalise(_centre_crop(image, spec), spec)
-    sx, sy = w / new_w, h / new_h
-    box = (left * sx, top * sy, (left + cw) * sx, (top + ch) * sy)
-    return _normalise(np.asarray(image.resize((cw, ch), resample=Image.Resampling.BICUBIC, box=box)), spec)
-
-
-def _centre_crop(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
-    w, h = image.size
-    top, left = int((h - spec.crop_height) / 2.0), int((w - spec.crop_width) / 2.0)
-    return np.asarray(image.crop((left, top, left + spec.crop_width, top + spec.crop_height)))
+        arr = np.asarray(image.crop((left, top, left + cw, top + ch)))
+    else:
+        sx, sy = w / new_w, h / new_h
+        box = (left * sx, top * sy, (left + cw) * sx, (top + ch) * sy)
+        arr = np.asarray(image.resize((cw, ch), resample=Image.Resampling.BICUBIC, box=box))
+    return _normalise(arr, spec)
 
 
 def _normalise(arr: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
