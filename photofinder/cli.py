@@ -1,11 +1,18 @@
-"""The photofinder command line: argparse over the core, with the same library files as the app."""
+"""The photofinder command line: argparse over the core, with the same library files as the app.
+
+Every failure a user can cause ends with one line on stderr and a non-zero exit: 2 for a command line that
+can't work as typed, 1 for anything else (a missing library, an unavailable model, a full disk, a busy or
+damaged library). A traceback is a bug.
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,18 +22,28 @@ from .core.errors import PhotofinderError
 log = logging.getLogger("photofinder")
 
 
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("photofinder")
+    except Exception:  # noqa: BLE001 - running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .core.embedder import DEFAULT_MODEL
     from .core.library import DEFAULT_LIBRARY
+    from .core.models import DEFAULT_MODEL
 
     p = argparse.ArgumentParser(
         prog="photofinder",
         description="Find photos by what is in them. With no command, opens the app.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    p.add_argument("--version", action="version", version=f"photofinder {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    def lib_opt(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--library", "-l", default=DEFAULT_LIBRARY, help=f"library name (default: {DEFAULT_LIBRARY})")
+    def lib_opt(sp: argparse.ArgumentParser, default: Any = DEFAULT_LIBRARY) -> None:
+        sp.add_argument("--library", "-l", default=default, help=f"library name (default: {DEFAULT_LIBRARY})")
 
     ix = sub.add_parser("index", help="add folders to a library and index new or changed photos")
     ix.add_argument("folders", nargs="*", metavar="FOLDER",
@@ -37,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     ix.add_argument("--batch-size", type=int, default=None, help="images per model batch")
     ix.add_argument("--rebuild", action="store_true",
-                    help="forget every stored vector and re-index (needed to switch a library's model)")
+                    help="encode every photo again (to switch a library's model); the old vectors keep serving "
+                         "searches until the rebuild completes, and a failed or cancelled one changes nothing")
     ix.add_argument("--json", action="store_true", help="print one JSON report instead of text")
 
     se = sub.add_parser("search", help="search a library by text or by an image")
@@ -52,8 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
         sp.add_argument("--json", action="store_true", help="print one JSON document")
 
-    li = sub.add_parser("libraries", help="list libraries")
+    li = sub.add_parser("libraries", help="list, rename, remove or repair libraries")
     li.add_argument("--json", action="store_true")
+    lsub = li.add_subparsers(dest="action", metavar="ACTION")
+    lsub.add_parser("list", help="list libraries (the default)").add_argument("--json", action="store_true")
+    lr = lsub.add_parser("remove", help="delete a library's catalog, index and thumbnails (never the photos)")
+    lr.add_argument("name")
+    lr.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
+    ln = lsub.add_parser("rename", help="rename a library")
+    ln.add_argument("name")
+    ln.add_argument("new_name")
+    lp = lsub.add_parser("repair", help="set a damaged catalog aside and start the library again from its folders")
+    lp.add_argument("name")
+
+    fo = sub.add_parser("folders", help="list or remove a library's folders")
+    lib_opt(fo)
+    fsub = fo.add_subparsers(dest="action", metavar="ACTION")
+    lib_opt(fsub.add_parser("list", help="list the library's folders (the default)"), argparse.SUPPRESS)
+    fr = fsub.add_parser("remove", help="forget a folder's photos (the photos themselves are not touched)")
+    fr.add_argument("path")
+    lib_opt(fr, argparse.SUPPRESS)
 
     gu = sub.add_parser("gui", help="open the app (the default with no command)")
     gu.add_argument("--library", help="library to open")
@@ -65,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class UsageError(PhotofinderError):
+    """A command line that can't work as typed (exit status 2)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .core.tuning import tune_process
+
+    tune_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
@@ -78,14 +121,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .gui.app import run_app
 
         return run_app(args if args.command else None)
+    # Paths are written as the bytes the file system holds, so a name that is not UTF-8 still opens the file.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     try:
-        return {"index": cmd_index, "search": cmd_search, "similar": cmd_search,
-                "libraries": cmd_libraries, "install-desktop": cmd_install_desktop}[args.command](args, parser)
+        return {"index": cmd_index, "search": cmd_search, "similar": cmd_search, "libraries": cmd_libraries,
+                "folders": cmd_folders, "install-desktop": cmd_install_desktop}[args.command](args)
+    except UsageError as e:
+        print(f"photofinder {args.command}: {e}", file=sys.stderr)
+        return 2
     except PhotofinderError as e:
         print(f"photofinder: {e}", file=sys.stderr)
         return 1
+    except sqlite3.Error as e:  # the core translates these; one that slips through still gets one line
+        print(f"photofinder: the library catalog failed: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"photofinder: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("photofinder: interrupted", file=sys.stderr)
+        print("photofinder: interrupted (what was indexed so far is kept)", file=sys.stderr)
         return 130
 
 
@@ -93,44 +149,86 @@ def _store() -> Any:
     from .core.library import LibraryStore
     from .core.paths import data_dir
 
-    return LibraryStore(data_dir())
+    try:
+        return LibraryStore(data_dir())
+    except OSError as e:
+        from .core.errors import LibraryError
+
+        raise LibraryError(f"The data folder can't be used ({e.strerror or e}). Check that it is writable, "
+                           "or set PHOTOFINDER_DATA_DIR to another folder.") from e
 
 
-def cmd_index(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .core.embedder import DEFAULT_MODEL, ClipEmbedder
+def _show(path: str) -> str:
+    from .core.paths import display_path
+
+    return display_path(path)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .core.embedder import ClipEmbedder
     from .core.indexer import Indexer
+    from .core.library import check_model
+    from .core.models import DEFAULT_MODEL
+    from .core.planner import nested_folders
     from .core.scanner import normalise_folder
 
     folders = [normalise_folder(f) for f in args.folders]
     for given, f in zip(args.folders, folders):
         if not os.path.isdir(f):
-            parser.error(f"folder not found: {given}")
+            raise UsageError(f"folder not found: {_show(given)}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
     store = _store()
     if not folders and not store.exists(args.library):
-        parser.error(f"library {args.library!r} does not exist: give a folder to index")
-    lib = store.get_or_create(args.library)
-    with lib.open_catalog() as catalog:
-        if args.rebuild:
-            catalog.clear_embeddings()
-        model = args.model or catalog.model_id or DEFAULT_MODEL
-        embedder = ClipEmbedder(model, device=args.device)
-        from .core.library import check_model
+        from .core.errors import LibraryError
 
-        check_model(catalog, embedder.model_id, lib.name)
-        for f in folders:
-            catalog.add_folder(f)
-    report = Indexer(lib, embedder, batch_size=args.batch_size).run(progress=_progress_bar(args.json))
+        known = ", ".join(store.names()) or "none yet"
+        raise LibraryError(f"There is no library named {args.library!r} (libraries: {known}); give a folder to "
+                           f"create it: photofinder index FOLDER --library {args.library}")
+    created = not store.exists(args.library)
+    lib = store.get_or_create(args.library)
+    try:
+        with lib.open_catalog() as catalog:
+            lib.restore_lost_folders(catalog)
+            model = args.model or catalog.model_id or catalog.get_meta("repaired_model") or DEFAULT_MODEL
+            embedder = ClipEmbedder(model, device=args.device)
+            if not args.rebuild:
+                check_model(catalog, embedder, lib.name)  # before any change: a wrong model changes nothing
+            existing = catalog.folders()
+            for f in folders:
+                inside = nested_folders([*existing, f]).get(f)
+                if inside is not None:
+                    print(f"{_show(f)} is already part of the library (inside {_show(inside)})", file=sys.stderr)
+                    continue
+                catalog.add_folder(f)
+            lib.write_info(catalog)
+        report = Indexer(lib, embedder, batch_size=args.batch_size, rebuild=args.rebuild).run(
+            progress=_progress_bar(args.json))
+    except BaseException:
+        if created:  # a first run that failed (no model, offline) leaves no empty library behind
+            _remove_quietly(store, lib.name)
+        raise
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
         return 0
-    print(f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied), "
+    rebuilt = " (rebuilt with the new model)" if report.rebuilt else ""
+    print(f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied/duplicate), "
           f"{report.unchanged} unchanged, {report.removed} removed, {len(report.skipped)} skipped "
-          f"in {report.seconds:.1f}s")
+          f"in {report.seconds:.1f}s{rebuilt}")
+    if report.cancelled:
+        print("  interrupted: run it again to finish (nothing done so far is lost)")
     for s in report.skipped:
-        print(f"  skipped {s.path}: {s.reason}")
+        print(f"  skipped {_show(s.path)}: {s.reason}")
     for s in report.missing_folders:
-        print(f"  folder {s.path}: {s.reason} (its photos are kept until it is back)")
+        print(f"  folder {_show(s.path)}: {s.reason} (its photos are kept until it is back)")
     return 0
+
+
+def _remove_quietly(store: Any, name: str) -> None:
+    try:
+        store.remove(name)
+    except PhotofinderError as e:
+        log.warning("could not remove the empty library %s: %s", name, e)
 
 
 def _progress_bar(quiet: bool) -> Any:
@@ -154,7 +252,7 @@ def _progress_bar(quiet: bool) -> Any:
             bar = bars.get("index") or bars.setdefault(
                 "index", tqdm(total=p.total, unit="photo", dynamic_ncols=True, file=sys.stderr))
             bar.n = p.done
-            bar.set_postfix_str(os.path.basename(p.current)[-30:], refresh=False)
+            bar.set_postfix_str(_show(os.path.basename(p.current))[-30:], refresh=False)
             bar.refresh()
         elif p.phase == "done" and "index" in bars:
             bars.pop("index").close()
@@ -162,24 +260,30 @@ def _progress_bar(quiet: bool) -> Any:
     return update
 
 
-def cmd_search(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     from .core.decode import UnreadableImage
     from .core.embedder import ClipEmbedder
+    from .core.errors import LibraryError
     from .core.search import Searcher
 
-    if args.command == "search" and bool(args.text) == bool(args.image):
-        parser.error("give either TEXT or --image PATH")
+    if args.command == "search":
+        text = (args.text or "").strip()
+        if args.text is not None and not text and not args.image:
+            raise UsageError("the query is empty: give words to search for, or --image PATH")
+        if bool(text) == bool(args.image):
+            raise UsageError("give either TEXT or --image PATH")
     if args.top < 1:
-        parser.error("--top must be at least 1")
+        raise UsageError("--top must be at least 1")
     image = args.image if args.command == "search" else args.path
     if image and not os.path.isfile(image):
-        parser.error(f"file not found: {image}")
+        raise UsageError(f"file not found: {_show(image)}")
     lib = _store().get(args.library)
     with lib.open_catalog() as c:
         model = args.model or c.model_id
-    if model is None:
-        print(f"photofinder: library {lib.name!r} has nothing indexed yet", file=sys.stderr)
-        return 1
+        photos = c.count()
+    if model is None or photos == 0:
+        raise LibraryError(f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
+                           f"--library {lib.name}")
     with Searcher(lib, ClipEmbedder(model, device=args.device)) as s:
         try:
             if args.command == "similar":
@@ -187,37 +291,102 @@ def cmd_search(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             elif args.image:
                 results = s.by_image(args.image, args.top)
             else:
-                results = s.by_text(args.text, args.top)
+                results = s.by_text(text, args.top)
         except UnreadableImage as e:
-            print(f"photofinder: can't read {image}: {e}", file=sys.stderr)
-            return 1
+            raise LibraryError(f"can't read {_show(image)}: {e}") from e
     if args.json:
-        print(json.dumps({"results": [{"path": r.path, "score": round(r.score, 4)} for r in results]},
-                         ensure_ascii=False))
+        print(json.dumps({"results": [_result_json(r) for r in results]}, ensure_ascii=False))
     else:
+        if not results:
+            print("no matches (the photos found may have been moved or deleted since they were indexed; "
+                  "run photofinder index)", file=sys.stderr)
         for r in results:
             print(f"{r.score:.3f}  {r.path}")
     return 0
 
 
-def cmd_libraries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _result_json(r: Any) -> dict[str, Any]:
+    from .core.paths import is_printable
+
+    out: dict[str, Any] = {"path": _show(r.path), "score": round(r.score, 4)}
+    if not is_printable(r.path):  # the exact name, for scripts: base64 of the file system's bytes
+        out["path_bytes"] = base64.b64encode(os.fsencode(r.path)).decode("ascii")
+    return out
+
+
+def cmd_libraries(args: argparse.Namespace) -> int:
     store = _store()
-    summaries = [store.get(n).summary() for n in store.names()]
+    action = getattr(args, "action", None) or "list"
+    if action == "remove":
+        lib = store.get(args.name)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"removing {args.name!r} deletes its index; add --yes to confirm")
+            answer = input(f"Delete the library {args.name!r} (its index and thumbnails; the photos are kept)? "
+                           "[y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return 1
+        store.remove(lib.name)
+        print(f"removed the library {lib.name!r} (the photos were not touched)")
+        return 0
+    if action == "rename":
+        store.rename(args.name, args.new_name)
+        print(f"renamed {args.name!r} to {args.new_name!r}")
+        return 0
+    if action == "repair":
+        lib = store.get(args.name)
+        aside = lib.repair()
+        where = f"the damaged catalog was kept as {aside}; " if aside else ""
+        print(f"repaired {lib.name!r}: {where}run `photofinder index --library {lib.name}` to index its "
+              "folders again")
+        return 0
+    rows = []
+    for name in store.names():
+        try:
+            rows.append((name, store.get(name).summary(), None))
+        except PhotofinderError as e:  # one damaged library must not hide the others
+            rows.append((name, None, str(e)))
     if args.json:
         print(json.dumps({"libraries": [
-            {"name": s.name, "photos": s.photos, "skipped": s.skipped, "folders": s.folders, "model": s.model_id}
-            for s in summaries]}, ensure_ascii=False))
+            {"name": n, "photos": s.photos, "skipped": s.skipped, "folders": [_show(f) for f in s.folders],
+             "model": s.model_id} if s else {"name": n, "error": err} for n, s, err in rows]},
+            ensure_ascii=False))
         return 0
-    if not summaries:
+    if not rows:
         print("No libraries yet. Create one with: photofinder index FOLDER")
-    for s in summaries:
+    for name, s, err in rows:
+        if s is None:
+            print(f"{name}: can't be opened: {err}")
+            continue
         print(f"{s.name}: {s.photos} photos ({s.skipped} skipped) in {len(s.folders)} folder(s); model {s.model_id}")
         for f in s.folders:
-            print(f"    {f}")
+            print(f"    {_show(f)}")
     return 0
 
 
-def cmd_install_desktop(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def cmd_folders(args: argparse.Namespace) -> int:
+    from .core.scanner import normalise_folder
+
+    lib = _store().get(args.library)
+    if (getattr(args, "action", None) or "list") == "remove":
+        with lib.open_catalog() as c:
+            folders = c.folders()
+        wanted = normalise_folder(args.path)
+        match = next((f for f in folders if f in (wanted, os.path.abspath(args.path), args.path)), None)
+        if match is None:
+            listed = ", ".join(_show(f) for f in folders) or "none"
+            raise UsageError(f"{_show(args.path)} is not a folder of the library {lib.name!r} (folders: {listed})")
+        n = lib.remove_folder(match)
+        print(f"removed {_show(match)} from {lib.name!r}: {n} photos forgotten (the photos were not touched)")
+        return 0
+    with lib.open_catalog() as c:
+        for f in c.folders():
+            print(f)
+    return 0
+
+
+def cmd_install_desktop(args: argparse.Namespace) -> int:
     from .desktop import install_desktop_entry
 
     for path in install_desktop_entry():

@@ -17,6 +17,7 @@ class CountingEmbedder:
         self.fail_after: int | None = None  # raise on the batch that would pass this many images
 
     model_id = property(lambda self: self.inner.model_id)
+    fingerprint = property(lambda self: self.inner.fingerprint)
     dim = property(lambda self: self.inner.dim)
     spec = property(lambda self: self.inner.spec)
     device = property(lambda self: self.inner.device)

@@ -1,22 +1,49 @@
-"""The SQLite catalog: the library's source of truth (photos, their metadata, embeddings as raw float32)."""
+"""The SQLite catalog: the library's source of truth (photos, their metadata, embeddings as raw float32).
+
+Photo and folder paths are stored as the operating system's bytes (see paths.py), so any file name round-trips.
+Every SQLite failure leaves this module as a LibraryError with a message for the user (full disk, read-only
+file, busy, damaged file), never as a bare sqlite3 exception.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import LibraryError
+from .errors import CatalogDamagedError, LibraryBusyError, LibraryError
+from .paths import from_db, to_db
 
 log = logging.getLogger(__name__)
 
 INDEXED = "indexed"
 SKIPPED = "skipped"
+
+_PHOTO_COLUMNS = """
+        id INTEGER PRIMARY KEY,
+        path BLOB NOT NULL UNIQUE,
+        folder BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken TEXT,
+        status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+        reason TEXT,
+        retry INTEGER NOT NULL DEFAULT 0,
+        embedding BLOB,
+        indexed_at REAL NOT NULL
+"""
+_COLUMN_NAMES = ("id, path, folder, size, mtime_ns, hash, width, height, taken, status, reason, retry, "
+                 "embedding, indexed_at")
 
 # Each entry migrates the schema from version i to i + 1; PRAGMA user_version records how far a file got.
 _MIGRATIONS: list[str] = [
@@ -41,6 +68,27 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX photos_hash ON photos (hash);
     CREATE INDEX photos_folder ON photos (folder);
     """,
+    # 2: paths as bytes (any file name); skips that a later run retries; the folder's device (mount guard);
+    # a staging table that a rebuild with another model fills beside the live photos.
+    f"""
+    CREATE TABLE photos2 ({_PHOTO_COLUMNS});
+    INSERT INTO photos2 SELECT id, CAST(path AS BLOB), CAST(folder AS BLOB), size, mtime_ns, hash, width, height,
+        taken, status, reason,
+        CASE WHEN reason IN ('file vanished', 'permission denied', 'not found') THEN 1 ELSE 0 END,
+        embedding, indexed_at FROM photos;
+    DROP TABLE photos;
+    ALTER TABLE photos2 RENAME TO photos;
+    CREATE INDEX photos_hash ON photos (hash);
+    CREATE INDEX photos_folder ON photos (folder);
+    CREATE TABLE folders2 (path BLOB PRIMARY KEY, added_at REAL NOT NULL, dev INTEGER);
+    INSERT INTO folders2 SELECT CAST(path AS BLOB), added_at, NULL FROM folders;
+    DROP TABLE folders;
+    ALTER TABLE folders2 RENAME TO folders;
+    INSERT INTO meta (key, value) SELECT 'legacy_hashes', '1' WHERE EXISTS (SELECT 1 FROM photos);
+    CREATE TABLE staged ({_PHOTO_COLUMNS});
+    CREATE INDEX staged_hash ON staged (hash);
+    CREATE INDEX staged_folder ON staged (folder);
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -60,6 +108,7 @@ class PhotoRecord:
     taken: str | None = None
     reason: str | None = None
     embedding: np.ndarray | None = None
+    retry: bool = False  # skipped for a passing reason (vanished, permission): tried again next run
 
 
 @dataclass(frozen=True)
@@ -69,6 +118,7 @@ class KnownFile:
     mtime_ns: int
     status: str
     hash: str | None
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,18 +130,60 @@ class StoredEmbedding:
 
 
 class Catalog:
-    """One connection to a library's catalog. Not shared across threads: each thread opens its own."""
+    """One connection to a library's catalog. Not shared across threads: each thread opens its own.
 
-    def __init__(self, path: Path | str):
+    `staged=True` gives the same catalog seen through its staging table: what a rebuild with another model
+    writes until it completes (`finish_rebuild` then swaps it in, in one transaction).
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = False, staged: bool = False):
         self.path = Path(path)
+        self.staged = staged
+        self._t = "staged" if staged else "photos"
+        self._k = "staged_" if staged else ""
+        if not create and not self.path.exists():
+            raise CatalogDamagedError(f"The library catalog {self.path} is missing.")
+        if self.path.exists() and self.path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database: an empty library, every folder forgotten.
+            raise CatalogDamagedError(damaged_message(self.path, "the file is empty"))
+        if create and not self.path.exists():
+            try:  # private from the first byte; SQLite gives its -wal and -shm files the same mode
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise LibraryError(f"The library catalog {self.path} can't be created ({e.strerror or e}). "
+                                   "Check that the data folder is writable.") from e
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+        try:
+            self._exec("PRAGMA journal_mode=WAL")
+            self._exec("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as e:
-            raise LibraryError(f"The library catalog {self.path} cannot be opened: {e}") from e
+        except LibraryError:
+            self._db.close()
+            raise
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+
+    def _all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+
+    def _one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
+        try:
+            return self._db.execute(sql, tuple(params)).fetchone()
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -104,98 +196,181 @@ class Catalog:
         self.close()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._one("PRAGMA user_version")[0]  # type: ignore[index]
         if version > SCHEMA_VERSION:
             raise LibraryError(
                 f"The library catalog {self.path} was written by a newer photofinder (schema {version}); "
                 "update photofinder to open it.")
+        if version == 0 and self._one("SELECT count(*) FROM sqlite_master")[0]:  # type: ignore[index]
+            raise CatalogDamagedError(damaged_message(self.path, "it is not a photofinder catalog"))
         for v in range(version, SCHEMA_VERSION):
             log.info("migrating catalog %s from schema %d to %d", self.path, v, v + 1)
             with self._transaction():
                 for statement in _MIGRATIONS[v].split(";"):
                     if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {v + 1}")
+                        self._exec(statement)
+                self._exec(f"PRAGMA user_version = {v + 1}")
 
-    def _transaction(self) -> sqlite3.Connection:
-        return _Transaction(self._db)  # type: ignore[return-value]
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self.path)
 
     # -- meta ----------------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self._exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     @property
     def model_id(self) -> str | None:
-        return self.get_meta("model_id")
+        """How the model was named when the library was indexed (a hub id or a folder): shown, and used to load it."""
+        return self.get_meta(self._k + "model_id")
+
+    @property
+    def model_fingerprint(self) -> str | None:
+        """What the model is (its config and weights), whatever folder it lies in."""
+        return self.get_meta(self._k + "model_fingerprint")
 
     @property
     def dim(self) -> int | None:
-        d = self.get_meta("dim")
+        d = self.get_meta(self._k + "dim")
         return int(d) if d else None
 
-    def bind_model(self, model_id: str, dim: int) -> None:
-        """Record which model the vectors come from; called once, before the first vector is stored."""
+    def bind_model(self, model_id: str, dim: int, fingerprint: str | None) -> None:
+        """Record which model the vectors come from; called before the first vector is stored."""
         with self._transaction():
-            self.set_meta("model_id", model_id)
-            self.set_meta("dim", str(dim))
+            self.set_meta(self._k + "model_id", model_id)
+            self.set_meta(self._k + "dim", str(dim))
+            if fingerprint:
+                self.set_meta(self._k + "model_fingerprint", fingerprint)
 
-    def clear_embeddings(self) -> None:
-        """Forget every vector (the library is re-indexed with another model); photos and folders stay."""
+    def remember_model_location(self, model_id: str, fingerprint: str) -> None:
+        """The same model found elsewhere (a moved folder): load it from there from now on."""
         with self._transaction():
-            self._db.execute("DELETE FROM photos")
-            self._db.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
-            self._bump()
+            self.set_meta(self._k + "model_id", model_id)
+            self.set_meta(self._k + "model_fingerprint", fingerprint)
 
     @property
     def generation(self) -> int:
         """A counter that moves whenever stored vectors change: the vector index cache compares against it."""
-        return int(self.get_meta("generation") or 0)
+        return int(self.get_meta(self._k + "generation") or 0)
 
     def _bump(self) -> None:
-        self._db.execute(
-            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        self._exec(
+            "INSERT INTO meta (key, value) VALUES (?, '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (self._k + "generation",))
+
+    @property
+    def uuid(self) -> str:
+        """This catalog's identity: a vector index file written for another library is never taken for ours."""
+        value = self.get_meta("uuid")
+        if value is None:
+            import uuid as _uuid
+
+            value = _uuid.uuid4().hex
+            self._exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('uuid', ?)", (value,))
+            value = self.get_meta("uuid") or value
+        return value
+
+    @property
+    def legacy_hashes(self) -> bool:
+        """Rows from schema 1 carry the old 128 KiB fingerprint; new files are also matched against it."""
+        return self.get_meta("legacy_hashes") == "1"
+
+    # -- rebuild with another model ------------------------------------------------------------------------
+    def staging(self) -> Catalog:
+        """The same file seen through its staging table (a second connection)."""
+        return Catalog(self.path, staged=True)
+
+    def clear_staged(self) -> None:
+        with self._transaction():
+            self._exec("DELETE FROM staged")
+            self._exec("DELETE FROM meta WHERE key LIKE 'staged\\_%' ESCAPE '\\'")
+
+    def finish_rebuild(self) -> int:
+        """Swap the staged photos in for the live ones, in one transaction; returns the new generation."""
+        assert not self.staged
+        with self._transaction():
+            staged_model = self.get_meta("staged_model_id")
+            if staged_model is None:
+                raise LibraryError("There is no completed rebuild to switch to.")
+            self._exec("DELETE FROM photos")
+            self._exec(f"INSERT INTO photos ({_COLUMN_NAMES}) SELECT {_COLUMN_NAMES} FROM staged")
+            self._exec("DELETE FROM staged")
+            for key in ("model_id", "dim", "model_fingerprint"):
+                value = self.get_meta("staged_" + key)
+                if value is None:
+                    self._exec("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    self.set_meta(key, value)
+            self._exec("DELETE FROM meta WHERE key LIKE 'staged\\_%' ESCAPE '\\'")
+            self._exec("DELETE FROM meta WHERE key = 'legacy_hashes'")
+            self._bump()
+        return self.generation
 
     # -- folders -------------------------------------------------------------------------------------------
     def folders(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT path FROM folders ORDER BY path")]
+        return sorted(from_db(r[0]) for r in self._all("SELECT path FROM folders"))
 
     def add_folder(self, path: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path, time.time()))
+        self._exec("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (to_db(path), time.time()))
 
-    def remove_folder(self, path: str) -> int:
-        """Forget a folder and every photo found under it; returns how many photos were forgotten."""
+    def folder_device(self, path: str) -> int | None:
+        row = self._one("SELECT dev FROM folders WHERE path = ?", (to_db(path),))
+        return row[0] if row else None
+
+    def set_folder_device(self, path: str, dev: int) -> None:
+        self._exec("UPDATE folders SET dev = ? WHERE path = ?", (dev, to_db(path)))
+
+    def remove_folder(self, path: str) -> list[int]:
+        """Forget a folder and every photo found under it; returns the ids of the photos forgotten."""
         with self._transaction():
-            self._db.execute("DELETE FROM folders WHERE path = ?", (path,))
-            n = self._db.execute("DELETE FROM photos WHERE folder = ?", (path,)).rowcount
-            if n:
+            self._exec("DELETE FROM folders WHERE path = ?", (to_db(path),))
+            ids = [r[0] for r in self._all(f"SELECT id FROM {self._t} WHERE folder = ?", (to_db(path),))]
+            if ids:
+                self._exec(f"DELETE FROM {self._t} WHERE folder = ?", (to_db(path),))
                 self._bump()
-        return n
+            if not self.staged:  # a rebuild in progress forgets the folder too
+                self._exec("DELETE FROM staged WHERE folder = ?", (to_db(path),))
+        return ids
+
+    def merge_folder(self, child: str, parent: str) -> None:
+        """`child` lies inside `parent`: its photos now belong to `parent`, and it stops being a folder of its own."""
+        with self._transaction():
+            for table in ("photos", "staged"):
+                self._exec(f"UPDATE {table} SET folder = ? WHERE folder = ?", (to_db(parent), to_db(child)))
+            self._exec("DELETE FROM folders WHERE path = ?", (to_db(child),))
 
     # -- photos --------------------------------------------------------------------------------------------
     def known_files(self, folder: str) -> dict[str, KnownFile]:
-        rows = self._db.execute(
-            "SELECT path, id, size, mtime_ns, status, hash FROM photos WHERE folder = ?", (folder,))
-        return {r[0]: KnownFile(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        rows = self._all(
+            f"SELECT path, id, size, mtime_ns, status, hash, retry FROM {self._t} WHERE folder = ?",
+            (to_db(folder),))
+        return {from_db(r[0]): KnownFile(r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows}
 
-    def find_by_hash(self, content_hash: str, size: int) -> StoredEmbedding | None:
-        """A stored vector for identical content (a renamed or copied file), if there is one."""
-        row = self._db.execute(
-            "SELECT embedding, width, height, taken FROM photos "
-            "WHERE hash = ? AND size = ? AND status = 'indexed' AND embedding IS NOT NULL LIMIT 1",
-            (content_hash, size)).fetchone()
+    def find_by_hash(self, content_hash: str) -> StoredEmbedding | None:
+        """A stored vector for identical content (a renamed, moved or copied file), if there is one."""
+        row = self._one(
+            f"SELECT embedding, width, height, taken FROM {self._t} "
+            "WHERE hash = ? AND status = 'indexed' AND embedding IS NOT NULL LIMIT 1", (content_hash,))
         if row is None:
             return None
         return StoredEmbedding(np.frombuffer(row[0], dtype=np.float32).copy(), row[1], row[2], row[3])
 
-    def indexed_hashes(self) -> dict[str, int]:
-        """Content hash -> size of every indexed photo: lets workers spot renamed or copied files cheaply."""
-        rows = self._db.execute("SELECT hash, size FROM photos WHERE status = 'indexed' AND hash IS NOT NULL")
-        return {r[0]: r[1] for r in rows}
+    def indexed_hashes(self) -> set[str]:
+        """Content hashes of every indexed photo: lets workers spot renamed or copied files cheaply."""
+        return {r[0] for r in self._all(
+            f"SELECT DISTINCT hash FROM {self._t} WHERE status = 'indexed' AND hash IS NOT NULL")}
+
+    def hashes_in_use(self, hashes: Iterable[str]) -> set[str]:
+        """Which of `hashes` some photo (live or staged) still has: their thumbnails are still needed."""
+        out: set[str] = set()
+        for chunk in _chunks(list(set(hashes)), 500):
+            marks = ",".join("?" * len(chunk))
+            for table in ("photos", "staged"):
+                out.update(r[0] for r in self._all(f"SELECT hash FROM {table} WHERE hash IN ({marks})", chunk))
+        return out
 
     def upsert(self, records: Iterable[PhotoRecord]) -> dict[str, int]:
         """Write a batch of photos in one transaction; returns their ids by path."""
@@ -204,41 +379,40 @@ class Catalog:
         with self._transaction():
             for r in records:
                 blob = None if r.embedding is None else np.ascontiguousarray(r.embedding, np.float32).tobytes()
-                row = self._db.execute(
-                    "INSERT INTO photos (path, folder, size, mtime_ns, hash, width, height, taken, status, reason,"
-                    " embedding, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                row = self._one(
+                    f"INSERT INTO {self._t} (path, folder, size, mtime_ns, hash, width, height, taken, status,"
+                    " reason, retry, embedding, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(path) DO UPDATE SET folder=excluded.folder, size=excluded.size,"
                     " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width,"
                     " height=excluded.height, taken=excluded.taken, status=excluded.status,"
-                    " reason=excluded.reason, embedding=excluded.embedding, indexed_at=excluded.indexed_at "
-                    "RETURNING id",
-                    (r.path, r.folder, r.size, r.mtime_ns, r.hash, r.width, r.height, r.taken, r.status,
-                     r.reason, blob, now)).fetchone()
-                ids[r.path] = row[0]
+                    " reason=excluded.reason, retry=excluded.retry, embedding=excluded.embedding,"
+                    " indexed_at=excluded.indexed_at RETURNING id",
+                    (to_db(r.path), to_db(r.folder), r.size, r.mtime_ns, r.hash, r.width, r.height, r.taken,
+                     r.status, r.reason, int(r.retry), blob, now))
+                ids[r.path] = row[0]  # type: ignore[index]
             self._bump()
         return ids
 
-    def touch(self, path: str, size: int, mtime_ns: int) -> None:
-        """A file whose mtime moved but whose content did not: remember the new mtime, keep the vector."""
-        self._db.execute("UPDATE photos SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path))
-
-    def delete(self, ids: Iterable[int]) -> int:
+    def delete(self, ids: Iterable[int]) -> list[str]:
+        """Forget photos by id; returns the content hashes they had (their thumbnails may now be unused)."""
         ids = list(ids)
         if not ids:
-            return 0
+            return []
+        hashes: list[str] = []
         with self._transaction():
-            n = 0
             for chunk in _chunks(ids, 500):
-                n += self._db.execute(
-                    f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk).rowcount
+                marks = ",".join("?" * len(chunk))
+                hashes += [r[0] for r in self._all(
+                    f"SELECT hash FROM {self._t} WHERE id IN ({marks}) AND hash IS NOT NULL", chunk)]
+                self._exec(f"DELETE FROM {self._t} WHERE id IN ({marks})", chunk)
             self._bump()
-        return n
+        return hashes
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every indexed photo, for rebuilding the vector index."""
         dim = self.dim or 0
-        rows = self._db.execute(
-            "SELECT id, embedding FROM photos WHERE status = 'indexed' AND embedding IS NOT NULL").fetchall()
+        rows = self._all(
+            f"SELECT id, embedding FROM {self._t} WHERE status = 'indexed' AND embedding IS NOT NULL")
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vecs = np.empty((len(rows), dim), dtype=np.float32)
         for i, r in enumerate(rows):
@@ -246,42 +420,42 @@ class Catalog:
         return ids, vecs
 
     def embedding_for_path(self, path: str) -> tuple[int, np.ndarray] | None:
-        row = self._db.execute(
-            "SELECT id, embedding FROM photos WHERE path = ? AND status = 'indexed'", (path,)).fetchone()
+        row = self._one(f"SELECT id, embedding FROM {self._t} WHERE path = ? AND status = 'indexed'",
+                        (to_db(path),))
         if row is None or row[1] is None:
             return None
         return row[0], np.frombuffer(row[1], dtype=np.float32).copy()
 
     def embedding_for_id(self, photo_id: int) -> np.ndarray | None:
-        row = self._db.execute("SELECT embedding FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        row = self._one(f"SELECT embedding FROM {self._t} WHERE id = ?", (photo_id,))
         return None if row is None or row[0] is None else np.frombuffer(row[0], dtype=np.float32).copy()
 
     def photos(self, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
         """(path, content hash) by id, for the ids that still exist."""
         out: dict[int, tuple[str, str | None]] = {}
         for chunk in _chunks(list(ids), 500):
-            rows = self._db.execute(
-                f"SELECT id, path, hash FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            out.update({r[0]: (r[1], r[2]) for r in rows})
+            rows = self._all(
+                f"SELECT id, path, hash FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({r[0]: (from_db(r[1]), r[2]) for r in rows})
         return out
 
     def recent(self, limit: int) -> list[tuple[int, str, str | None]]:
         """(id, path, hash) of indexed photos, newest first: by EXIF date taken, then by file time."""
-        rows = self._db.execute(
-            "SELECT id, path, hash FROM photos WHERE status = 'indexed' "
+        rows = self._all(
+            f"SELECT id, path, hash FROM {self._t} WHERE status = 'indexed' "
             "ORDER BY taken IS NULL, taken DESC, mtime_ns DESC LIMIT ?", (limit,))
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], from_db(r[1]), r[2]) for r in rows]
 
     def hash_for_path(self, path: str) -> str | None:
-        row = self._db.execute("SELECT hash FROM photos WHERE path = ?", (path,)).fetchone()
+        row = self._one(f"SELECT hash FROM {self._t} WHERE path = ?", (to_db(path),))
         return row[0] if row else None
 
     def skipped(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1] or "") for r in self._db.execute(
-            "SELECT path, reason FROM photos WHERE status = 'skipped' ORDER BY path")]
+        return [(from_db(r[0]), r[1] or "") for r in self._all(
+            f"SELECT path, reason FROM {self._t} WHERE status = 'skipped' ORDER BY path")]
 
     def count(self, status: str = INDEXED) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM photos WHERE status = ?", (status,)).fetchone()[0]
+        return self._one(f"SELECT COUNT(*) FROM {self._t} WHERE status = ?", (status,))[0]  # type: ignore[index]
 
     def last_indexed(self) -> float | None:
         v = self.get_meta("last_indexed")
@@ -289,13 +463,21 @@ class Catalog:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection runs in autocommit mode)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection runs in autocommit mode).
 
-    def __init__(self, db: sqlite3.Connection):
+    Whatever fails inside or at COMMIT (a full disk, a read-only file, a bug), nothing of the step stays: the
+    transaction is rolled back if SQLite has not already done so itself, and SQLite errors become LibraryError.
+    """
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
         self._db = db
+        self._path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise translate(e, self._path) from e
         return self._db
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -303,13 +485,53 @@ class _Transaction:
             try:
                 self._db.execute("COMMIT")
                 return
-            except sqlite3.OperationalError as e:
-                exc = e
-        self._db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.OperationalError):  # full disk, read-only or locked file: the user can act
-            raise LibraryError(f"The library catalog can't be written ({exc}); nothing of this step was saved. "
-                               "Free some disk space or check the data folder's permissions, then try again.") \
-                from exc
+            except sqlite3.Error as e:
+                self._rollback()
+                raise translate(e, self._path) from e
+        self._rollback()
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, self._path) from exc
+
+    def _rollback(self) -> None:
+        # After a failed COMMIT (SQLITE_FULL, SQLITE_IOERR) SQLite may have rolled back already: a second
+        # ROLLBACK would raise "cannot rollback - no transaction is active" over the real error.
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as e:
+                log.warning("rollback of %s failed: %s", self._path, e)
+
+
+def damaged_message(path: Path, why: str) -> str:
+    library = path.parent.name
+    return (f"The catalog of the library {library!r} ({path}) is damaged: {why}. Run "
+            f"`photofinder libraries repair {library}` to set it aside and rebuild the library from its folders "
+            "(the damaged file is kept).")
+
+
+def translate(e: sqlite3.Error, path: Path) -> LibraryError:
+    """A plain-words LibraryError for an SQLite failure, sorted by what the user can do about it."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    msg = str(e)
+    low = msg.lower()
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in low or "not a database" in low:
+        return CatalogDamagedError(damaged_message(path, msg))
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in low:
+        return LibraryBusyError(f"The library catalog {path} is busy: another photofinder is writing to it. "
+                                "Try again when it has finished.")
+    if name.startswith("SQLITE_FULL") or "disk is full" in low or "database or disk is full" in low:
+        return LibraryError(f"The disk holding {path.parent} is full; nothing of this step was saved. "
+                            "Free some space, then run it again: what was saved before is kept.")
+    if name.startswith("SQLITE_READONLY") or "readonly" in low or "read-only" in low:
+        return LibraryError(f"The library catalog {path} is read-only, so nothing can be saved. Check the "
+                            "permissions of the data folder and its files.")
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in low:
+        return LibraryError(f"The library catalog {path} can't be opened. Check that the data folder exists "
+                            "and is readable and writable.")
+    if name.startswith("SQLITE_IOERR") or "disk i/o" in low:
+        return LibraryError(f"Reading or writing {path} failed ({msg}): the disk may be failing, full or "
+                            "unplugged. Nothing of this step was saved.")
+    return LibraryError(f"The library catalog {path} can't be used: {msg}.")
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import struct
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,12 @@ EXTENSIONS = frozenset(
 
 # Refused from the header, before any pixel is decoded (a decompression bomb, or a scan too big to be a photo).
 MAX_PIXELS = 180_000_000
+# A photo whose full-size pixels take more than this (PNG, TIFF, WebP: formats that can't decode small) is
+# decoded alone, one at a time, and reduced before any conversion copies it: four 180-megapixel 16-bit PNGs
+# on four decode threads once took 4.6 GB.
+BIG_DECODE_BYTES = 64 << 20
+_BIG_DECODE = threading.BoundedSemaphore(1)
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 2}
 
 _ORIENT = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT,),
@@ -64,24 +71,32 @@ def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
     try:
         if isinstance(source, bytes):
             return _decode(io.BytesIO(source), min_side)
-        if os.path.getsize(source) == 0:
-            raise UnreadableImage("empty file")
-        with open(source, "rb") as f:
+        from .scanner import open_photo
+
+        fd = open_photo(os.fspath(source))  # never blocks on a FIFO or device named like a photo
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise UnreadableImage("empty file")
             return _decode(f, min_side)
     except UnreadableImage:
         raise
-    except FileNotFoundError as e:
-        raise UnreadableImage("file vanished") from e
-    except PermissionError as e:
-        raise UnreadableImage("permission denied") from e
-    except IsADirectoryError as e:
-        raise UnreadableImage("not a file") from e
     except UnidentifiedImageError as e:
         raise UnreadableImage("not an image") from e
     except Image.DecompressionBombError as e:  # Pillow's own check in open(), for the very largest
         m = re.search(r"\((\d+) pixels\)", str(e))
         raise UnreadableImage(f"too large: {_pixels(int(m.group(1)))}" if m else "too large") from e
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, struct.error) as e:
+    except MemoryError as e:
+        raise UnreadableImage("too large to decode in the memory available") from e
+    except OSError as e:
+        if e.errno is not None:  # the file system's error (vanished, permission, I/O), not the decoder's
+            from .scanner import os_reason
+
+            raise UnreadableImage(os_reason(e)) from e
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "truncated" in msg:
+            raise UnreadableImage("truncated") from e
+        raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
+    except (ValueError, SyntaxError, EOFError, struct.error) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "truncated" in msg or isinstance(e, EOFError):
             raise UnreadableImage("truncated") from e
@@ -104,8 +119,14 @@ def _decode(f, min_side: int) -> DecodedImage:
         if im.format == "JPEG" and min_side > 0:
             # DCT scaling: the decoder itself outputs 1/2, 1/4 or 1/8 size, both sides staying >= min_side.
             im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB", (min_side, min_side))
-        im.load()
-        img = _to_rgb(im)
+        big = im.size[0] * im.size[1] * _BYTES_PER_PIXEL.get(im.mode, 4) > BIG_DECODE_BYTES
+        if big:
+            with _BIG_DECODE:  # one at a time, and made small before anything copies it
+                im.load()
+                img = _to_rgb(_reduce_raw(im, min_side))
+        else:
+            im.load()
+            img = _to_rgb(im)
     factor = min(img.size) // min_side if min_side > 0 else 1
     if factor >= 2:
         img = img.reduce(factor)  # box filter: fast, and the bicubic resize after it sees a clean image
@@ -116,12 +137,24 @@ def _decode(f, min_side: int) -> DecodedImage:
     return DecodedImage(img, w, h, taken)
 
 
+def _reduce_raw(im: Image.Image, min_side: int) -> Image.Image:
+    """A big image reduced in its own mode (box filter), keeping the shorter side >= min_side."""
+    factor = min(im.size) // min_side if min_side > 0 else 1
+    if factor < 2:
+        return im
+    try:
+        return im.reduce(factor)
+    except (ValueError, NotImplementedError):  # modes reduce() lacks (16-bit): every factor-th pixel
+        return Image.fromarray(np.ascontiguousarray(np.asarray(im)[::factor, ::factor]))
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     """RGB from any mode: 16-bit scaled (not clipped), alpha composited on white, CMYK/palette converted."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im)
-        arr = (arr.astype(np.uint32) >> 8) if arr.max(initial=0) > 255 or mode.startswith("I;16") else arr
+        if arr.max(initial=0) > 255 or mode.startswith("I;16"):
+            arr = arr >> 8  # 16-bit scaled to 8, not clipped
         return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L").convert("RGB")
     if mode == "F":
         arr = np.asarray(im, dtype=np.float32)

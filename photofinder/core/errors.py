@@ -11,13 +11,17 @@ class LibraryError(PhotofinderError):
     """A library that does not exist, already exists, or cannot be used as asked."""
 
 
+class LibraryBusyError(LibraryError):
+    """Another process (or another run in this one) is writing to the library right now."""
+
+
+class CatalogDamagedError(LibraryError):
+    """The library's catalog file is unreadable; it is never silently replaced by an empty one."""
+
+
 class ModelMismatchError(LibraryError):
     """The library was indexed with another model; mixing vectors would make search meaningless."""
 
 
 class ModelUnavailableError(PhotofinderError):
     """The CLIP model is neither cached nor downloadable, or the folder given is not a CLIP model."""
-
-
-class FolderError(PhotofinderError):
-    """A photo folder that is missing or unreadable."""

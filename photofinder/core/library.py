@@ -1,21 +1,39 @@
-"""Libraries: named sets of photo folders, each with its own catalog and vector index in the data directory."""
+"""Libraries: named sets of photo folders, each with its own catalog and vector index in the data directory.
+
+A library's folder is private to the user (0700, files 0600). Beside the catalog, `library.json` records its
+folders and model, so a damaged catalog never loses the user's list of folders. One writer at a time holds the
+library's lock file (`index.lock`); readers (search) never need it.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import shutil
+import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .catalog import Catalog
 from .errors import LibraryError, ModelMismatchError
+from .locks import FileLock
+from .paths import make_private_dir
+from .thumbnails import thumb_path
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "Photos"
-_BAD_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+_BAD_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+# Names Windows reserves for devices, with or without an extension ("CON", "nul.txt", "COM1").
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; keep room for suffixes such as ".damaged-..."
 
 
 @dataclass(frozen=True)
@@ -29,10 +47,15 @@ class LibrarySummary:
 
 
 class Library:
-    """A library's folder in the data directory. Cheap to make; opens nothing until asked."""
+    """A library's folder in the data directory. Cheap to make; opens nothing until asked.
 
-    def __init__(self, root: Path):
+    `staged=True` is the same library seen through its staging area: the catalog's staging table and a vector
+    index file of its own, filled by a rebuild with another model until it completes.
+    """
+
+    def __init__(self, root: Path, staged: bool = False):
         self.root = root
+        self.staged = staged
 
     @property
     def name(self) -> str:
@@ -44,48 +67,152 @@ class Library:
 
     @property
     def index_path(self) -> Path:
-        return self.root / "index.faiss"
+        return self.root / ("index.rebuild.faiss" if self.staged else "index.faiss")
 
     @property
     def thumbs_dir(self) -> Path:
         return self.root / "thumbs"
 
+    @property
+    def info_path(self) -> Path:
+        return self.root / "library.json"
+
+    def staging(self) -> Library:
+        return Library(self.root, staged=True)
+
     def open_catalog(self) -> Catalog:
         """A new connection for the calling thread."""
-        return Catalog(self.catalog_path)
+        return Catalog(self.catalog_path, staged=self.staged)
 
+    def lock(self) -> FileLock:
+        """The writer's lock: `with library.lock(): ...` or LibraryBusyError naming the process that has it."""
+        return FileLock(self.root / "index.lock", f"library {self.name!r}")
+
+    # -- the vector index (a cache of the catalog) --------------------------------------------------------
     def load_vectors(self, catalog: Catalog, save: bool = True) -> VectorIndex:
-        """The vector index, from its file when that matches the catalog, else rebuilt from the catalog."""
+        """The vector index, from its file when that matches the catalog, else rebuilt from the catalog.
+
+        The file is checked before use: its checksum, the catalog it was written for, the generation and the
+        vector count. A damaged, foreign or stale file is rebuilt from the catalog (and saved, with `save`).
+        """
         dim = catalog.dim
         if dim is None:
             return VectorIndex(1)
         generation = catalog.generation
         if self.index_path.exists():
             try:
-                index, saved = VectorIndex.load(self.index_path, dim)
+                index, saved = VectorIndex.load(self.index_path, dim, catalog.uuid)
                 if saved == generation and len(index) == catalog.count():
                     return index
                 log.info("vector index %s is stale (generation %d, catalog %d): rebuilding",
                          self.index_path, saved, generation)
             except (OSError, ValueError) as e:
-                log.warning("vector index %s unreadable (%s): rebuilding from the catalog", self.index_path, e)
+                log.warning("vector index %s can't be used (%s): rebuilding it from the catalog",
+                            self.index_path, e)
         ids, vecs = catalog.embeddings()
         index = VectorIndex(dim)
         index.add(ids, vecs)
         if save:
-            self.save_vectors(index, generation)
+            self.save_vectors(index, catalog)
         return index
 
-    def save_vectors(self, index: VectorIndex, generation: int) -> None:
+    def save_vectors(self, index: VectorIndex, catalog: Catalog) -> None:
         try:
-            index.save(self.index_path, generation)
+            index.save(self.index_path, catalog.generation, catalog.uuid)
         except OSError as e:  # a cache: failing to write it costs a rebuild next time, nothing more
             log.warning("could not save vector index %s: %s", self.index_path, e)
 
+    # -- upkeep -------------------------------------------------------------------------------------------
+    def clean_leftovers(self) -> None:
+        """Remove temp files a killed process left behind. Call with the lock held (no writer is running)."""
+        for pattern in ("index*.faiss.*.tmp", "library.json.*.tmp"):
+            for tmp in self.root.glob(pattern):
+                tmp.unlink(missing_ok=True)
+        if self.thumbs_dir.is_dir():
+            for tmp in self.thumbs_dir.glob("*/*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    def drop_thumbnails(self, catalog: Catalog, hashes: list[str]) -> int:
+        """Delete the thumbnails of content no photo has any more (deleted or edited photos)."""
+        unused = set(hashes) - catalog.hashes_in_use(hashes)
+        for h in unused:
+            thumb_path(self.thumbs_dir, h).unlink(missing_ok=True)
+        return len(unused)
+
+    def remove_folder(self, folder: str) -> int:
+        """Forget a folder's photos (catalog, vector index, thumbnails); returns how many. Photos are not touched."""
+        with self.lock(), self.open_catalog() as catalog:
+            index = self.load_vectors(catalog, save=False)
+            hashes = [h for _, (_, h) in catalog.photos(_folder_ids(catalog, folder)).items() if h]
+            ids = catalog.remove_folder(folder)
+            index.remove(np.array(ids, np.int64))
+            self.save_vectors(index, catalog)
+            self.drop_thumbnails(catalog, hashes)
+            self.write_info(catalog)
+        return len(ids)
+
+    # -- library.json: what is needed to rebuild the library if its catalog is lost -----------------------
+    def write_info(self, catalog: Catalog) -> None:
+        info = {"folders": catalog.folders(), "model": catalog.model_id,
+                "model_fingerprint": catalog.model_fingerprint}
+        try:
+            tmp = self.info_path.with_name(f"library.json.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")  # surrogates escaped as \udcXX
+            os.replace(tmp, self.info_path)
+        except OSError as e:
+            log.warning("could not write %s: %s", self.info_path, e)
+
+    def read_info(self) -> dict[str, Any]:
+        try:
+            info = json.loads(self.info_path.read_text(encoding="utf-8"))
+            return info if isinstance(info, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def repair(self) -> Path | None:
+        """Set a damaged catalog aside (never deleted) and start a new one with the library's folders and model.
+
+        Returns where the damaged file went. Vectors that can still be read from it are carried over.
+        """
+        with self.lock():
+            info = self.read_info()
+            aside = None
+            if self.catalog_path.exists():
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                aside = self.catalog_path.with_name(f"catalog.sqlite3.damaged-{stamp}")
+                for suffix in ("", "-wal", "-shm"):
+                    src = Path(str(self.catalog_path) + suffix)
+                    if src.exists():
+                        os.replace(src, Path(str(aside) + suffix))
+            for f in (self.index_path, self.staging().index_path):
+                f.unlink(missing_ok=True)
+            with Catalog(self.catalog_path, create=True) as catalog:
+                for folder in info.get("folders", []):
+                    catalog.add_folder(folder)
+                if info.get("model"):
+                    catalog.set_meta("repaired_model", info["model"])
+                self.write_info(catalog)
+        return aside
+
+    def restore_lost_folders(self, catalog: Catalog) -> list[str]:
+        """Folders library.json knows and the catalog lost (a -wal file lost before a crash): added back."""
+        lost = [f for f in self.read_info().get("folders", []) if f not in set(catalog.folders())]
+        for f in lost:
+            catalog.add_folder(f)
+        if lost:
+            log.warning("library %s: its catalog had lost %d folder(s); restored from %s",
+                        self.name, len(lost), self.info_path)
+        return lost
+
     def summary(self) -> LibrarySummary:
         with self.open_catalog() as c:
+            self.restore_lost_folders(c)
             return LibrarySummary(self.name, c.folders(), c.count(), c.count("skipped"), c.model_id,
                                   c.last_indexed())
+
+
+def _folder_ids(catalog: Catalog, folder: str) -> list[int]:
+    return [k.id for k in catalog.known_files(folder).values()]
 
 
 class LibraryStore:
@@ -93,13 +220,22 @@ class LibraryStore:
 
     def __init__(self, data_dir: Path):
         self.root = data_dir / "libraries"
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            make_private_dir(data_dir)
+            make_private_dir(self.root)
+        except OSError as e:
+            raise LibraryError(f"The data folder {data_dir} can't be used ({e.strerror or e}). Check that it "
+                               "exists and is writable, or set PHOTOFINDER_DATA_DIR to another folder.") from e
 
     def names(self) -> list[str]:
-        return sorted((p.name for p in self.root.iterdir() if (p / "catalog.sqlite3").exists()), key=str.lower)
+        try:
+            entries = list(self.root.iterdir())
+        except OSError as e:
+            raise LibraryError(f"The data folder {self.root} can't be read ({e.strerror or e}).") from e
+        return sorted((p.name for p in entries if _is_library(p)), key=str.lower)
 
     def exists(self, name: str) -> bool:
-        return (self.root / name / "catalog.sqlite3").exists() if _valid(name) else False
+        return _is_library(self.root / name) if _valid(name) else False
 
     def get(self, name: str) -> Library:
         if not self.exists(name):
@@ -109,11 +245,18 @@ class LibraryStore:
 
     def create(self, name: str) -> Library:
         _check_name(name)
-        if self.exists(name):
-            raise LibraryError(f"A library named {name!r} already exists.")
-        lib = Library(self.root / name)
-        lib.root.mkdir(parents=True, exist_ok=True)
-        lib.open_catalog().close()
+        # Two processes creating the same library must not both build its schema.
+        with FileLock(self.root / ".create.lock", "list of libraries").acquire(wait=30):
+            if self.exists(name):
+                raise LibraryError(f"A library named {name!r} already exists.")
+            lib = Library(self.root / name)
+            try:
+                make_private_dir(lib.root)
+            except OSError as e:
+                raise LibraryError(f"The library {name!r} can't be created in {self.root} "
+                                   f"({e.strerror or e}). Check that the data folder is writable.") from e
+            with Catalog(lib.catalog_path, create=True) as c:
+                lib.write_info(c)
         return lib
 
     def get_or_create(self, name: str) -> Library:
@@ -124,29 +267,75 @@ class LibraryStore:
         _check_name(new)
         if self.exists(new) or (self.root / new).exists():
             raise LibraryError(f"A library named {new!r} already exists.")
-        lib.root.rename(self.root / new)
+        with lib.lock():
+            lib.root.rename(self.root / new)
         return Library(self.root / new)
 
     def remove(self, name: str) -> None:
         """Delete the library's own files (catalog, index, thumbnails). The photos are never touched."""
         lib = self.get(name)
-        shutil.rmtree(lib.root)
+        with lib.lock():
+            shutil.rmtree(lib.root)
+
+
+def _is_library(folder: Path) -> bool:
+    return (folder / "catalog.sqlite3").exists() or (folder / "library.json").exists()
 
 
 def _valid(name: str) -> bool:
-    return bool(name.strip()) and not _BAD_NAME.search(name) and not name.startswith(".") and len(name) <= 100
+    return not name_problem(name)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` can't name a library on every platform, or None."""
+    if not name.strip():
+        return "it is empty"
+    if name != name.strip() or name.endswith("."):
+        return "it starts or ends with a space or ends with a dot"
+    if name.startswith("."):
+        return "it starts with '.'"
+    if _BAD_CHARS.search(name):
+        return 'it contains one of \\ / : * ? " < > | or a control character'
+    if _WINDOWS_RESERVED.match(name):
+        return "Windows reserves it for a device"
+    if len(name) > 100 or len(unicodedata.normalize("NFC", name).encode("utf-8")) > _MAX_NAME_BYTES:
+        return "it is too long"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it is not valid text"
+    return None
 
 
 def _check_name(name: str) -> None:
-    if not _valid(name):
-        raise LibraryError(
-            f"{name!r} can't be a library name: use 1-100 characters, no slashes or :*?\"<>|, not starting with '.'.")
+    problem = name_problem(name)
+    if problem:
+        raise LibraryError(f"{name!r} can't be a library name: {problem}. Use up to 100 characters, no "
+                           "slashes or :*?\"<>|, not starting with '.'.")
 
 
-def check_model(catalog: Catalog, model_id: str, library: str = "") -> None:
-    """Refuse to mix vectors of two models in one library."""
-    bound = catalog.model_id
-    if bound is not None and bound != model_id:
-        raise ModelMismatchError(
-            f"The library {library!r} was indexed with the model {bound!r}, not {model_id!r}. Search it with "
-            "that model, or re-index it with the new one (photofinder index --rebuild, or Settings in the app).")
+def check_model(catalog: Catalog, embedder: Any, library: str = "") -> None:
+    """Refuse to mix vectors of two models in one library.
+
+    A model is recognised by what it is (its fingerprint: config and weights), not by where it lies: a model
+    folder that moved is the same model, and the library remembers the new place. Libraries from before
+    fingerprints are matched by name once, then get one.
+    """
+    bound_fp = catalog.model_fingerprint
+    bound_id = catalog.model_id
+    if bound_id is None and bound_fp is None:
+        return
+    fingerprint = getattr(embedder, "fingerprint", None)
+    if bound_fp is not None and fingerprint is not None:
+        if fingerprint == bound_fp:
+            if embedder.model_id != bound_id:
+                catalog.remember_model_location(embedder.model_id, fingerprint)
+            return
+    elif bound_id == embedder.model_id:
+        if fingerprint is not None:
+            catalog.remember_model_location(embedder.model_id, fingerprint)
+        return
+    raise ModelMismatchError(
+        f"The library {library!r} was indexed with the model {bound_id!r}, not {embedder.model_id!r}. Search it "
+        "with that model, or re-index it with the new one (photofinder index --rebuild --model ..., or Settings "
+        "in the app).")

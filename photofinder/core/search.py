@@ -121,5 +121,5 @@ class Searcher:
     def _ready(self) -> bool:
         if self._catalog.model_id is None:  # nothing indexed yet
             return False
-        check_model(self._catalog, self.embedder.model_id, self.library.name)
+        check_model(self._catalog, self.embedder, self.library.name)
         return True

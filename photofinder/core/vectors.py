@@ -8,13 +8,17 @@ import struct
 import tempfile
 from pathlib import Path
 
+import zlib
+
 import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-_MAGIC = b"PFVIDX1\0"
-_HEADER = len(_MAGIC) + 8
+# Header: magic, catalog generation, vector count, CRC-32 of the FAISS data, the owning catalog's uuid.
+_MAGIC = b"PFVIDX2\0"
+_FIELDS = struct.Struct("<qqI32s")
+_HEADER = len(_MAGIC) + _FIELDS.size
 
 
 class VectorIndex:
@@ -53,17 +57,23 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def save(self, path: Path, generation: int) -> None:
+    def ids(self) -> np.ndarray:
+        """Every id in the index (its id map), for checking it against the catalog."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+
+    def save(self, path: Path, generation: int, owner: str) -> None:
         """Write atomically: a temp file beside the target, fsync, rename. A crash leaves the old file or none.
 
-        The file starts with the catalog generation it was built from, so one file can never be mistaken for
-        a newer catalog state, whoever wrote it last.
+        The header names the catalog (its uuid) and the generation it was built from, and carries a checksum
+        of the data, so a file can never be taken for another library's, for a newer catalog state, or be
+        used after bytes in it were damaged.
         """
         data = faiss.serialize_index(self._index)
+        header = _MAGIC + _FIELDS.pack(generation, len(self), zlib.crc32(data), owner.encode()[:32])
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_MAGIC + struct.pack("<q", generation))
+                f.write(header)
                 f.write(data.tobytes())
                 f.flush()
                 os.fsync(f.fileno())
@@ -73,17 +83,23 @@ class VectorIndex:
             raise
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> tuple[VectorIndex, int]:
-        """(index, catalog generation) from a saved file; ValueError when unreadable or of another dimension."""
+    def load(cls, path: Path, dim: int, owner: str) -> tuple[VectorIndex, int]:
+        """(index, catalog generation) from a saved file; ValueError when damaged, foreign or of another size."""
         raw = path.read_bytes()
-        if raw[: len(_MAGIC)] != _MAGIC or len(raw) < _HEADER:
-            raise ValueError("not a photofinder index file")
-        (generation,) = struct.unpack("<q", raw[len(_MAGIC) : _HEADER])
+        if len(raw) < _HEADER or raw[: len(_MAGIC)] != _MAGIC:
+            raise ValueError("not a photofinder index file (or one from an older version)")
+        generation, ntotal, crc, who = _FIELDS.unpack(raw[len(_MAGIC) : _HEADER])
+        if who.rstrip(b"\0").decode(errors="replace") != owner:
+            raise ValueError("it belongs to another library")
         data = np.frombuffer(raw, dtype=np.uint8, offset=_HEADER)
+        if zlib.crc32(data) != crc:
+            raise ValueError("its checksum does not match (damaged bytes)")
         try:
             index = faiss.deserialize_index(data)
         except RuntimeError as e:
-            raise ValueError(f"corrupt index file: {e}") from e
+            raise ValueError(f"corrupt index file: {str(e).splitlines()[0][:120]}") from e
         if index.d != dim:
             raise ValueError(f"index has dimension {index.d}, the library {dim}")
+        if index.ntotal != ntotal:
+            raise ValueError(f"it holds {index.ntotal} vectors, its header says {ntotal}")
         return cls(dim, index), generation

@@ -256,11 +256,7 @@ class MainWindow(QMainWindow):
             lib = self.library
 
             def forget() -> int:
-                with lib.open_catalog() as c:
-                    n = c.remove_folder(folder)
-                    index = lib.load_vectors(c, save=False)
-                    lib.save_vectors(index, c.generation)
-                    return n
+                return lib.remove_folder(folder)
 
             self.searches.run_task("folder-removed", forget)
 

@@ -77,6 +77,7 @@ def test_searching_with_another_model_is_refused(indexed, store):
 
     class Other:
         model_id = "someone/else"
+        fingerprint = "sha256:another-model"
 
     with Searcher(s.library, Other()) as other:  # type: ignore[arg-type]
         with pytest.raises(ModelMismatchError):

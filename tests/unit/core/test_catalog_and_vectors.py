@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from photofinder.core.catalog import INDEXED, SCHEMA_VERSION, Catalog, PhotoRecord
-from photofinder.core.errors import LibraryError, ModelMismatchError
+from photofinder.core.errors import CatalogDamagedError, LibraryError, ModelMismatchError
 from photofinder.core.library import LibraryStore, check_model
 from photofinder.core.vectors import VectorIndex
 
@@ -19,13 +19,18 @@ def _vec(seed: int, dim: int = 8) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+class _Model:
+    def __init__(self, model_id: str, fingerprint: str):
+        self.model_id, self.fingerprint = model_id, fingerprint
+
+
 def _fill(c: Catalog, n: int = 5) -> dict[str, int]:
-    c.bind_model("m", 8)
+    c.bind_model("m", 8, "sha256:m")
     return c.upsert([PhotoRecord(f"/p/{i}.jpg", "/p", 10, 1, f"h{i}", INDEXED, embedding=_vec(i)) for i in range(n)])
 
 
 def test_embeddings_round_trip_as_raw_float32(tmp_path: Path) -> None:
-    with Catalog(tmp_path / "c.sqlite3") as c:
+    with Catalog(tmp_path / "c.sqlite3", create=True) as c:
         ids = _fill(c)
         got = c.embedding_for_path("/p/3.jpg")
         assert got is not None and got[0] == ids["/p/3.jpg"]
@@ -35,7 +40,7 @@ def test_embeddings_round_trip_as_raw_float32(tmp_path: Path) -> None:
 
 
 def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path: Path) -> None:
-    Catalog(tmp_path / "c.sqlite3").close()
+    Catalog(tmp_path / "c.sqlite3", create=True).close()
     db = sqlite3.connect(tmp_path / "c.sqlite3")
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -47,16 +52,19 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path: Path) -> N
 
 def test_a_corrupt_catalog_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "c.sqlite3").write_bytes(b"garbage" * 1000)
-    with pytest.raises(LibraryError, match="cannot be opened"):
+    with pytest.raises(CatalogDamagedError, match="is damaged.*libraries repair"):
         Catalog(tmp_path / "c.sqlite3")
 
 
 def test_another_model_is_refused(tmp_path: Path) -> None:
-    with Catalog(tmp_path / "c.sqlite3") as c:
+    with Catalog(tmp_path / "c.sqlite3", create=True) as c:
         _fill(c)
-        check_model(c, "m")
+        check_model(c, _Model("m", "sha256:m"))
         with pytest.raises(ModelMismatchError, match="indexed with the model 'm'"):
-            check_model(c, "other")
+            check_model(c, _Model("other", "sha256:other"))
+        # The same model found in another folder (moved) is the same model, and the library follows it.
+        check_model(c, _Model("/new/place/m", "sha256:m"))
+        assert c.model_id == "/new/place/m"
 
 
 def test_vector_index_is_rebuilt_when_missing_corrupt_or_stale(store: LibraryStore, caplog) -> None:
@@ -68,7 +76,7 @@ def test_vector_index_is_rebuilt_when_missing_corrupt_or_stale(store: LibrarySto
         ids, scores = index.search(_vec(2), 1)
         assert scores[0] == pytest.approx(1.0, abs=1e-5)
 
-        lib.index_path.write_bytes(b"PFVIDX1\0" + b"\0" * 8 + b"junk")  # corrupt
+        lib.index_path.write_bytes(b"PFVIDX2\0" + b"\0" * 8 + b"junk")  # corrupt
         assert len(lib.load_vectors(c)) == 5
         assert "rebuilding" in caplog.text
 
@@ -85,12 +93,14 @@ def test_index_file_written_atomically_with_its_generation(tmp_path: Path) -> No
     v.remove(np.array([7]))
     v.add(np.array([7]), _vec(3)[None])  # a changed photo: its old vector goes, the new one comes
     assert len(v) == 2 and v.search(_vec(3), 1)[0][0] == 7
-    v.save(tmp_path / "i.faiss", generation=42)
-    loaded, gen = VectorIndex.load(tmp_path / "i.faiss", 8)
+    v.save(tmp_path / "i.faiss", generation=42, owner="lib-a")
+    loaded, gen = VectorIndex.load(tmp_path / "i.faiss", 8, "lib-a")
     assert gen == 42 and len(loaded) == 2
     assert list(tmp_path.iterdir()) == [tmp_path / "i.faiss"]  # no temp file left behind
     with pytest.raises(ValueError):
-        VectorIndex.load(tmp_path / "i.faiss", 16)
+        VectorIndex.load(tmp_path / "i.faiss", 16, "lib-a")
+    with pytest.raises(ValueError, match="another library"):
+        VectorIndex.load(tmp_path / "i.faiss", 8, "lib-b")
 
 
 def test_libraries_are_created_listed_renamed_and_removed(store: LibraryStore, tmp_path: Path) -> None:

@@ -1,0 +1,124 @@
+"""Deciding what an index run has to do: which photos are new, changed, gone, missing or worth another try.
+
+Nothing here decodes or encodes; it only scans folders and compares them with the catalog. The rules that keep
+a user's index safe live here:
+- a folder that is gone, unreadable, suddenly empty, or now on another device (an unplugged drive, an
+  unmounted NAS share) is *missing*, not emptied: its photos are kept until it is back;
+- files under a subfolder that could not be read are not known to be gone, so they are kept too;
+- a folder inside another folder of the library is merged into it, so every file is counted once;
+- a photo skipped for a passing reason (vanished, permission denied, still being written) is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .catalog import Catalog
+from .scanner import FileInfo, scan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    work: list[FileInfo] = field(default_factory=list)  # new, changed and retried files, in scan order
+    changed: dict[str, str | None] = field(default_factory=dict)  # known path -> the content hash it had
+    removed: list[int] = field(default_factory=list)  # catalog ids of files that are gone
+    unchanged: int = 0
+    scan_errors: list[SkippedFile] = field(default_factory=list)
+    missing_folders: list[SkippedFile] = field(default_factory=list)
+
+
+def nested_folders(folders: list[str]) -> dict[str, str]:
+    """{folder: the library folder that already contains it} for folders inside another one."""
+    out: dict[str, str] = {}
+    for f in sorted(folders, key=len):
+        for top in folders:
+            if top != f and f.startswith(top.rstrip(os.sep) + os.sep) and top not in out:
+                out[f] = top
+                break
+    return out
+
+
+def normalise_folders(catalog: Catalog) -> list[str]:
+    """Merge folders that lie inside another folder of the library into it; returns the top-level folders."""
+    for child, parent in nested_folders(catalog.folders()).items():
+        log.info("folder %s lies inside %s: merged into it", child, parent)
+        catalog.merge_folder(child, parent)
+    return catalog.folders()
+
+
+def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
+         should_stop: Callable[[], bool] | None = None) -> Plan:
+    """Scan every folder of the library and compare with the catalog. Changes nothing but folder merges."""
+    result = Plan()
+    found_total = 0
+    for folder in normalise_folders(catalog):
+        if should_stop is not None and should_stop():
+            break
+        try:
+            st = os.stat(folder)
+            usable = os.path.isdir(folder) and os.access(folder, os.R_OK | os.X_OK)
+        except OSError:
+            st, usable = None, False
+        if st is None or not usable:
+            # An unplugged drive is not a deletion: keep its photos until it comes back.
+            reason = "not found" if st is None else "can't be read"
+            result.missing_folders.append(SkippedFile(folder, reason))
+            continue
+        known = catalog.known_files(folder)
+        errors: list[SkippedFile] = []
+        found: set[str] = set()
+        work: list[FileInfo] = []
+        changed: dict[str, str | None] = {}
+        unchanged = 0
+        on_error = lambda p, r: errors.append(SkippedFile(p, r))  # noqa: E731
+        for info in scan(folder, on_error, should_stop):
+            found.add(info.path)
+            k = known.get(info.path)
+            if k is not None and k.size == info.size and k.mtime_ns == info.mtime_ns and not k.retry:
+                unchanged += 1
+            else:
+                work.append(info)
+                if k is not None:
+                    changed[info.path] = k.hash
+            found_total += 1
+            if progress is not None and found_total % 500 == 0:
+                progress(found_total, info.path)
+        if should_stop is not None and should_stop():
+            break
+        gone = [(p, k) for p, k in known.items() if p not in found]
+        why_missing = _looks_unmounted(catalog, folder, st.st_dev, len(known), len(found), len(gone))
+        if why_missing:
+            result.missing_folders.append(SkippedFile(folder, why_missing))
+            continue
+        if found:
+            catalog.set_folder_device(folder, st.st_dev)
+        result.work += work
+        result.changed.update(changed)
+        result.unchanged += unchanged
+        result.scan_errors += errors
+        # Files under a subfolder that could not be read are not known to be gone: keep them. (A link that is
+        # deliberately not followed is no such guard.)
+        unreadable = [e.path + os.sep for e in errors if not e.reason.startswith("a link to the folder")]
+        result.removed += [k.id for p, k in gone if not any(p.startswith(u) for u in unreadable)]
+    return result
+
+
+def _looks_unmounted(catalog: Catalog, folder: str, dev: int, known: int, found: int, gone: int) -> str | None:
+    """Why a folder that exists should still count as missing (its drive is away), or None."""
+    if known and not found:
+        return "empty now (a drive or share that is not mounted?)"
+    stored = catalog.folder_device(folder)
+    if stored is not None and stored != dev and gone * 2 > known:
+        return "on another device than before, with most photos gone (a drive that is not mounted?)"
+    return None
