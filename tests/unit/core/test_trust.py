@@ -187,7 +187,8 @@ def test_a_damaged_or_foreign_index_file_is_never_used_and_index_repairs_it(stor
             return s.by_text("a red circle", top=1)[0].score
 
     damaged = bytearray(good)
-    damaged[-4096:] = os.urandom(4096)  # random bytes in the vector data
+    start = len(damaged) // 4
+    damaged[start : start + 4096] = os.urandom(4096)  # random bytes in the vector data
     for bad in (bytes(damaged), other.index_path.read_bytes(), good[: len(good) // 2]):
         lib.index_path.write_bytes(bad)
         caplog.clear()
