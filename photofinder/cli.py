@@ -185,12 +185,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         known = ", ".join(store.names()) or "none yet"
         raise LibraryError(f"There is no library named {args.library!r} (libraries: {known}); give a folder to "
                            f"create it: photofinder index FOLDER --library {args.library}")
-    created = not store.exists(args.library)
-    lib = store.get_or_create(args.library)
+    lib, created = store.ensure(args.library)
     try:
         with lib.open_catalog() as catalog:
             lib.restore_lost_folders(catalog)
-            model = args.model or catalog.model_id or catalog.get_meta("repaired_model") or DEFAULT_MODEL
+            model = args.model or lib.model_ref(catalog) or DEFAULT_MODEL
             embedder = ClipEmbedder(model, device=args.device)
             if not args.rebuild:
                 check_model(catalog, embedder, lib.name)  # before any change: a wrong model changes nothing
@@ -201,7 +200,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                     print(f"{_show(f)} is already part of the library (inside {_show(inside)})", file=sys.stderr)
                     continue
                 catalog.add_folder(f)
-            lib.write_info(catalog)
+            lib.write_info(catalog, model=embedder.model_id)
         report = Indexer(lib, embedder, batch_size=args.batch_size, rebuild=args.rebuild).run(
             progress=_progress_bar(args.json))
     except BaseException:
@@ -226,7 +225,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _remove_quietly(store: Any, name: str) -> None:
     try:
-        store.remove(name)
+        store.remove(name, only_if_empty=True)
     except PhotofinderError as e:
         log.warning("could not remove the empty library %s: %s", name, e)
 
@@ -279,7 +278,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError(f"file not found: {_show(image)}")
     lib = _store().get(args.library)
     with lib.open_catalog() as c:
-        model = args.model or c.model_id
+        model = args.model or lib.model_ref(c)
         photos = c.count()
     if model is None or photos == 0:
         raise LibraryError(f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "

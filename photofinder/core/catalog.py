@@ -525,6 +525,9 @@ def translate(e: sqlite3.Error, path: Path) -> LibraryError:
     if name.startswith("SQLITE_READONLY") or "readonly" in low or "read-only" in low:
         return LibraryError(f"The library catalog {path} is read-only, so nothing can be saved. Check the "
                             "permissions of the data folder and its files.")
+    if _read_only_disk(path):
+        return LibraryError(f"The library catalog {path} is on a read-only disk, so it can't be opened for "
+                            "writing. Remount the disk read-write (or move the data folder) and try again.")
     if name.startswith("SQLITE_CANTOPEN") or "unable to open" in low:
         return LibraryError(f"The library catalog {path} can't be opened. Check that the data folder exists "
                             "and is readable and writable.")
@@ -532,6 +535,13 @@ def translate(e: sqlite3.Error, path: Path) -> LibraryError:
         return LibraryError(f"Reading or writing {path} failed ({msg}): the disk may be failing, full or "
                             "unplugged. Nothing of this step was saved.")
     return LibraryError(f"The library catalog {path} can't be used: {msg}.")
+
+
+def _read_only_disk(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

@@ -34,6 +34,7 @@ __all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "SkippedFile"]
 log = logging.getLogger(__name__)
 
 FIRST_BATCH = 16  # photos in the first model call of a run; later ones double up to the batch size
+_THUMB_WARNED = threading.Event()
 
 
 class CancelToken:
@@ -135,6 +136,7 @@ class Indexer:
     def run(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> IndexReport:
         """Index (or rebuild) under the library's lock; LibraryBusyError if another run holds it."""
         started = time.monotonic()
+        _THUMB_WARNED.clear()
         cancel = cancel or CancelToken()
         notify = progress or (lambda p: None)
         with self.library.lock():
@@ -227,6 +229,8 @@ class Indexer:
         if catalog.model_id is None:
             catalog.bind_model(self.embedder.model_id, self.embedder.dim,
                                getattr(self.embedder, "fingerprint", None))
+            if not library.staged:
+                self.library.write_info(catalog)  # the model is on record before the first vector
         vectors = library.load_vectors(catalog, save=False)
         batch_size = self.effective_batch_size()
         threads = self.effective_decode_threads()
@@ -392,6 +396,8 @@ def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: set[str], thumb
         if not path.exists():
             try:
                 write_thumbnail(d.image, path)
-            except OSError as e:  # a full disk costs thumbnails, not the index
-                log.warning("could not write thumbnail %s: %s", path, e)
+            except OSError as e:  # a full disk costs thumbnails (the grid makes them again), not the index
+                if not _THUMB_WARNED.is_set():
+                    _THUMB_WARNED.set()
+                    log.info("could not write thumbnails to %s: %s", thumbs_dir, e.strerror or e)
     return p

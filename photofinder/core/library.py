@@ -152,8 +152,9 @@ class Library:
         return len(ids)
 
     # -- library.json: what is needed to rebuild the library if its catalog is lost -----------------------
-    def write_info(self, catalog: Catalog) -> None:
-        info = {"folders": catalog.folders(), "model": catalog.model_id,
+    def write_info(self, catalog: Catalog, model: str | None = None) -> None:
+        """Record the folders and the model (`model`: the one chosen before anything is indexed with it)."""
+        info = {"folders": catalog.folders(), "model": catalog.model_id or model or self.read_info().get("model"),
                 "model_fingerprint": catalog.model_fingerprint}
         try:
             tmp = self.info_path.with_name(f"library.json.{os.getpid()}.tmp")
@@ -161,6 +162,10 @@ class Library:
             os.replace(tmp, self.info_path)
         except OSError as e:
             log.warning("could not write %s: %s", self.info_path, e)
+
+    def model_ref(self, catalog: Catalog) -> str | None:
+        """The model the library was indexed with, even when its catalog lost the record (repair, lost -wal)."""
+        return catalog.model_id or catalog.get_meta("repaired_model") or self.read_info().get("model") or None
 
     def read_info(self) -> dict[str, Any]:
         try:
@@ -244,10 +249,24 @@ class LibraryStore:
         return Library(self.root / name)
 
     def create(self, name: str) -> Library:
+        return self._create(name, exist_ok=False)[0]
+
+    def get_or_create(self, name: str) -> Library:
+        return self._create(name, exist_ok=True)[0]
+
+    def ensure(self, name: str) -> tuple[Library, bool]:
+        """(the library, whether this call created it); safe when another process creates it at the same time."""
+        return self._create(name, exist_ok=True)
+
+    def _create(self, name: str, exist_ok: bool) -> tuple[Library, bool]:
         _check_name(name)
+        if exist_ok and self.exists(name):  # the common case needs no lock (and works on a read-only disk)
+            return Library(self.root / name), False
         # Two processes creating the same library must not both build its schema.
         with FileLock(self.root / ".create.lock", "list of libraries").acquire(wait=30):
             if self.exists(name):
+                if exist_ok:
+                    return Library(self.root / name), False
                 raise LibraryError(f"A library named {name!r} already exists.")
             lib = Library(self.root / name)
             try:
@@ -257,10 +276,7 @@ class LibraryStore:
                                    f"({e.strerror or e}). Check that the data folder is writable.") from e
             with Catalog(lib.catalog_path, create=True) as c:
                 lib.write_info(c)
-        return lib
-
-    def get_or_create(self, name: str) -> Library:
-        return self.get(name) if self.exists(name) else self.create(name)
+        return lib, True
 
     def rename(self, old: str, new: str) -> Library:
         lib = self.get(old)
@@ -271,11 +287,19 @@ class LibraryStore:
             lib.root.rename(self.root / new)
         return Library(self.root / new)
 
-    def remove(self, name: str) -> None:
-        """Delete the library's own files (catalog, index, thumbnails). The photos are never touched."""
+    def remove(self, name: str, only_if_empty: bool = False) -> bool:
+        """Delete the library's own files (catalog, index, thumbnails). The photos are never touched.
+
+        `only_if_empty`: only while nothing was ever indexed in it (undoing a first run that failed).
+        """
         lib = self.get(name)
         with lib.lock():
+            if only_if_empty:
+                with lib.open_catalog() as c:
+                    if c.model_id is not None or c.count() or c.count("skipped"):
+                        return False
             shutil.rmtree(lib.root)
+        return True
 
 
 def _is_library(folder: Path) -> bool:

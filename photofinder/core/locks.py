@@ -56,6 +56,8 @@ class FileLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
+            if e.errno == errno.EROFS:
+                raise LibraryError(f"The {self.what} can't be changed: {self.path.parent} is on a read-only disk.") from e
             raise LibraryError(f"Can't use {self.what}: its lock file {self.path} can't be opened "
                                f"({e.strerror or e}). Check the data folder's permissions.") from e
         deadline = time.monotonic() + wait

@@ -65,3 +65,49 @@ def test_unavailable_model_is_a_message_not_a_traceback(photos):
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = pf("index", str(folder), "--model", str(folder / "no-such-model"), check=False)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_small_things_say_why(photos, tiny_model, tmp_path):
+    folder, kinds = photos
+    r = pf("index", "--library", "Nope", check=False)
+    assert r.returncode == 1 and "There is no library named 'Nope'" in r.stderr  # same status as search
+    pf("index", str(folder), "--model", tiny_model)
+    r = pf("search", "   ", check=False)
+    assert r.returncode == 2 and "the query is empty" in r.stderr
+    os.rename(folder / sorted(os.listdir(folder))[0], folder / "renamed.jpg")
+    report = json.loads(pf("index", "--json").stdout)
+    assert (report["indexed"], report["reused"], report["removed"]) == (0, 1, 1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pf("index", str(empty), "--library", "Empty", "--model", tiny_model)
+    r = pf("search", "x", "--library", "Empty", check=False)
+    assert r.returncode == 1 and "has no photos indexed yet" in r.stderr
+    assert pf("--version").stdout.startswith("photofinder ")
+
+
+def test_the_offline_message_is_cut_at_a_word():
+    from photofinder.core.models import explain_unavailable
+
+    msg = explain_unavailable("m", OSError("word " * 60))
+    cause = msg.split("(", 1)[1].split(")", 1)[0]
+    assert cause.endswith("word …") and len(cause) < 170
+
+
+def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be_removed(photos, tiny_model,
+                                                                                         tmp_path):
+    folder, kinds = photos
+    r = pf("index", str(folder), "--model", str(tmp_path / "no-model"), check=False)
+    assert r.returncode == 1
+    assert json.loads(pf("libraries", "--json").stdout)["libraries"] == []
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.jpg").write_bytes(next(iter(kinds)).read_bytes())
+    pf("index", str(folder), str(other), "--model", tiny_model)
+    out = pf("folders", "remove", str(other)).stdout
+    assert "1 photos forgotten" in out and (other / "x.jpg").exists()
+    assert pf("folders").stdout.splitlines() == [str(folder)]
+    r = pf("libraries", "remove", "Photos", check=False)  # no TTY to ask on: refuses without --yes
+    assert r.returncode == 2 and "--yes" in r.stderr
+    pf("libraries", "remove", "Photos", "--yes")
+    assert json.loads(pf("libraries", "--json").stdout)["libraries"] == []
+    assert all(p.exists() for p in kinds)  # the photos themselves are never touched
