@@ -95,7 +95,11 @@ class LibraryController(QObject):
                 self.summary = summary
                 self.summaryChanged.emit(summary)
 
-        self.searches.run_task(lib.summary, done, lambda m: self.library is lib and self.summaryFailed.emit(m))
+        def failed(message: str) -> None:
+            if self.library is lib:
+                self.summaryFailed.emit(message)
+
+        self.searches.run_task(lib.summary, done, failed)
 
     def create(self, name: str) -> None:
         try:
@@ -368,24 +372,49 @@ class AppController(QObject):
     def _wire(self) -> None:
         lib, q, ix = self.libraries, self.query, self.indexing
         lib.summaryChanged.connect(self._on_summary)
-        lib.summaryFailed.connect(lambda m: self.statusChanged.emit(f"This library can't be read: {m}"))
-        lib.libraryChanged.connect(lambda library: library is None and self._show(Page("empty")))
-        lib.libraryChanged.connect(lambda _: self._update_status(""))
+        lib.summaryFailed.connect(self._on_summary_failed)
+        lib.libraryChanged.connect(self._on_library_changed)
         lib.folderRemoved.connect(self._on_folder_removed)
         lib.problem.connect(self.problem)
         ix.problem.connect(self.problem)
-        ix.queued.connect(lambda m: self.notice.emit(m, 5000))
-        ix.started.connect(lambda: self.page.kind == "empty" and self._show(Page("message", INDEXING_HINT)))
+        ix.queued.connect(self._on_queued)
+        ix.started.connect(self._on_index_started)
         ix.finished.connect(self._on_index_finished)
         ix.failed.connect(self._on_index_failed)
         ix.modelLoading.connect(self._on_model_loading)
         q.pageChanged.connect(self._show)
         q.statusExtra.connect(self._update_status)
-        q.searching.connect(lambda: self.notice.emit("Searching…", 0))
-        q.answered.connect(lambda: self.notice.emit("", 0))
-        q.modelProblem.connect(lambda m: self._model_problem(m, q.rerun))
+        q.searching.connect(self._on_searching)
+        q.answered.connect(self._on_answered)
+        q.modelProblem.connect(self._on_query_model_problem)
         self.searches.modelLoading.connect(self._on_model_loading)
         self.pool.unloaded.connect(self.searches.forget_libraries)  # searchers hold the models too
+
+    # Slots are methods, not lambdas: a lambda slot that returns a bool (an emit, an `and`) trips a PySide
+    # reference-count bug that aborts the process ("bool_dealloc").
+    def _on_summary_failed(self, message: str) -> None:
+        self.statusChanged.emit(f"This library can't be read: {message}")
+
+    def _on_library_changed(self, library: Library | None) -> None:
+        if library is None:
+            self._show(Page("empty"))
+        self._update_status("")
+
+    def _on_queued(self, message: str) -> None:
+        self.notice.emit(message, 5000)
+
+    def _on_index_started(self) -> None:
+        if self.page.kind == "empty":
+            self._show(Page("message", INDEXING_HINT))
+
+    def _on_searching(self) -> None:
+        self.notice.emit("Searching…", 0)
+
+    def _on_answered(self) -> None:
+        self.notice.emit("", 0)
+
+    def _on_query_model_problem(self, message: str) -> None:
+        self._model_problem(message, self.query.rerun)
 
     @property
     def library(self) -> Library | None:

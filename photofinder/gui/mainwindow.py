@@ -124,9 +124,9 @@ class MainWindow(QMainWindow):
         self.search_bar.textSearch.connect(q.search_text)
         self.search_bar.cleared.connect(q.clear)
         self.view.findSimilar.connect(self.find_similar)
-        self.view.openPaths.connect(lambda paths: [QDesktopServices.openUrl(QUrl.fromLocalFile(p)) for p in paths[:20]])
-        self.view.showInFolder.connect(lambda p: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(p))))
-        self.view.copyPaths.connect(lambda paths: QGuiApplication.clipboard().setText("\n".join(paths)))
+        self.view.openPaths.connect(self.open_paths)
+        self.view.showInFolder.connect(self.show_in_folder)
+        self.view.copyPaths.connect(self.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
         self.drops.addFolder.connect(ix.add_folder)
@@ -151,9 +151,8 @@ class MainWindow(QMainWindow):
         q.resultsAppended.connect(lambda _, found: self.results.append_results(found.results, found.more is not None))
         app.pageChanged.connect(self._show)
         app.statusChanged.connect(self.status.setText)
-        app.notice.connect(lambda text, ms: self.statusBar().showMessage(text, ms) if text
-                           else self.statusBar().clearMessage())
-        app.problem.connect(lambda text: QMessageBox.warning(self, "photofinder", text))
+        app.notice.connect(self.statusBar().showMessage)  # an empty text clears it
+        app.problem.connect(self._on_problem)
         app.modelProblem.connect(self._on_model_problem)
         app.pool.downloadProgress.connect(self.downloads.progress)
 
@@ -210,6 +209,19 @@ class MainWindow(QMainWindow):
         self.results.set_results(found.results, req.library.thumbs_dir if req else None, found.more is not None)
         if found.results:
             self.view.scrollToTop()
+
+    def open_paths(self, paths: list[str]) -> None:
+        for p in paths[:20]:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(p))
+
+    def show_in_folder(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    def copy_paths(self, paths: list[str]) -> None:
+        QGuiApplication.clipboard().setText("\n".join(paths))
+
+    def _on_problem(self, text: str) -> None:
+        QMessageBox.warning(self, "photofinder", text)
 
     def _show(self, page: Page) -> None:
         if page.kind == "message":

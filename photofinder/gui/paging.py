@@ -17,11 +17,12 @@ BrowseKey = tuple[int, str, int, int]  # (taken is null, taken or "", mtime_ns, 
 
 # The same order as Catalog.recent (date taken, then file time), with the id to break ties.
 _PAGE_SQL = """
-SELECT id, path, hash, taken IS NULL, coalesce(taken, ''), mtime_ns FROM photos
+SELECT id, path, hash, (taken IS NULL), coalesce(taken, ''), mtime_ns FROM photos
 WHERE status = 'indexed' {after}
 ORDER BY taken IS NULL, coalesce(taken, '') DESC, mtime_ns DESC, id DESC LIMIT ?
 """
-_AFTER = ("AND (taken IS NULL > ? OR (taken IS NULL = ? AND (coalesce(taken, '') < ? OR (coalesce(taken, '') = ?"
+# (taken IS NULL) in brackets: SQLite would read `taken IS NULL > ?` as `taken IS (NULL > ?)`.
+_AFTER = ("AND ((taken IS NULL) > ? OR ((taken IS NULL) = ? AND (coalesce(taken, '') < ? OR (coalesce(taken, '') = ?"
           " AND (mtime_ns < ? OR (mtime_ns = ? AND id < ?))))))")
 
 

@@ -162,8 +162,8 @@ class SearchController(QObject):
         self._worker.results.connect(self._on_results)
         self._worker.failed.connect(self._on_failed)
         self._worker.modelLoading.connect(self.modelLoading)
-        self._worker.taskDone.connect(lambda done, value: done(value))
-        self._worker.taskFailed.connect(lambda failed, message: failed(message))
+        self._worker.taskDone.connect(self._on_task_done)
+        self._worker.taskFailed.connect(self._on_task_failed)
         self._thread.start()
 
     def search(self, library: Library, kind: str, query: Any, top: int, default_model: str,
@@ -191,6 +191,14 @@ class SearchController(QObject):
     def forget_libraries(self) -> None:
         """Close open searchers (a library was renamed, removed or re-indexed with another model)."""
         self._forget.emit()
+
+    @Slot(object, object)
+    def _on_task_done(self, done: Callable[[Any], object], value: object) -> None:
+        done(value)
+
+    @Slot(object, str)
+    def _on_task_failed(self, failed: Callable[[str], object], message: str) -> None:
+        failed(message)
 
     @Slot(object, object)
     def _on_results(self, req: SearchRequest, found: Found) -> None:

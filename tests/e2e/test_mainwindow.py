@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from helpers import QUERY_KINDS
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from shapes import draw
@@ -476,7 +483,7 @@ def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window
         # The photo sits inside a square tile of the grid's icon size: a 4:3 or portrait photo is no taller than
         # a wide one, so it can't spill over its caption, and captions line up across a row.
         assert (photo.width(), photo.height()) == (s, s), m.index(r).data()
-        px = lambda x, y: shot.pixelColor(round(x * dpr), round(y * dpr))  # noqa: E731
+        px = lambda x, y: shot.pixelColor(round(x * dpr), round(y * dpr))
         assert px(photo.center().x(), photo.bottom() - 1).red() > 150  # the photo rests on the caption
         caption = delegate.caption_rect(cell, window.view.fontMetrics().height())
         assert caption.top() > photo.bottom()
