@@ -186,12 +186,18 @@ def test_typing_supersedes_earlier_queries(qtbot, window, photos):
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
     received = []
-    window.app.searches.resultsReady.connect(lambda req, res: received.append(req.label))
+
+    def record(req, found):
+        received.append(req.label)
+
+    window.app.searches.resultsReady.connect(record)
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         for text in ("a red", "a blue", QUERY_KINDS[2].caption):
             window.app.query.search_text(text)
-    qtbot.wait(300)
-    assert received == [QUERY_KINDS[2].caption]  # stale results never reach the grid
+    # Every earlier request was answered before the last (one search thread, in order): nothing more can come.
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.app.query.search_text("a star")
+    assert received == [QUERY_KINDS[2].caption, "a star"]  # stale results never reach the grid
 
 
 def test_debounced_typing_searches_without_enter(qtbot, window, photos):
@@ -405,14 +411,16 @@ def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp
     results = [SearchResult(i, str(tmp_path / f"p{i}.jpg"), 1 - i / 1e4) for i in range(5000)]
     window.results.set_results(results, None)
     window.pages.setCurrentWidget(window.view)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: len(requested) > 0)
     assert window.results.rowCount() < 1000  # rows are exposed in chunks, not 5,000 at once
     assert 0 < len(set(requested)) < 200  # thumbnails only for what is on screen
     shown = window.results.rowCount()
-    for _ in range(5):
+
+    def scrolled_for_more() -> bool:
         window.view.scrollToBottom()
-        qtbot.wait(20)
-    assert window.results.rowCount() > shown  # scrolling fetches more
+        return window.results.rowCount() > shown
+
+    qtbot.waitUntil(scrolled_for_more)  # scrolling fetches more
     assert window.results.index(0).data(PathRole) == results[0].path
 
 
@@ -490,3 +498,35 @@ def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window
         reds = [px(x, y) for x in range(caption.left(), caption.right(), 2)
                 for y in range(caption.top(), caption.bottom(), 2)]
         assert not any(c.red() > 150 and c.green() < 80 for c in reds)  # no photo pixel over the caption
+
+
+def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window, photos, tmp_path, monkeypatch):
+    """A big PNG dropped, or an image pasted, must not freeze the window: icon and pixels are read elsewhere."""
+    import threading
+
+    import photofinder.gui.dropzone as dropzone
+    import photofinder.gui.searching as searching
+
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    seen = []
+    for mod, name in ((dropzone, "read_icon"), (searching, "qimage_to_pil")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _r=real, _n=name, **k: seen.append(
+            (_n, threading.current_thread())) or _r(*a, **k))
+    q = tmp_path / "big.png"
+    draw(QUERY_KINDS[5], (1200, 900), np.random.default_rng(5), centred=True).save(q)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(q))])
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        drop(window, window.view.viewport(), md)
+    qtbot.waitUntil(lambda: not window.search_bar.chip.icon().isNull())  # the icon came back
+    img = draw(QUERY_KINDS[6], (800, 600), np.random.default_rng(8), centred=True)
+    QGuiApplication.clipboard().setImage(
+        QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy())
+    window.view.setFocus()
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.paste()
+    qtbot.waitUntil(lambda: [n for n, _ in seen].count("read_icon") == 2)
+    assert sorted({n for n, _ in seen}) == ["qimage_to_pil", "read_icon"]
+    assert all(t is not threading.main_thread() for _, t in seen), seen
