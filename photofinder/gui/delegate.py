@@ -29,7 +29,7 @@ class TileDelegate(QStyledItemDelegate):
         return QRect(cell.x() + (cell.width() - s) // 2, cell.y() + PAD, s, s)
 
     def caption_rect(self, cell: QRect, line_height: int) -> QRect:
-        return QRect(cell.x() + 2, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 4, line_height)
+        return QRect(cell.x() + 8, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 16, line_height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
