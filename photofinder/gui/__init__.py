@@ -1,1 +1,5 @@
-"""The desktop app: the only package that imports Qt. A thin face over photofinder.core."""
+"""The desktop app (PySide6). The only package that imports Qt."""
+
+from . import pyside_fix
+
+pyside_fix.apply()

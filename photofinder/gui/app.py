@@ -7,10 +7,8 @@ import logging
 import os
 import sys
 import time
-import traceback
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 
 log = logging.getLogger("photofinder")
 
@@ -33,26 +31,6 @@ def icon_path() -> Path:
     return Path(str(resources.files("photofinder.resources") / "photofinder.svg"))
 
 
-class ErrorReporter:
-    """sys.excepthook for the GUI: log every unexpected exception; tell the user once, not 50 times."""
-
-    def __init__(self, log_path: Path):
-        self.log_path = log_path
-        self.shown = False
-
-    def __call__(self, etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(etype, value, tb)))
-        if self.shown:
-            return
-        self.shown = True
-        from PySide6.QtWidgets import QApplication, QMessageBox
-
-        if QApplication.instance() is not None:
-            QMessageBox.critical(None, "photofinder",
-                                 f"Something went wrong: {etype.__name__}: {value}\n\n"
-                                 f"Your photos and library are safe. Details were written to {self.log_path}.")
-
-
 def run_app(args: argparse.Namespace | None) -> int:
     if _no_display():
         if args is not None and args.screenshot:
@@ -66,6 +44,7 @@ def run_app(args: argparse.Namespace | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ..core.paths import data_dir
+    from .crash import ErrorReporter
     from .mainwindow import MainWindow
 
     data = data_dir()
@@ -78,10 +57,10 @@ def run_app(args: argparse.Namespace | None) -> int:
     sys.excepthook = ErrorReporter(log_path)
     window = MainWindow(data)
     if args is not None and args.library:
-        if args.library not in window.store.names():
+        if args.library not in window.app.store.names():
             print(f"photofinder: there is no library named {args.library!r}", file=sys.stderr)
             return 1
-        window.select_library(args.library)
+        window.app.libraries.select(args.library)
     if args is not None and args.screenshot:
         w, _, h = args.size.partition("x")
         window.remember_geometry = False
@@ -91,7 +70,7 @@ def run_app(args: argparse.Namespace | None) -> int:
     window.show()
     if args is not None and args.query:
         window.search_bar.edit.setText(args.query)
-        window.search_text(args.query)
+        window.app.query.search_text(args.query)
     window.raise_()
     window.search_bar.edit.setFocus(Qt.FocusReason.OtherFocusReason)
     return app.exec()
@@ -103,20 +82,20 @@ def _no_display() -> bool:
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
 
 
-def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 60.0) -> int:  # noqa: ANN001
+def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 60.0) -> int:
     """Render the window (with `query`'s results and their thumbnails) to a PNG, then close it."""
     deadline = time.monotonic() + timeout
 
-    def pump(until) -> None:  # noqa: ANN001
+    def pump(until) -> None:
         while not until() and time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.01)
 
-    pump(lambda: window.summary is not None)
+    pump(lambda: window.app.summary is not None)
     if query:
         window.search_bar.edit.setText(query)
-        window.search_text(query)
-        pump(lambda: window.last_request is not None and window.results.total > 0 or
+        window.app.query.search_text(query)
+        pump(lambda: window.app.query.last_request is not None and window.results.total > 0 or
              window.pages.currentWidget() is window.message and "No matches" in window.message.text())
         pump(lambda: window.results.total == 0 or all(
             window.results.has_thumbnail(r) for r in window.view.visible_rows()))

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+import time
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.embedder import DEFAULT_MODEL
+from .modelpool import EmbedderPool
 from .settings import DEVICES, AppSettings
 
 
@@ -101,6 +119,31 @@ class DownloadDialog(QProgressDialog):
             self.setValue(int(1000 * done / total))
         self.setLabelText(f"Downloading {self.model} (first use only)\n{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
                           f" · {speed / 1e6:.1f} MB/s")
+
+
+class DownloadPrompt(QObject):
+    """Shows a DownloadDialog while a model downloads; its Cancel stops the download."""
+
+    def __init__(self, parent: QWidget, pool: EmbedderPool):
+        super().__init__(parent)
+        self._parent, self._pool = parent, pool
+        self.dialog: DownloadDialog | None = None
+
+    def progress(self, model: str, done: int, total: int) -> None:
+        if self.dialog is None:
+            self.dialog = DownloadDialog(model, self._parent)
+            self.dialog.canceled.connect(self._cancel)
+        self.dialog.update_bytes(done, total, time.monotonic())
+
+    def _cancel(self) -> None:
+        self._pool.cancel_downloads()
+        self.close()
+
+    def close(self) -> None:
+        dialog, self.dialog = self.dialog, None  # closing it can re-enter here (it emits canceled)
+        if dialog is not None:
+            dialog.close()
+            dialog.deleteLater()
 
 
 def ask_for_model_folder(parent: QWidget, message: str) -> str | None:

@@ -7,54 +7,90 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, QSize, Qt, QUrl,
-                            Signal)
-from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPixmap
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
 from ..core.search import SearchResult
-from .workers import ThumbnailLoader
+from .delegate import TileDelegate
+from .thumbnails import ThumbKey, ThumbnailLoader
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
-IdRole = Qt.ItemDataRole.UserRole + 3
 
 CHUNK = 200  # rows exposed per fetchMore: a 10,000-result list costs nothing until scrolled to
 _Index = QModelIndex | QPersistentModelIndex
 
 
 class ResultsModel(QAbstractListModel):
-    """Adapter: rows are SearchResults; thumbnails arrive lazily from a ThumbnailLoader."""
+    """Adapter: rows are SearchResults; thumbnails arrive lazily from a ThumbnailLoader.
+
+    Rows are exposed a chunk at a time; when the loaded results run out and the source has more (browsing a
+    large library), `moreWanted` asks for the next page, which arrives through `append_results`.
+    """
+
+    moreWanted = Signal()
 
     def __init__(self, loader: ThumbnailLoader, thumb_size: int = 160, cache_size: int = 2000):
         super().__init__()
         self._loader = loader
         self._results: list[SearchResult] = []
         self._shown = 0
+        self._more = False  # the source has rows beyond _results
+        self._asked = False  # moreWanted is out and unanswered
         self._rows: dict[str, int] = {}
-        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
-        self._failed: set[str] = set()
+        self._pixmaps: OrderedDict[ThumbKey, QPixmap] = OrderedDict()
+        self._failed: set[ThumbKey] = set()
         self._cache_size = cache_size
         self._thumbs_dir: Path | None = None
         self.thumb_size = thumb_size
-        self._placeholder = self._make_placeholder()
+        self.dpr = 1.0
+        self._make_placeholders()
         loader.loaded.connect(self._on_loaded)
         loader.failed.connect(self._on_failed)
 
     # -- content -------------------------------------------------------------------------------------------
-    def set_results(self, results: list[SearchResult], thumbs_dir: Path | None) -> None:
+    def set_results(self, results: list[SearchResult], thumbs_dir: Path | None, more: bool = False) -> None:
         self._loader.clear_pending()
         self.beginResetModel()
         self._results = list(results)
         self._rows = {r.path: i for i, r in enumerate(self._results)}
         self._shown = min(len(self._results), CHUNK)
         self._thumbs_dir = thumbs_dir
+        self._more, self._asked = more, False
+        self._failed.clear()  # a photo that failed may be readable now: try it again
         self.endResetModel()
+
+    def append_results(self, results: list[SearchResult], more: bool) -> None:
+        """The next page of what is shown (browse): exposed at once, since the user scrolled to the end."""
+        start = len(self._results)
+        self._results.extend(results)
+        self._rows.update({r.path: start + i for i, r in enumerate(results)})
+        self._more, self._asked = more, False
+        self.fetchMore(QModelIndex())
 
     def set_thumb_size(self, size: int) -> None:
         self.thumb_size = size
+        self._refresh_tiles()
+
+    def set_device_pixel_ratio(self, dpr: float) -> None:
+        if dpr != self.dpr:
+            self.dpr = dpr
+            self._refresh_tiles()
+
+    def _refresh_tiles(self) -> None:
         self._pixmaps.clear()
-        self._placeholder = self._make_placeholder()
+        self._make_placeholders()
         if self._shown:
             self.dataChanged.emit(self.index(0), self.index(self._shown - 1), [Qt.ItemDataRole.DecorationRole])
 
@@ -65,22 +101,28 @@ class ResultsModel(QAbstractListModel):
     def total(self) -> int:
         return len(self._results)
 
+    @property
+    def has_more(self) -> bool:
+        return self._more
+
     # -- Qt model API --------------------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
         return 0 if parent.isValid() else self._shown
 
     def canFetchMore(self, parent: _Index) -> bool:
-        return not parent.isValid() and self._shown < len(self._results)
+        return not parent.isValid() and (self._shown < len(self._results) or (self._more and not self._asked))
 
     def fetchMore(self, parent: _Index) -> None:
         if parent.isValid():
             return
         n = min(CHUNK, len(self._results) - self._shown)
-        if n <= 0:
-            return
-        self.beginInsertRows(QModelIndex(), self._shown, self._shown + n - 1)
-        self._shown += n
-        self.endInsertRows()
+        if n > 0:
+            self.beginInsertRows(QModelIndex(), self._shown, self._shown + n - 1)
+            self._shown += n
+            self.endInsertRows()
+        elif self._more and not self._asked:
+            self._asked = True
+            self.moreWanted.emit()
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < self._shown:
@@ -97,8 +139,6 @@ class ResultsModel(QAbstractListModel):
             return r.path
         if role == ScoreRole:
             return r.score
-        if role == IdRole:
-            return r.id
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -120,36 +160,37 @@ class ResultsModel(QAbstractListModel):
         return Qt.DropAction.CopyAction
 
     # -- thumbnails ----------------------------------------------------------------------------------------
+    def _key(self, path: str) -> ThumbKey:
+        return ThumbKey(path, self.thumb_size, self.dpr)
+
     def _pixmap(self, r: SearchResult) -> QPixmap:
-        pm = self._pixmaps.get(r.path)
+        key = self._key(r.path)
+        pm = self._pixmaps.get(key)
         if pm is not None:
-            self._pixmaps.move_to_end(r.path)
+            self._pixmaps.move_to_end(key)
             return pm
-        if r.path not in self._failed:
-            self._loader.request(r.path, r.hash, self._thumbs_dir, self.thumb_size)
+        if key in self._failed:
+            return self._broken
+        self._loader.request(key, r.hash, self._thumbs_dir)
         return self._placeholder
 
-    def _on_loaded(self, path: str, image: QImage) -> None:
-        self._pixmaps[path] = self._tile(QPixmap.fromImage(image))
+    def _on_loaded(self, key: ThumbKey, image: QImage) -> None:
+        if key.size != self.thumb_size or key.dpr != self.dpr:
+            return  # asked for before a size or screen change
+        pm = QPixmap.fromImage(image)
+        limit = key.pixels
+        if max(pm.width(), pm.height()) > limit:
+            pm = pm.scaled(limit, limit, Qt.AspectRatioMode.KeepAspectRatio,
+                           Qt.TransformationMode.SmoothTransformation)
+        pm.setDevicePixelRatio(key.dpr)  # sharp on HiDPI: as many pixels as the screen has
+        self._pixmaps[key] = pm
         while len(self._pixmaps) > self._cache_size:
             self._pixmaps.popitem(last=False)
-        self._changed(path)
+        self._changed(key.path)
 
-    def _tile(self, pm: QPixmap) -> QPixmap:
-        """The photo fitted into a square tile, centred and resting on the caption: every tile is the same size
-        (the grid uses uniform item sizes), so a 4:3 or portrait photo never spills over its caption."""
-        s = self.thumb_size
-        if max(pm.width(), pm.height()) > s:
-            pm = pm.scaled(s, s, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        tile = QPixmap(s, s)
-        tile.fill(Qt.GlobalColor.transparent)
-        p = QPainter(tile)
-        p.drawPixmap((s - pm.width()) // 2, s - pm.height(), pm)
-        p.end()
-        return tile
-
-    def _on_failed(self, path: str) -> None:
-        self._failed.add(path)
+    def _on_failed(self, key: ThumbKey) -> None:
+        self._failed.add(key)
+        self._changed(key.path)
 
     def _changed(self, path: str) -> None:
         row = self._rows.get(path)
@@ -158,20 +199,34 @@ class ResultsModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def cached_pixmap(self, path: str) -> QPixmap | None:
-        return self._pixmaps.get(path)
+        return self._pixmaps.get(self._key(path))
 
     def has_thumbnail(self, row: int) -> bool:
-        return self._results[row].path in self._pixmaps
+        return self._key(self._results[row].path) in self._pixmaps
 
-    def _make_placeholder(self) -> QPixmap:
+    def thumbnail_failed(self, row: int) -> bool:
+        return self._key(self._results[row].path) in self._failed
+
+    def _make_placeholders(self) -> None:
+        self._placeholder = self._tile_shape(QColor(128, 128, 128, 40), None)
+        self._broken = self._tile_shape(QColor(128, 128, 128, 25), QColor(128, 128, 128, 140))
+
+    def _tile_shape(self, fill: QColor, cross: QColor | None) -> QPixmap:
+        """A rounded square: where a thumbnail will be, or (with a cross) where one could not be made."""
         s = max(16, self.thumb_size)
-        pm = QPixmap(s, s)
+        pm = QPixmap(round(s * self.dpr), round(s * self.dpr))
+        pm.setDevicePixelRatio(self.dpr)
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setBrush(QColor(128, 128, 128, 40))
+        p.setBrush(fill)
         p.setPen(Qt.PenStyle.NoPen)
         p.drawRoundedRect(4, 4, s - 8, s - 8, 8, 8)
+        if cross is not None:
+            p.setPen(QPen(cross, 2))
+            m = s // 3
+            p.drawLine(m, m, s - m, s - m)
+            p.drawLine(s - m, m, m, s - m)
         p.end()
         return pm
 
@@ -183,6 +238,7 @@ class ResultsView(QListView):
     openPaths = Signal(list)
     showInFolder = Signal(str)
     copyPaths = Signal(list)
+    devicePixelRatioChanged = Signal(float)
 
     def __init__(self, thumb_size: int = 160):
         super().__init__()
@@ -197,16 +253,23 @@ class ResultsView(QListView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSpacing(6)
         self.setWordWrap(False)
+        self.delegate = TileDelegate(self)
+        self.setItemDelegate(self.delegate)
         self.menu: QMenu | None = None
         self.set_thumb_size(thumb_size)
         self.activated.connect(lambda idx: self.openPaths.emit(self.selected_paths() or [idx.data(PathRole)]))
 
     def set_thumb_size(self, size: int) -> None:
+        self.delegate.thumb_size = size
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 20, size + 36))
+        self.setGridSize(self.delegate.tile_size())
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another density
+            self.devicePixelRatioChanged.emit(self.devicePixelRatioF())
+        return super().event(e)
 
     def visible_rows(self) -> list[int]:
         """Rows whose tile is at least partly on screen."""

@@ -6,10 +6,19 @@ import os
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.indexer import IndexReport, Progress
+from .controllers import format_duration
 
 
 class SearchBar(QWidget):
@@ -44,7 +53,7 @@ class SearchBar(QWidget):
         self.edit.textEdited.connect(self._on_edited)
         self.edit.returnPressed.connect(self._fire)
 
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and (self.edit.text() or self.chip.isVisible()):
             self.edit.clear()
             self.chip.hide()
@@ -217,15 +226,6 @@ class MessagePage(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
         self.setStyleSheet("color: gray; font-size: 14pt")
-
-
-def format_duration(seconds: float) -> str:
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s" if s < 600 else f"{round(s / 60)} min"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
 def _esc(text: str) -> str:

@@ -119,3 +119,25 @@ def test_libraries_are_created_listed_renamed_and_removed(store: LibraryStore, t
     assert store.names() == ["Family 2024"] and photo.exists()
     with pytest.raises(LibraryError, match="no library named"):
         store.get("Holidays")
+
+
+def test_browse_pages_walk_the_whole_library_newest_first_through_indexes(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "c.sqlite3", create=True) as c:
+        c.bind_model("m", 8, "sha256:m")
+        records = [PhotoRecord(f"/p/{i}.jpg", "/p", 10, 1000 + i % 7, f"h{i}", INDEXED, embedding=_vec(i),
+                               taken=f"2020-01-{1 + i % 20:02d}T00:00:00" if i % 3 else None) for i in range(95)]
+        c.upsert(records)
+        seen, key = [], None
+        while True:
+            page, key = c.recent_page(key, 10)
+            seen += [pid for pid, _, _ in page]
+            if key is None:
+                break
+        assert seen == [pid for pid, _, _ in c.recent(1000)] and len(set(seen)) == 95
+        for sql in ("SELECT id FROM photos INDEXED BY photos_recent_taken WHERE status = 'indexed' AND taken IS NOT"
+                    " NULL AND (taken, mtime_ns, id) < ('x', 1, 1) ORDER BY taken DESC, mtime_ns DESC, id DESC",
+                    "SELECT id FROM photos INDEXED BY photos_recent_file WHERE status = 'indexed' AND taken IS NULL"
+                    " AND (mtime_ns, id) < (1, 1) ORDER BY mtime_ns DESC, id DESC"):
+            plan = " ".join(r[3] for r in c._all("EXPLAIN QUERY PLAN " + sql))
+            assert "SCAN photos" not in plan.replace("USING INDEX", "") or "USING INDEX" in plan
+            assert "TEMP B-TREE" not in plan  # no sort: the index gives the order

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from helpers import QUERY_KINDS
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from shapes import draw
@@ -18,9 +25,9 @@ from photofinder.gui.results import PathRole
 
 
 def add_folder_and_wait(qtbot, window, folder: Path, timeout: int = 60000):
-    with qtbot.waitSignal(window.indexing.finished, timeout=timeout) as blocker:
-        window.add_folder(str(folder))
-    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos > 0, timeout=5000)
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=timeout) as blocker:
+        window.app.indexing.add_folder(str(folder))
+    qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos > 0, timeout=5000)
     return blocker.args[0]
 
 
@@ -30,7 +37,7 @@ def shown_paths(window) -> list[Path]:
 
 
 def search(qtbot, window, text: str) -> None:
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         window.search_bar.edit.setFocus()
         window.search_bar.edit.clear()
         qtbot.keyClicks(window.search_bar.edit, text)
@@ -56,14 +63,14 @@ def test_add_folder_by_button_indexes_with_progress_then_text_search_shows_thumb
     (folder / "broken.jpg").write_bytes(b"nope")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
     progress = []
-    window.indexing.progress.connect(progress.append)
-    with qtbot.waitSignal(window.indexing.finished, timeout=60000) as done:
+    window.app.indexing.progress.connect(progress.append)
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
         qtbot.mouseClick(window.empty_page.button, Qt.MouseButton.LeftButton)
     report = done.args[0]
     assert report.indexed == len(kinds) and len(report.skipped) == 1
     assert progress and progress[-1].done == progress[-1].total == len(kinds) + 1
     assert "Indexing done" in window.progress.label.text() and "1 skipped" in window.progress.label.text()
-    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == len(kinds))
+    qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == len(kinds))
     assert f"{len(kinds)} photos" in window.status.text()
 
     kind = QUERY_KINDS[1]
@@ -76,14 +83,14 @@ def test_add_folder_by_button_indexes_with_progress_then_text_search_shows_thumb
     assert "match" in window.results.index(0).data(Qt.ItemDataRole.ToolTipRole)
     qtbot.waitUntil(lambda: all(window.results.has_thumbnail(r) for r in range(5)), timeout=10000)
     # thumbnails came from the disk cache the indexer wrote
-    assert any(window.library.thumbs_dir.rglob("*.jpg"))
+    assert any(window.app.library.thumbs_dir.rglob("*.jpg"))
 
 
 def test_skipped_files_link_opens_the_list(qtbot, window, photos):
     folder, _ = photos
     (folder / "broken.jpg").write_bytes(b"nope")
     add_folder_and_wait(qtbot, window, folder)
-    with qtbot.waitSignal(window.searches.taskDone, timeout=5000):
+    with qtbot.waitSignal(window.app.libraries.skippedReady, timeout=5000):
         window.progress.label.linkActivated.emit("skipped")
     from photofinder.gui.dialogs import SkippedDialog
 
@@ -101,7 +108,7 @@ def test_dropping_an_image_file_searches_by_it_and_shows_a_chip(qtbot, window, p
     draw(kind, (300, 300), np.random.default_rng(5), centred=True).save(q)
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(q))])
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         drop(window, window.view.viewport(), md)
     assert window.search_bar.chip.isVisible() and "query.png" in window.search_bar.chip.text()
     assert sum(kinds[p] == kind for p in shown_paths(window)[:5]) >= 4
@@ -117,7 +124,7 @@ def test_pasting_an_image_searches_by_it(qtbot, window, photos):
     qimg = QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
     QGuiApplication.clipboard().setImage(qimg)
     window.view.setFocus()
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         window.paste()
     assert "pasted image" in window.search_bar.chip.text()
     assert sum(kinds[p] == kind for p in shown_paths(window)[:5]) >= 4
@@ -127,10 +134,10 @@ def test_dropping_a_folder_adds_and_indexes_it(qtbot, window, photos):
     folder, kinds = photos
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(folder))])
-    with qtbot.waitSignal(window.indexing.finished, timeout=60000):
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000):
         drop(window, window.centralWidget(), md)
-    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == len(kinds))
-    assert window.summary.folders == [str(folder)]
+    qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == len(kinds))
+    assert window.app.summary.folders == [str(folder)]
 
 
 def test_right_click_find_similar(qtbot, window, photos):
@@ -149,7 +156,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     qtbot.waitUntil(lambda: window.view.menu is not None and window.view.menu.isVisible())
     menu = window.view.menu
     assert [a.text() for a in menu.actions() if a.text()] == ["Find similar", "Open", "Show in folder", "Copy path"]
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         qtbot.mouseClick(menu, Qt.MouseButton.LeftButton,
                          pos=menu.actionGeometry(window.view.find_similar_action).center())
     found = shown_paths(window)
@@ -179,18 +186,24 @@ def test_typing_supersedes_earlier_queries(qtbot, window, photos):
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
     received = []
-    window.searches.resultsReady.connect(lambda req, res: received.append(req.label))
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+
+    def record(req, found):
+        received.append(req.label)
+
+    window.app.searches.resultsReady.connect(record)
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         for text in ("a red", "a blue", QUERY_KINDS[2].caption):
-            window.search_text(text)
-    qtbot.wait(300)
-    assert received == [QUERY_KINDS[2].caption]  # stale results never reach the grid
+            window.app.query.search_text(text)
+    # Every earlier request was answered before the last (one search thread, in order): nothing more can come.
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.app.query.search_text("a star")
+    assert received == [QUERY_KINDS[2].caption, "a star"]  # stale results never reach the grid
 
 
 def test_debounced_typing_searches_without_enter(qtbot, window, photos):
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=20000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         qtbot.keyClicks(window.search_bar.edit, "a star")
     assert window.results.rowCount() > 0
 
@@ -215,14 +228,14 @@ def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, monkeypatch
         return real(*a, **k)
 
     monkeypatch.setattr(indexer_mod, "_prepare", slow)
-    with qtbot.waitSignal(window.indexing.finished, timeout=60000) as done:
-        window.add_folder(str(folder))
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
+        window.app.indexing.add_folder(str(folder))
         qtbot.waitUntil(lambda: window.progress.bar.value() >= 3, timeout=30000)
         qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
     report = done.args[0]
     assert report.cancelled and report.indexed < len(kinds)
     assert "cancelled" in window.progress.label.text()
-    assert not window.indexing.running
+    assert not window.app.indexing.running
 
 
 def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monkeypatch, capfd):
@@ -243,10 +256,10 @@ def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monk
     w = MainWindow(data_dir, settings)
     qtbot.addWidget(w)
     w.show()
-    w.add_folder(str(folder))
+    w.app.indexing.add_folder(str(folder))
     qtbot.waitUntil(lambda: w.progress.bar.value() >= 34, timeout=30000)  # past the first batch of 32
     w.close()
-    assert not w.indexing.running
+    assert not w.app.indexing.running
     from photofinder.core.library import LibraryStore
 
     with LibraryStore(data_dir).get("Photos").open_catalog() as c:
@@ -258,23 +271,23 @@ def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monk
 def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos, monkeypatch):
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
-    monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
+    monkeypatch.setattr("photofinder.gui.library_menu.QInputDialog.getText",
                         staticmethod(lambda *a, **k: ("Holidays", True)))
-    window.rename_library()
-    qtbot.waitUntil(lambda: window.library is not None and window.library.name == "Holidays")
-    assert window.library_box.currentText() == "Holidays" and window.store.names() == ["Holidays"]
+    window.library_actions.rename_library()
+    qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Holidays")
+    assert window.library_box.currentText() == "Holidays" and window.app.store.names() == ["Holidays"]
     search(qtbot, window, "a red circle")  # the renamed library still searches
     assert window.results.rowCount() > 0
-    monkeypatch.setattr("photofinder.gui.mainwindow.QInputDialog.getText",
+    monkeypatch.setattr("photofinder.gui.library_menu.QInputDialog.getText",
                         staticmethod(lambda *a, **k: ("Work", True)))
-    window.new_library()
-    assert sorted(window.store.names()) == ["Holidays", "Work"] and window.library.name == "Work"
+    window.library_actions.new_library()
+    assert sorted(window.app.store.names()) == ["Holidays", "Work"] and window.app.library.name == "Work"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
-    window.select_library("Holidays")
+    window.app.libraries.select("Holidays")
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    window.remove_library()
-    qtbot.waitUntil(lambda: window.store.names() == ["Work"])
-    qtbot.waitUntil(lambda: window.library is not None and window.library.name == "Work")
+    window.library_actions.remove_library()
+    qtbot.waitUntil(lambda: window.app.store.names() == ["Work"])
+    qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Work")
     assert all(p.exists() for p in kinds)
 
 
@@ -282,10 +295,9 @@ def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    with qtbot.waitSignal(window.searches.taskDone, timeout=5000,
-                          check_params_cb=lambda tag, v: tag == "folder-removed"):
-        window.remove_folder(str(folder))
-    qtbot.waitUntil(lambda: window.summary is not None and window.summary.photos == 0)
+    with qtbot.waitSignal(window.app.libraries.folderRemoved, timeout=5000):
+        window.library_actions.remove_folder(str(folder))
+    qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == 0)
     assert window.pages.currentWidget() is window.empty_page and os.listdir(folder)
 
 
@@ -295,8 +307,8 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
     asked = []
     monkeypatch.setattr("photofinder.gui.mainwindow.ask_for_model_folder",
                         lambda parent, message: asked.append(message) or None)
-    with qtbot.waitSignal(window.indexing.failed, timeout=30000):
-        window.add_folder(str(folder))
+    with qtbot.waitSignal(window.app.indexing.failed, timeout=30000):
+        window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
     assert "could not be loaded" in window.progress.label.text()
 
@@ -349,7 +361,7 @@ def test_without_a_query_the_grid_shows_the_library_newest_first(qtbot, window, 
     qtbot.waitUntil(lambda: window.results.rowCount() == len(kinds), timeout=10000)
     assert shown_paths(window)[0] == newest and window.pages.currentWidget() is window.view
     search(qtbot, window, "a red circle")
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=10000):
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=10000):
         qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
         qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Backspace)  # an emptied search bar browses again
     assert shown_paths(window)[0] == newest
@@ -357,19 +369,20 @@ def test_without_a_query_the_grid_shows_the_library_newest_first(qtbot, window, 
 
 
 def test_model_download_dialog_shows_size_speed_and_cancels(qtbot, window):
-    window._on_download_progress("openai/clip-vit-base-patch32", 50_000_000, 600_000_000)
-    window._on_download_progress("openai/clip-vit-base-patch32", 150_000_000, 600_000_000)
-    d = window._download
+    window.downloads.progress("openai/clip-vit-base-patch32", 50_000_000, 600_000_000)
+    window.downloads.progress("openai/clip-vit-base-patch32", 150_000_000, 600_000_000)
+    d = window.downloads.dialog
     assert d is not None and "150 of 600 MB" in d.labelText() and "MB/s" in d.labelText()
     assert d.value() == 250
     from PySide6.QtWidgets import QPushButton
 
     d.findChild(QPushButton).click()  # the dialog's Cancel button
-    assert window.pool.cancel_download.is_set() and window._download is None
+    assert window.app.pool.download_cancelled and window.downloads.dialog is None
 
 
+@pytest.mark.allow_log("unexpected error")
 def test_unexpected_errors_are_logged_and_shown_once(window, data_dir, dialogs):
-    from photofinder.gui.app import ErrorReporter
+    from photofinder.gui.crash import ErrorReporter
 
     reporter = ErrorReporter(data_dir / "photofinder.log")
     import logging
@@ -394,18 +407,20 @@ def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp
     from photofinder.core.search import SearchResult
 
     requested = []
-    monkeypatch.setattr(window.thumbs, "request", lambda path, *a: requested.append(path))
+    monkeypatch.setattr(window.app.thumbs, "request", lambda key, *a: requested.append(key.path))
     results = [SearchResult(i, str(tmp_path / f"p{i}.jpg"), 1 - i / 1e4) for i in range(5000)]
     window.results.set_results(results, None)
     window.pages.setCurrentWidget(window.view)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: len(requested) > 0)
     assert window.results.rowCount() < 1000  # rows are exposed in chunks, not 5,000 at once
     assert 0 < len(set(requested)) < 200  # thumbnails only for what is on screen
     shown = window.results.rowCount()
-    for _ in range(5):
+
+    def scrolled_for_more() -> bool:
         window.view.scrollToBottom()
-        qtbot.wait(20)
-    assert window.results.rowCount() > shown  # scrolling fetches more
+        return window.results.rowCount() > shown
+
+    qtbot.waitUntil(scrolled_for_more)  # scrolling fetches more
     assert window.results.index(0).data(PathRole) == results[0].path
 
 
@@ -422,7 +437,7 @@ def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data
     monkeypatch.setattr(SettingsDialog, "exec", user_edits)
     window.open_settings()
     assert window.view.iconSize().width() == 208 and window.results.thumb_size == 208
-    assert window.pool.device == "cpu"
+    assert window.app.pool.device == "cpu"
     again = AppSettings(data_dir)
     assert (again.thumb_size, again.device) == (208, "cpu")
 
@@ -444,7 +459,7 @@ def test_escape_clears_the_search_and_the_window_remembers_its_size(qtbot, windo
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
     search(qtbot, window, "a red circle")
-    with qtbot.waitSignal(window.searches.resultsReady, timeout=10000) as b:
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=10000) as b:
         qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Escape)
     assert b.args[0].kind == "browse" and window.search_bar.edit.text() == ""
     window.resize(700, 500)
@@ -466,11 +481,52 @@ def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window
     m = window.results
     qtbot.waitUntil(lambda: m.rowCount() == 3 and all(m.has_thumbnail(r) for r in range(3)), timeout=10000)
     s = m.thumb_size
+    assert len({window.view.visualRect(m.index(r)).height() for r in range(3)}) == 1
+    shot = window.view.viewport().grab().toImage()
+    dpr = shot.devicePixelRatio()
+    delegate = window.view.delegate
     for r in range(3):
-        pm = m.index(r).data(Qt.ItemDataRole.DecorationRole)
+        cell = window.view.visualRect(m.index(r))
+        photo = delegate.photo_rect(cell)
         # The photo sits inside a square tile of the grid's icon size: a 4:3 or portrait photo is no taller than
         # a wide one, so it can't spill over its caption, and captions line up across a row.
-        assert (pm.width(), pm.height()) == (s, s), m.index(r).data()
-        img = pm.toImage()
-        assert img.pixelColor(s // 2, s - 1).red() > 150  # the photo rests on the caption
-    assert len({window.view.visualRect(m.index(r)).height() for r in range(3)}) == 1
+        assert (photo.width(), photo.height()) == (s, s), m.index(r).data()
+        px = lambda x, y: shot.pixelColor(round(x * dpr), round(y * dpr))
+        assert px(photo.center().x(), photo.bottom() - 1).red() > 150  # the photo rests on the caption
+        caption = delegate.caption_rect(cell, window.view.fontMetrics().height())
+        assert caption.top() > photo.bottom()
+        reds = [px(x, y) for x in range(caption.left(), caption.right(), 2)
+                for y in range(caption.top(), caption.bottom(), 2)]
+        assert not any(c.red() > 150 and c.green() < 80 for c in reds)  # no photo pixel over the caption
+
+
+def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window, photos, tmp_path, monkeypatch):
+    """A big PNG dropped, or an image pasted, must not freeze the window: icon and pixels are read elsewhere."""
+    import threading
+
+    import photofinder.gui.dropzone as dropzone
+    import photofinder.gui.searching as searching
+
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    seen = []
+    for mod, name in ((dropzone, "read_icon"), (searching, "qimage_to_pil")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _r=real, _n=name, **k: seen.append(
+            (_n, threading.current_thread())) or _r(*a, **k))
+    q = tmp_path / "big.png"
+    draw(QUERY_KINDS[5], (1200, 900), np.random.default_rng(5), centred=True).save(q)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(q))])
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        drop(window, window.view.viewport(), md)
+    qtbot.waitUntil(lambda: not window.search_bar.chip.icon().isNull())  # the icon came back
+    img = draw(QUERY_KINDS[6], (800, 600), np.random.default_rng(8), centred=True)
+    QGuiApplication.clipboard().setImage(
+        QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy())
+    window.view.setFocus()
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.paste()
+    qtbot.waitUntil(lambda: [n for n, _ in seen].count("read_icon") == 2)
+    assert sorted({n for n, _ in seen}) == ["qimage_to_pil", "read_icon"]
+    assert all(t is not threading.main_thread() for _, t in seen), seen

@@ -1,0 +1,514 @@
+"""The app without its widgets: library lifecycle, indexing orchestration, query state, the model-problem flow.
+
+Controllers hold state and decide; the window shows what they say (pages, status, dialogs) and forwards the
+user's actions. No widget and no dialog is made here, so unit tests drive them with fake embedders.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..core.errors import PhotofinderError
+from ..core.indexer import IndexReport
+from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
+from ..core.scanner import normalise_folder
+from .indexing import IndexController
+from .modelpool import EmbedderPool
+from .paging import PAGE
+from .searching import Found, SearchController, SearchRequest
+from .settings import AppSettings
+from .thumbnails import ThumbnailLoader
+
+TOP = 500  # results per query; the grid shows them lazily
+INDEXING_HINT = "Indexing… you can search while it runs."
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the central area shows: "empty" (add a folder), "grid" (results) or "message" (a line of text)."""
+
+    kind: str
+    text: str = ""
+
+
+def format_duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s" if s < 600 else f"{round(s / 60)} min"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+class LibraryController(QObject):
+    """Which library is shown, its summary, and creating, renaming and removing libraries and folders."""
+
+    listChanged = Signal(list, str)  # names, the current one ("" for none)
+    libraryChanged = Signal(object)  # Library | None
+    summaryChanged = Signal(object)  # LibrarySummary of the current library
+    summaryFailed = Signal(str)
+    problem = Signal(str)  # something the user must be told
+    folderRemoved = Signal(int)  # photos forgotten
+    skippedReady = Signal(list)  # [(path, reason)]
+
+    def __init__(self, store: LibraryStore, settings: AppSettings, searches: SearchController,
+                 thumbs: ThumbnailLoader):
+        super().__init__()
+        self.store, self.settings, self.searches, self.thumbs = store, settings, searches, thumbs
+        self.library: Library | None = None
+        self.summary: LibrarySummary | None = None
+
+    def reload(self, select: str | None = None) -> None:
+        names = self.store.names()
+        name = select if select in names else (names[0] if names else None)
+        self.listChanged.emit(names, name or "")
+        if name is None:
+            self._set(None)
+        else:
+            self.select(name)
+
+    def select(self, name: str) -> None:
+        if self.library is not None and self.library.name == name:
+            return
+        self.settings.last_library = name
+        self._set(self.store.get(name))
+        self.refresh_summary()
+
+    def _set(self, library: Library | None) -> None:
+        self.library, self.summary = library, None
+        self.libraryChanged.emit(library)
+
+    def refresh_summary(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+
+        def done(summary: LibrarySummary) -> None:
+            if self.library is lib:  # not for a library no longer shown
+                self.summary = summary
+                self.summaryChanged.emit(summary)
+
+        def failed(message: str) -> None:
+            if self.library is lib:
+                self.summaryFailed.emit(message)
+
+        self.searches.run_task(lib.summary, done, failed)
+
+    def create(self, name: str) -> None:
+        try:
+            self.store.create(name)
+        except PhotofinderError as e:
+            self.problem.emit(str(e))
+            return
+        self.reload(name)
+
+    def rename(self, new: str) -> None:
+        if self.library is None:
+            return
+        old, store = self.library.name, self.store
+        self._release()
+        self.searches.run_task(lambda: store.rename(old, new), lambda _: self.reload(new), self._library_failed)
+
+    def remove(self) -> None:
+        if self.library is None:
+            return
+        name, store = self.library.name, self.store
+        self._release()
+        self.searches.run_task(lambda: store.remove(name), lambda _: self.reload(), self._library_failed)
+
+    def _library_failed(self, message: str) -> None:
+        self.problem.emit(message)
+        self.reload(self.settings.last_library)
+
+    def _release(self) -> None:
+        """Let go of the library's files before they are moved or deleted.
+
+        Thumbnail jobs may be writing into its cache, and the search thread holds its catalog open: the jobs are
+        drained here, and the rename/removal itself runs on the search thread, after it has closed the catalog.
+        """
+        self._set(None)
+        self.thumbs.drain()
+        self.searches.forget_libraries()
+
+    def remove_folder(self, folder: str) -> None:
+        lib = self.library
+        if lib is None:
+            return
+
+        def forget() -> int:
+            return lib.remove_folder(folder)
+
+        self.searches.run_task(forget, self.folderRemoved.emit, self.problem.emit)
+
+    def show_skipped(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+
+        def skipped() -> list[tuple[str, str]]:
+            with lib.open_catalog() as c:
+                return c.skipped()
+
+        self.searches.run_task(skipped, self.skippedReady.emit, self.problem.emit)
+
+
+class QueryController(QObject):
+    """The query shown in the grid: running it, paging through a browse, and what to show when it returns."""
+
+    resultsReset = Signal(object, object)  # request (None: cleared), Found
+    resultsAppended = Signal(object, object)  # request, Found: the next browse page
+    pageChanged = Signal(object)  # Page
+    statusExtra = Signal(str)  # what the grid shows, for the status line
+    searching = Signal()
+    answered = Signal()  # a query came back (or failed)
+    modelProblem = Signal(str)
+
+    def __init__(self, searches: SearchController, libraries: LibraryController, settings: AppSettings,
+                 indexing_running: Callable[[], bool]):
+        super().__init__()
+        self.searches, self.libraries, self.settings = searches, libraries, settings
+        self._indexing = indexing_running
+        self.last_request: SearchRequest | None = None
+        self._next: Any = None  # where the next browse page starts
+        searches.resultsReady.connect(self._on_results)
+        searches.searchFailed.connect(self._on_failed)
+        libraries.libraryChanged.connect(self.reset)
+
+    def search_text(self, text: str) -> None:
+        self._search("text", text, text)
+
+    def search_image(self, image: Any, label: str) -> None:
+        self._search("image", image, label)
+
+    def find_similar(self, path: str) -> None:
+        self._search("similar", path, f"photos like {os.path.basename(path)}")
+
+    def _search(self, kind: str, query: Any, label: str) -> None:
+        lib = self.libraries.library
+        if lib is None:
+            self.pageChanged.emit(Page("message", "Add a folder of photos first."))
+            return
+        self.last_request = self.searches.search(lib, kind, query, TOP, self.settings.model, label)
+        self.searching.emit()
+
+    def browse(self) -> None:
+        """No query: show the library's photos, newest first, a page at a time."""
+        lib, s = self.libraries.library, self.libraries.summary
+        if lib is None or s is None or not s.folders:
+            return
+        if s.photos == 0:
+            self.pageChanged.emit(Page("message", INDEXING_HINT if self._indexing()
+                                       else "No photos found yet in this library's folders."))
+            return
+        self.last_request = self.searches.search(lib, "browse", None, PAGE, self.settings.model, "all photos")
+
+    def fetch_more(self) -> None:
+        """The grid scrolled to the end of what a browse loaded: ask for the next page."""
+        r, after = self.last_request, self._next
+        if r is not None and r.kind == "browse" and after is not None:
+            self._next = None
+            self.searches.next_page(r, after)
+
+    def clear(self) -> None:
+        """Back to browsing the library (the user emptied the search)."""
+        self.reset()
+        self.browse()
+
+    @Slot(object)
+    def reset(self, _library: object = None) -> None:
+        self.searches.supersede()
+        self.last_request, self._next = None, None
+        self.resultsReset.emit(None, Found([]))
+
+    def rerun(self) -> None:
+        r = self.last_request
+        if r is None or self.libraries.library is None:
+            return
+        if r.kind == "browse":
+            self.browse()  # from the first page: the library changed
+        else:
+            self._search(r.kind, r.query, r.label)
+
+    @Slot(object, object)
+    def _on_results(self, req: SearchRequest, found: Found) -> None:
+        self.answered.emit()
+        if req.library is not self.libraries.library:
+            return  # a library no longer shown
+        self._next = found.more
+        if req.kind == "browse" and req.query is not None:
+            self.resultsAppended.emit(req, found)
+            return
+        self.resultsReset.emit(req, found)
+        self.pageChanged.emit(self._page_for(req, found.results))
+        if req.kind == "browse":
+            self.statusExtra.emit("newest first" if found.results else "")
+        else:
+            self.statusExtra.emit(f"best matches for “{req.label}”" if found.results else "")
+
+    def _page_for(self, req: SearchRequest, results: list) -> Page:
+        s = self.libraries.summary
+        if results:
+            return Page("grid")
+        if s is not None and s.photos == 0:
+            return Page("message", "Nothing indexed yet: results will appear as indexing goes on."
+                        if self._indexing() else "Nothing is indexed yet. Add a folder of photos.")
+        if req.kind == "browse":
+            if s is not None and not s.folders:
+                return Page("empty")
+            return Page("message", "Type what you are looking for, or drop a photo here.")
+        return Page("message", f"No matches for {req.label}.")
+
+    @Slot(object, str, bool)
+    def _on_failed(self, req: SearchRequest, message: str, model_problem: bool) -> None:
+        self.answered.emit()
+        if model_problem:
+            self.modelProblem.emit(message)
+        else:
+            self.pageChanged.emit(Page("message", message))
+
+
+class IndexingFlow(QObject):
+    """Index runs as the user asks for them: one at a time, later folders queued behind the running one."""
+
+    started = Signal()
+    progress = Signal(object)
+    finished = Signal(object)  # IndexReport
+    failed = Signal(str, bool)  # message, is it a model problem
+    modelLoading = Signal(str)
+    queued = Signal(str)  # a passing message
+    problem = Signal(str)  # something the user must be told
+
+    def __init__(self, runner: IndexController, libraries: LibraryController, settings: AppSettings):
+        super().__init__()
+        self.runner, self.libraries, self.settings = runner, libraries, settings
+        self.closing = False
+        self._pending: list[str] = []
+        runner.progress.connect(self.progress)
+        runner.modelLoading.connect(self.modelLoading)
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self.failed)
+
+    @property
+    def running(self) -> bool:
+        return self.runner.running
+
+    def add_folder(self, folder: str) -> None:
+        path = normalise_folder(folder)
+        if not os.path.isdir(path):
+            self.problem.emit(f"{folder} is not a folder.")
+            return
+        if not os.access(path, os.R_OK | os.X_OK):
+            self.problem.emit(f"photofinder is not allowed to read {folder}.")
+            return
+        if self.libraries.library is None:
+            try:
+                self.libraries.store.get_or_create(DEFAULT_LIBRARY)
+            except PhotofinderError as e:
+                self.problem.emit(str(e))
+                return
+            self.libraries.reload(DEFAULT_LIBRARY)
+        self.start([path])
+
+    def start(self, add_folders: list[str]) -> None:
+        lib = self.libraries.library
+        if lib is None:
+            return
+        if self.runner.running:
+            self._pending += add_folders
+            self.queued.emit("Indexing is running: the new folder will be indexed next.")
+            return
+        self.started.emit()
+        self.runner.start(lib, self.settings.model, add_folders)
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+    @Slot(object)
+    def _on_finished(self, report: IndexReport) -> None:
+        self.finished.emit(report)
+        if self._pending and not self.closing:
+            pending, self._pending = self._pending, []
+            self.start(pending)
+
+    def shutdown(self) -> None:
+        self.closing = True
+        self.runner.shutdown()
+
+
+class AppController(QObject):
+    """The parts wired together, plus what spans them: status line, page shown, model problems, shutdown."""
+
+    pageChanged = Signal(object)  # Page
+    statusChanged = Signal(str)
+    notice = Signal(str, int)  # a passing status-bar message and for how long (ms; 0: until the next)
+    problem = Signal(str)  # an error the user must be told (a dialog)
+    modelProblem = Signal(str)  # the model can't be had: the window may offer `use_model_folder`
+
+    def __init__(self, data_dir: Path, settings: AppSettings, pool: EmbedderPool | None = None):
+        super().__init__()
+        self.data_dir, self.settings = data_dir, settings
+        self.store = LibraryStore(data_dir)
+        self.pool = pool or EmbedderPool(settings.device)
+        self.searches = SearchController(self.pool)
+        self.thumbs = ThumbnailLoader()
+        self.libraries = LibraryController(self.store, settings, self.searches, self.thumbs)
+        self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
+        self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
+        self.page = Page("empty")
+        self._retry: Callable[[], None] | None = None
+        self._extra = ""
+        self._wire()
+
+    def _wire(self) -> None:
+        lib, q, ix = self.libraries, self.query, self.indexing
+        lib.summaryChanged.connect(self._on_summary)
+        lib.summaryFailed.connect(self._on_summary_failed)
+        lib.libraryChanged.connect(self._on_library_changed)
+        lib.folderRemoved.connect(self._on_folder_removed)
+        lib.problem.connect(self.problem)
+        ix.problem.connect(self.problem)
+        ix.queued.connect(self._on_queued)
+        ix.started.connect(self._on_index_started)
+        ix.finished.connect(self._on_index_finished)
+        ix.failed.connect(self._on_index_failed)
+        ix.modelLoading.connect(self._on_model_loading)
+        q.pageChanged.connect(self._show)
+        q.statusExtra.connect(self._update_status)
+        q.searching.connect(self._on_searching)
+        q.answered.connect(self._on_answered)
+        q.modelProblem.connect(self._on_query_model_problem)
+        self.searches.modelLoading.connect(self._on_model_loading)
+        self.pool.unloaded.connect(self.searches.forget_libraries)  # searchers hold the models too
+
+    # Slots are methods, not lambdas: a lambda slot that returns a bool (an emit, an `and`) trips a PySide
+    # reference-count bug that aborts the process ("bool_dealloc").
+    def _on_summary_failed(self, message: str) -> None:
+        self.statusChanged.emit(f"This library can't be read: {message}")
+
+    def _on_library_changed(self, library: Library | None) -> None:
+        if library is None:
+            self._show(Page("empty"))
+        self._update_status("")
+
+    def _on_queued(self, message: str) -> None:
+        self.notice.emit(message, 5000)
+
+    def _on_index_started(self) -> None:
+        if self.page.kind == "empty":
+            self._show(Page("message", INDEXING_HINT))
+
+    def _on_searching(self) -> None:
+        self.notice.emit("Searching…", 0)
+
+    def _on_answered(self) -> None:
+        self.notice.emit("", 0)
+
+    def _on_query_model_problem(self, message: str) -> None:
+        self._model_problem(message, self.query.rerun)
+
+    @property
+    def library(self) -> Library | None:
+        return self.libraries.library
+
+    @property
+    def summary(self) -> LibrarySummary | None:
+        return self.libraries.summary
+
+    def start(self) -> None:
+        self.libraries.reload(self.settings.last_library)
+
+    def _show(self, page: Page) -> None:
+        self.page = page
+        self.pageChanged.emit(page)
+
+    def busy_message(self, what: str) -> str | None:
+        """Why `what` can't be done now, or None."""
+        return f"Indexing is running. Cancel it or wait to {what}." if self.indexing.running else None
+
+    @Slot(object)
+    def _on_summary(self, s: LibrarySummary) -> None:
+        if not s.folders and not self.indexing.running:
+            self._show(Page("empty"))
+        elif self.query.last_request is None:
+            self.query.browse()
+        self._update_status(self._extra)
+
+    @Slot(object)
+    def _on_index_finished(self, report: IndexReport) -> None:
+        self.libraries.refresh_summary()
+        if self.query.last_request is not None:
+            self.query.rerun()
+        else:
+            self.query.browse()
+
+    @Slot(str, bool)
+    def _on_index_failed(self, message: str, model_problem: bool) -> None:
+        self.libraries.refresh_summary()
+        if model_problem and not self.indexing.closing:
+            self._model_problem(message, lambda: self.indexing.start([]))
+
+    def _on_folder_removed(self, n: int) -> None:
+        self.notice.emit(f"Folder removed: {n:,} photos forgotten.", 5000)
+        r = self.query.last_request
+        if r is not None and r.kind == "browse":
+            self.query.last_request = None  # the fresh summary browses again, or shows the empty page
+        else:
+            self.query.rerun()
+        self.libraries.refresh_summary()
+
+    def _model_problem(self, message: str, retry: Callable[[], None]) -> None:
+        self._retry = retry
+        self.modelProblem.emit(message)
+
+    def use_model_folder(self, folder: str) -> None:
+        """The user chose a local model folder after a model problem: use it, and try again."""
+        self.settings.model = folder
+        self.settings.sync()
+        self.searches.forget_libraries()
+        retry, self._retry = self._retry, None
+        if retry is not None:
+            retry()
+
+    def _on_model_loading(self, model: str) -> None:
+        self.notice.emit(f"Loading the model {model}…", 0)
+
+    def settings_changed(self, model: str, device: str) -> None:
+        """Settings were edited; `model` and `device` are the values before."""
+        if self.settings.device != device:
+            self.pool.device = self.settings.device
+        if (self.settings.model, self.settings.device) != (model, device):
+            self.searches.forget_libraries()
+        self._update_status(self._extra)
+
+    def _update_status(self, extra: str = "") -> None:
+        self._extra = extra
+        self.statusChanged.emit(self.status_text(extra))
+
+    def status_text(self, extra: str = "") -> str:
+        s = self.libraries.summary
+        if s is None:
+            return "No library yet: add a folder of photos to start."
+        model = (s.model_id or self.settings.model).rstrip("/")
+        short = model if len(model) < 40 else "…" + model[-38:]
+        device = self.pool.loaded_device(s.model_id or self.settings.model) or self.settings.device
+        parts = [f"{s.photos:,} photos", f"{len(s.folders)} folder{'s' if len(s.folders) != 1 else ''}",
+                 f"model {short} ({device})"]
+        if s.last_indexed:
+            parts.append(f"indexed {format_duration(max(0.0, time.time() - s.last_indexed))} ago")
+        if extra:
+            parts.insert(0, extra)
+        return "  ·  ".join(parts)
+
+    def shutdown(self) -> None:
+        """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
+        self.indexing.shutdown()
+        self.searches.shutdown()
+        self.thumbs.shutdown()
+        self.settings.sync()

@@ -1,0 +1,63 @@
+"""How one tile of the grid is painted: the photo fitted into a square, resting on its caption."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+PAD = 4  # around the photo, inside the tile
+
+
+class TileDelegate(QStyledItemDelegate):
+    """Every tile is the same size (the grid uses uniform item sizes), so a 4:3 or portrait photo never
+    spills over its caption and captions line up across a row. The photo keeps its device pixel ratio."""
+
+    def __init__(self, parent: QWidget | None = None, thumb_size: int = 160):
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+
+    def tile_size(self) -> QSize:
+        return QSize(self.thumb_size + 20, self.thumb_size + 36)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return self.tile_size()
+
+    def photo_rect(self, cell: QRect) -> QRect:
+        """The square the photo is fitted into, at the top of the tile."""
+        s = self.thumb_size
+        return QRect(cell.x() + (cell.width() - s) // 2, cell.y() + PAD, s, s)
+
+    def caption_rect(self, cell: QRect, line_height: int) -> QRect:
+        return QRect(cell.x() + 8, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 16, line_height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        painter.save()
+        if style is not None:  # selection and hover background, as the platform draws it
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, widget)
+        pm = index.data(Qt.ItemDataRole.DecorationRole)
+        square = self.photo_rect(opt.rect)
+        if isinstance(pm, QPixmap) and not pm.isNull():
+            size = pm.deviceIndependentSize().scaled(square.width(), square.height(),
+                                                     Qt.AspectRatioMode.KeepAspectRatio) \
+                if max(pm.deviceIndependentSize().width(), pm.deviceIndependentSize().height()) > self.thumb_size \
+                else pm.deviceIndependentSize()
+            target = QRectF(square.x() + (square.width() - size.width()) / 2,
+                            square.y() + square.height() - size.height(), size.width(), size.height())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pm, QRectF(pm.rect()))
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        fm = opt.fontMetrics
+        caption = self.caption_rect(opt.rect, fm.height())
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(opt.palette.color(role))
+        painter.setFont(opt.font)
+        painter.drawText(caption, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+                         fm.elidedText(text, Qt.TextElideMode.ElideMiddle, caption.width()))
+        painter.restore()

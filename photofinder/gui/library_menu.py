@@ -1,0 +1,62 @@
+"""The Library menu's actions that ask the user first: new, rename, remove a library, remove a folder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
+
+from .controllers import AppController
+
+
+class LibraryActions(QObject):
+    """Asks (name, confirmation), then hands the decision to the library controller."""
+
+    def __init__(self, window: QWidget, app: AppController):
+        super().__init__(window)
+        self.window, self.app = window, app
+
+    def new_library(self) -> None:
+        name, ok = QInputDialog.getText(self.window, "New library", "Name of the new library:")
+        if ok and name.strip():
+            self.app.libraries.create(name.strip())
+
+    def rename_library(self) -> None:
+        lib = self.app.library
+        if lib is None or self._busy("rename a library"):
+            return
+        name, ok = QInputDialog.getText(self.window, "Rename library", f"New name for {lib.name!r}:",
+                                        text=lib.name)
+        if ok and name.strip() and name.strip() != lib.name:
+            self.app.libraries.rename(name.strip())
+
+    def remove_library(self) -> None:
+        lib = self.app.library
+        if lib is None or self._busy("remove a library"):
+            return
+        answer = QMessageBox.question(
+            self.window, "Remove library", f"Remove the library {lib.name!r}?\n\nThis deletes photofinder's "
+            "index and thumbnails for it. Your photos are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.app.libraries.remove()
+
+    def fill_remove_folder_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        folders = self.app.summary.folders if self.app.summary else []
+        if not folders:
+            menu.addAction("(no folders)").setEnabled(False)
+        for f in folders:
+            menu.addAction(f, lambda f=f: self.remove_folder(f))
+
+    def remove_folder(self, folder: str) -> None:
+        if self.app.library is None or self._busy("remove a folder"):
+            return
+        answer = QMessageBox.question(self.window, "Remove folder",
+                                      f"Stop searching {folder}?\n\nThe photos in it are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.app.libraries.remove_folder(folder)
+
+    def _busy(self, what: str) -> bool:
+        message = self.app.busy_message(what)
+        if message:
+            QMessageBox.information(self.window, "photofinder", message)
+        return message is not None

@@ -1,0 +1,21 @@
+"""Browsing a whole library page by page, newest first (the core's keyset query: cheap at any depth)."""
+
+from __future__ import annotations
+
+import os
+
+from ..core.catalog import Catalog, PageKey
+from ..core.search import SearchResult
+
+PAGE = 500  # photos per browse page
+BrowseKey = PageKey
+
+
+def browse_page(catalog: Catalog, after: BrowseKey | None, limit: int = PAGE
+                ) -> tuple[list[SearchResult], BrowseKey | None]:
+    """One page of the library's photos after `after`, and the key to ask for the next (None at the end).
+
+    Photos deleted since they were indexed are left out (never a dead tile), but still move the key on.
+    """
+    rows, key = catalog.recent_page(after, limit)
+    return [SearchResult(i, p, None, h) for i, p, h in rows if os.path.exists(p)], key

@@ -1,0 +1,246 @@
+"""The app's logic driven without a window: queries, stale results, libraries, paging, model problems."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+MAIN = threading.main_thread()
+
+
+def record_resets(app):
+    seen = []
+
+    def record(req, found):  # a slot, not a lambda returning a bool (a PySide refcount bug aborts)
+        if req is not None:
+            seen.append((req, found))
+
+    app.query.resultsReset.connect(record)
+    return seen
+
+
+def test_search_and_model_loading_run_off_the_gui_thread(qtbot, library_copy, make_app, factory):
+    library_copy()
+    app = make_app()
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
+                          check_params_cb=lambda req, found: req is not None and req.kind == "text") as b:
+        app.query.search_text("a red circle")
+    assert b.args[1].results
+    work = factory.last.threads
+    assert {w for w, _ in work} == {"load", "text"}
+    assert all(t is not MAIN for _, t in work), work
+
+
+def test_a_superseded_query_is_neither_run_nor_shown(qtbot, library_copy, make_app, factory):
+    """Block the worker on A, ask B then C, release A: B never runs (worker guard), A never shows (controller)."""
+    library_copy()
+    app = make_app()
+    factory.gates["A"] = threading.Event()
+    seen = record_resets(app)
+    app.query.search_text("A")
+    qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
+    app.query.search_text("B")
+    app.query.search_text("C")
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
+                          check_params_cb=lambda req, found: req is not None and req.label == "C"):
+        factory.gates["A"].set()
+    assert [req.label for req, _ in seen] == ["C"]  # A's results came back, stale, and were dropped
+    assert factory.last.texts == ["A", "C"]  # B was superseded before it ran
+
+
+def test_switching_library_mid_search_never_shows_the_old_librarys_results(qtbot, library_copy, make_app, factory):
+    library_copy("Alpha")
+    library_copy("Beta")
+    app = make_app()
+    assert app.library.name == "Alpha"
+    alpha = app.library
+    factory.gates["A"] = threading.Event()
+    seen = record_resets(app)
+    app.query.search_text("A")
+    qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
+                          check_params_cb=lambda req, found: req is not None and req.library.name == "Beta"):
+        app.libraries.select("Beta")
+        factory.gates["A"].set()
+    assert seen and all(req.library is not alpha for req, _ in seen)
+    assert app.query.last_request.library.name == "Beta"
+
+
+def connect_like_the_window(app, model) -> None:
+    def reset(req, found) -> None:
+        model.set_results(found.results, None, found.more is not None)
+
+    def append(req, found) -> None:
+        model.append_results(found.results, found.more is not None)
+
+    app.query.resultsReset.connect(reset)
+    app.query.resultsAppended.connect(append)
+    model.moreWanted.connect(app.query.fetch_more)
+
+
+def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy, make_app, monkeypatch):
+    """No query: the grid asks for page after page as it is scrolled, until every photo is shown, in order."""
+    from PySide6.QtCore import QModelIndex
+
+    from photofinder.core.library import LibraryStore
+    from photofinder.gui.results import ResultsModel
+
+    monkeypatch.setattr("photofinder.gui.controllers.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
+    library_copy()
+    app = make_app(start=False)
+    model = ResultsModel(app.thumbs)
+    connect_like_the_window(app, model)
+    app.start()
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=5000)
+    assert model.rowCount() == 7 and model.has_more
+    pages = 1
+    while model.has_more and pages < 10:  # bounded: a paging bug must fail, not hang
+        rows = model.rowCount()
+        model.fetchMore(QModelIndex())  # what the view does when scrolled to the end
+        qtbot.waitUntil(lambda: model.rowCount() > rows, timeout=5000)
+        pages += 1
+    with LibraryStore(app.data_dir).get("Photos").open_catalog() as c:
+        expected = [p for _, p, _ in c.recent(1000)]
+    assert [model.result(r).path for r in range(model.rowCount())] == expected
+    assert len(expected) == 40 and pages == 6 and not model.has_more
+
+
+def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, make_app, monkeypatch):
+    monkeypatch.setattr("photofinder.gui.controllers.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
+    library_copy()
+    app = make_app()
+    qtbot.waitUntil(lambda: app.query.last_request is not None and app.query._next is not None, timeout=5000)
+    appended = []
+    app.query.resultsAppended.connect(lambda req, f: appended.append(req))
+    app.query.fetch_more()
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
+                          check_params_cb=lambda req, found: req is not None and req.kind == "text"):
+        app.query.search_text("a red circle")
+    assert appended == []
+
+
+def test_cancelling_one_download_does_not_cancel_the_next(qtbot, factory):
+    from photofinder.core.embedder import DownloadCancelled
+    from photofinder.gui.modelpool import EmbedderPool
+
+    factory.download = True
+    pool = EmbedderPool("cpu", factory=factory)
+    first = pool.get("m")
+    pool.cancel_downloads()  # the user cancelled the download in progress
+    with pytest.raises(DownloadCancelled):
+        first.progress(5, 10)
+    second = pool.get("m")
+    pool.load(second)  # a later load (a search, an index run) downloads again
+    assert second.loaded
+
+
+def test_the_pool_lets_go_of_models_switched_away_from_and_idle_ones(qtbot, factory):
+    from photofinder.gui.modelpool import EmbedderPool
+
+    pool = EmbedderPool("cpu", factory=factory, idle_ms=50)
+    pool.get("a")
+    pool.get("b")
+    assert pool.loaded_models == [("b", "cpu")]  # a model switch
+    pool.device = "gpu"
+    pool.get("b")
+    assert pool.loaded_models == [("b", "gpu")]  # a device switch
+    pool.hold("c")  # an index run holds its model through a switch
+    pool.get("d")
+    assert sorted(pool.loaded_models) == [("c", "gpu"), ("d", "gpu")]
+    with qtbot.waitSignal(pool.unloaded, timeout=2000):
+        pass  # nothing used it for idle_ms
+    assert pool.loaded_models == [("c", "gpu")]
+    pool.release("c", "gpu")
+    with qtbot.waitSignal(pool.unloaded, timeout=2000):
+        pass
+    assert pool.loaded_models == []
+
+
+def test_an_idle_unload_makes_searches_use_a_fresh_model(qtbot, library_copy, make_app, factory):
+    library_copy()
+    app = make_app()
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        app.query.search_text("a star")
+    first = factory.last
+    with qtbot.waitSignal(app.pool.unloaded, timeout=2000):
+        app.pool.unload_idle()
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        app.query.search_text("a square")
+    assert factory.last is not first and "a square" not in first.texts
+
+
+def test_a_model_problem_offers_a_folder_and_retries_with_it(qtbot, library_copy, make_app, tiny_model):
+    from photofinder.core.errors import ModelUnavailableError
+
+    library_copy()
+    app = make_app()
+    broken = {"on": True}
+    real_load = None
+
+    def failing_load(self):
+        if broken["on"]:
+            raise ModelUnavailableError("The model could not be downloaded.")
+        real_load(self)
+
+    import conftest as c  # the FakeEmbedder of this folder
+
+    real_load = c.FakeEmbedder.load
+    c.FakeEmbedder.load = failing_load
+    try:
+        with qtbot.waitSignal(app.modelProblem, timeout=10000) as b:
+            app.query.search_text("a red circle")
+        assert "could not be downloaded" in b.args[0]
+        broken["on"] = False
+        with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+            app.use_model_folder(tiny_model)
+    finally:
+        c.FakeEmbedder.load = real_load
+    assert app.settings.model == tiny_model
+
+
+def test_library_rename_and_remove_keep_the_photos(qtbot, library_copy, make_app, shape_folder):
+    library_copy("Alpha")
+    library_copy("Beta")
+    app = make_app()
+    with qtbot.waitSignal(app.libraries.summaryChanged, timeout=5000):
+        app.libraries.rename("Gamma")
+    assert app.library.name == "Gamma" and app.store.names() == ["Beta", "Gamma"]
+    with qtbot.waitSignal(app.libraries.summaryChanged, timeout=5000):
+        app.libraries.remove()
+    assert app.store.names() == ["Beta"] and app.library.name == "Beta"
+    assert all(p.exists() for p in shape_folder[1])
+
+
+def test_a_bad_library_name_is_a_problem_for_the_user(qtbot, make_app):
+    app = make_app(start=False)
+    with qtbot.waitSignal(app.problem, timeout=1000) as b:
+        app.libraries.create("a/b")
+    assert "can't be a library name" in b.args[0]
+
+
+def test_folders_added_while_indexing_are_indexed_next(qtbot, make_app, photos, tmp_path):
+    from helpers import QUERY_KINDS, make_photos
+
+    more = tmp_path / "more"
+    make_photos(more, QUERY_KINDS[:2], 2)
+    app = make_app(start=False)
+    finished = []
+    app.indexing.finished.connect(finished.append)
+    queued = []
+    app.indexing.queued.connect(queued.append)
+    app.indexing.add_folder(str(photos[0]))
+    app.indexing.add_folder(str(more))
+    assert queued
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=60000)
+    qtbot.waitUntil(lambda: app.summary is not None and app.summary.photos == 44, timeout=5000)
+    assert sorted(app.summary.folders) == sorted([str(photos[0]), str(more)])
+
+
+def test_status_line_says_what_the_library_holds(qtbot, library_copy, make_app):
+    library_copy()
+    app = make_app()
+    text = app.status_text("newest first")
+    assert text.startswith("newest first") and "40 photos" in text and "1 folder" in text
