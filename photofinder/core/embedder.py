@@ -99,6 +99,16 @@ class ClipEmbedder:
             self._tokenizer, self._model = tokenizer, model
             log.info("loaded %s on %s (%s)", self.model_id, device, dtype)
 
+    def unload(self) -> None:
+        """Free the weights (the next encode loads them again): a model switched away from or long idle."""
+        with self._lock:
+            model, self._model, self._tokenizer = self._model, None, None
+            if model is not None and self._device == "cuda":
+                import torch
+
+                del model
+                torch.cuda.empty_cache()
+
     def _folder(self) -> str:
         if self._src is None:
             self._src = resolve_model(self.model_ref, self.download_progress)
