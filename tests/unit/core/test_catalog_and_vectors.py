@@ -141,3 +141,15 @@ def test_browse_pages_walk_the_whole_library_newest_first_through_indexes(tmp_pa
             plan = " ".join(r[3] for r in c._all("EXPLAIN QUERY PLAN " + sql))
             assert "SCAN photos" not in plan.replace("USING INDEX", "") or "USING INDEX" in plan
             assert "TEMP B-TREE" not in plan  # no sort: the index gives the order
+
+
+def test_a_batch_that_fails_half_way_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "c.sqlite3", create=True) as c:
+        _fill(c, 2)
+        generation = c.generation
+        good = PhotoRecord("/p/new.jpg", "/p", 10, 1, "hn", INDEXED, embedding=_vec(7))
+        bad = PhotoRecord(None, "/p", 10, 1, "hb", INDEXED, embedding=_vec(8))  # type: ignore[arg-type]
+        with pytest.raises(Exception):
+            c.upsert([good, bad])
+        assert c.count() == 2 and c.embedding_for_path("/p/new.jpg") is None  # rolled back, not committed
+        assert c.generation == generation and not c._db.in_transaction

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from photofinder.core.decode import MAX_PIXELS, UnreadableImage, decode
 
@@ -34,6 +34,25 @@ def test_exif_orientation_makes_the_photo_upright(tmp_path: Path, orientation: i
     left, right = d.image.getpixel((5, 20)), d.image.getpixel((55, 20))
     assert left[0] > 200 and left[1] < 60 and min(right) > 200
     assert d.taken == "2021-07-04T18:30:00"
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_eight_exif_orientations_match_pillows_own_reading(tmp_path: Path, orientation: int) -> None:
+    stored = Image.new("RGB", (60, 40), (255, 255, 255))  # four different quadrants: every flip shows
+    for box, colour in (((0, 0, 30, 20), (255, 0, 0)), ((30, 0, 60, 20), (0, 255, 0)),
+                        ((0, 20, 30, 40), (0, 0, 255))):
+        stored.paste(colour, box)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    p = tmp_path / f"o{orientation}.jpg"
+    stored.save(p, exif=exif, quality=100, subsampling=0)
+    expected = ImageOps.exif_transpose(Image.open(p)).convert("RGB")  # Pillow's own reading of the spec
+    d = decode(p, 0)
+    assert d.image.size == expected.size == (d.width, d.height)
+    w, h = expected.size
+    for x, y in ((w // 4, h // 4), (3 * w // 4, h // 4), (w // 4, 3 * h // 4), (3 * w // 4, 3 * h // 4)):
+        got, want = d.image.getpixel((x, y)), expected.getpixel((x, y))
+        assert max(abs(a - b) for a, b in zip(got, want)) < 40, (orientation, (x, y), got, want)
 
 
 def test_cmyk_jpeg_keeps_its_colours(tmp_path: Path) -> None:
@@ -63,6 +82,17 @@ def test_palette_with_transparency_and_animated_gif_first_frame(tmp_path: Path) 
     frames[0].save(p, save_all=True, append_images=frames[1:], duration=100, loop=0)
     r, g, b = decode(p, 0).image.getpixel((10, 10))
     assert r > 200 and b < 60
+
+
+def test_palette_transparency_is_composited_on_white(tmp_path: Path) -> None:
+    p = tmp_path / "sticker.gif"
+    im = Image.new("P", (20, 20), 1)
+    im.putpalette([0, 0, 0, 200, 0, 0] + [0] * 762)  # index 0 black (transparent), index 1 red
+    im.paste(0, (0, 0, 10, 20))
+    im.save(p, transparency=0)
+    assert "transparency" in Image.open(p).info
+    d = decode(p, 0).image
+    assert d.getpixel((5, 10)) == (255, 255, 255) and d.getpixel((15, 10))[0] > 150
 
 
 def test_grayscale_and_palette_become_rgb(tmp_path: Path) -> None:

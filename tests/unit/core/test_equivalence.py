@@ -111,12 +111,18 @@ def test_pixels_match_the_reference_processor(cases, reference, vitb32_model):
     app = ClipEmbedder(vitb32_model, device="cpu")
     spec = app.spec
     std = np.asarray(spec.std, np.float32)[:, None, None]
+    p99s = []
     for name, path, upright in cases:
         ref = processor(images=upright, return_tensors="np")["pixel_values"][0]
         ours = to_pixels(decode(path, spec.decode_side).image, spec)
         assert ours.shape == ref.shape == (3, 224, 224), name
-        mad = float(np.mean(np.abs(ours - ref) * std))  # back in 0..1 pixel units
-        assert mad <= 1 / 255, f"{name}: mean abs difference {mad * 255:.2f}/255"
+        diff = np.abs(ours - ref) * std * 255  # back in 0..255 pixel levels
+        assert diff.mean() <= 1, f"{name}: mean abs difference {diff.mean():.2f}/255"
+        # The mean alone hides a different filter: bilinear instead of bicubic moves it by 0.03 levels, but the
+        # 99th percentile from 2-4 to 4-6 levels (measured on these cases).
+        p99s.append(float(np.percentile(diff, 99)))
+        assert p99s[-1] <= 4.5, f"{name}: 99th percentile of the difference {p99s[-1]:.1f}/255"
+    assert np.mean(p99s) <= 3.5
 
 
 def test_embeddings_are_nearest_their_own_reference(cases, reference, vitb32_model):

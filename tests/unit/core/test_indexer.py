@@ -197,10 +197,21 @@ def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(store, t
     Indexer(lib, counting).run()
     with lib.open_catalog() as c:
         hashes = {name: c.hash_for_path(str(folder / name)) for name in sizes}
+    from photofinder.core import thumbnails as thumbnails_module
+
     decoded = []
     real = decode_module.decode
-    monkeypatch.setattr(decode_module, "decode", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    counting_decode = lambda *a, **k: decoded.append(a[0]) or real(*a, **k)  # noqa: E731
+    # Wherever thumbnails looks decode up (its own module or decode's), the count sees it.
+    monkeypatch.setattr(decode_module, "decode", counting_decode)
+    monkeypatch.setattr(thumbnails_module, "decode", counting_decode, raising=False)
+    from PIL import Image as _Image
+
+    opened = []
+    real_open = _Image.open
+    monkeypatch.setattr(_Image, "open", lambda fp, *a, **k: opened.append(str(fp)) or real_open(fp, *a, **k))
     for name, (w, h) in sizes.items():
         thumb = load_thumbnail(str(folder / name), hashes[name], lib.thumbs_dir, 160)
         assert max(thumb.size) == min(160, max(w, h)), name  # the tile's size, or the photo's own when smaller
     assert decoded == []  # both came from the cache the indexer wrote: no photo was decoded again
+    assert any(str(lib.thumbs_dir) in o for o in opened)  # and the cache was really read (not vacuous)
