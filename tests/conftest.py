@@ -22,6 +22,14 @@ from helpers import QUERY_KINDS, CountingEmbedder, make_photos  # noqa: E402
 from shapes import Kind  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache for the whole run (each test's data dir is new; exporting a model per test is not)."""
+    d = tmp_path_factory.mktemp("model-cache")
+    os.environ["PHOTOFINDER_MODEL_CACHE"] = str(d)
+    return d
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty data dir: nothing is ever written to the user's real one."""

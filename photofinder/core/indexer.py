@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -220,10 +221,8 @@ class Indexer:
     # -- the pipeline --------------------------------------------------------------------------------------
     def _index(self, library: Library, catalog: Catalog, the_plan: Plan, report: IndexReport,
                notify: ProgressCallback, cancel: CancelToken):  # noqa: ANN202 - VectorIndex
-        import torch
-
-        if self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
+        if self.torch_threads and "torch" in sys.modules:  # the torch runtime (ONNX Runtime sets its own)
+            sys.modules["torch"].set_num_threads(self.torch_threads)
         check_model(catalog, self.embedder, self.library.name)
         spec = self.embedder.spec  # loads the model: a missing model fails here, before any work
         if catalog.model_id is None:

@@ -1,0 +1,341 @@
+"""CLIP on ONNX Runtime: the CPU encoder, and the one that answers text queries without torch.
+
+The first time a model is used on a CPU its text and vision towers are exported to ONNX (torch.onnx, once per
+model), checked against torch on a few inputs, and written atomically to the model cache under the data
+directory, in a folder named by the model's fingerprint. From then on, loading the model needs neither torch
+nor transformers: ONNX Runtime runs the towers and the `tokenizers` package the model's own tokenizer.json.
+An opt-in int8 vision tower (dynamic quantisation of its matrix products) is made beside it on request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelUnavailableError
+from .models import fingerprint as model_fingerprint
+from .models import model_identity, resolve_model
+from .preprocess import PreprocessSpec
+
+log = logging.getLogger(__name__)
+
+EXPORT_VERSION = 1  # bump when the exported graphs change, so caches are made again
+MIN_COSINE = 0.9999  # an export must agree with torch at least this well, or it is not used
+
+
+class ExportFailed(Exception):
+    """The model could not be exported, or its export disagrees with torch."""
+
+
+def model_cache_root() -> Path:
+    """Where exported models live: PHOTOFINDER_MODEL_CACHE, else `models/` in the data directory."""
+    override = os.environ.get("PHOTOFINDER_MODEL_CACHE")
+    if override:
+        return Path(override)
+    from .paths import data_dir
+
+    return data_dir() / "models"
+
+
+class OnnxEmbedder:
+    """A CLIP model on ONNX Runtime (CPU), exported from its safetensors weights on first use."""
+
+    device = "cpu"
+
+    def __init__(self, model: str, cache_root: Path | None = None, *, int8: bool = False,
+                 threads: int | None = None, download_progress: Callable[[int, int], None] | None = None):
+        self.model_ref = model
+        self.model_id = model_identity(model)
+        self.int8 = int8
+        self.download_progress = download_progress
+        self._cache_root = cache_root
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._src: str | None = None
+        self._fingerprint: str | None = None
+        self._meta: dict[str, Any] | None = None
+        self._vision: Any = None
+        self._text: Any = None
+        self._tokenizer: Any = None
+
+    # -- identity and files --------------------------------------------------------------------------------
+    def _folder(self) -> str:
+        if self._src is None:
+            self._src = resolve_model(self.model_ref, self.download_progress)
+        return self._src
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self._folder())
+        return self._fingerprint
+
+    @property
+    def cache_dir(self) -> Path:
+        root = self._cache_root or model_cache_root()
+        return root / f"{self.fingerprint.replace(':', '-')}-onnx{EXPORT_VERSION}"
+
+    def ensure_exported(self) -> Path:
+        """The export folder, made now if it is not there yet (needs torch and transformers, once)."""
+        folder = self.cache_dir
+        if not (folder / "meta.json").exists():
+            export_model(self._folder(), folder)
+        return folder
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Open the ONNX sessions (exporting first if need be). Raises ExportFailed or ModelUnavailableError."""
+        with self._lock:
+            if self._text is not None:
+                return
+            folder = self.ensure_exported()
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            vision = folder / "vision.onnx"
+            if self.int8:
+                vision = quantized_vision(folder)
+            self._tokenizer = _tokenizer(folder, meta)
+            self._vision = _session(vision, self._threads)
+            self._text = _session(folder / "text.onnx", self._threads)
+            self._meta = meta
+            log.info("loaded %s with ONNX Runtime (%s)", self.model_id, "int8 vision" if self.int8 else "fp32")
+
+    def unload(self) -> None:
+        with self._lock:
+            self._vision = self._text = self._tokenizer = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._text is not None
+
+    def _ensure(self) -> dict[str, Any]:
+        if self._text is None:
+            self.load()
+        assert self._meta is not None
+        return self._meta
+
+    @property
+    def dim(self) -> int:
+        return int(self._ensure()["dim"])
+
+    @property
+    def spec(self) -> PreprocessSpec:
+        s = self._ensure()["spec"]
+        return PreprocessSpec(s["shortest_edge"], s["crop_height"], s["crop_width"], tuple(s["mean"]),
+                              tuple(s["std"]))
+
+    # -- encoding ------------------------------------------------------------------------------------------
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        self._ensure()
+        out = self._vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
+        return _normalise(out)
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        self._ensure()
+        enc = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        return _normalise(self._text.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.float32, copy=False)
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _session(path: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or min(os.cpu_count() or 2, 8)
+    opts.inter_op_num_threads = 1
+    # Idle workers sleep instead of spinning: the decode threads need those cycles (the torch path's
+    # OMP_WAIT_POLICY=PASSIVE lesson; spinning cost 20-30 % here, measured on 2 cores).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def _tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tok.enable_truncation(int(meta["max_length"]))
+    tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+    return tok
+
+
+def quantized_vision(folder: Path) -> Path:
+    """The int8 vision tower beside the fp32 one, made on first use (a few seconds).
+
+    Only the matrix products are quantised (dynamic, per-tensor int8 weights); the patch embedding (a
+    convolution) and the layer norms stay fp32.
+    """
+    target = folder / "vision.int8.onnx"
+    if not target.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=folder)
+        os.close(fd)
+        root = logging.getLogger()
+        level = root.level
+        try:
+            root.setLevel(logging.ERROR)  # it logs "consider pre-processing" advice to the root logger
+            quantize_dynamic(str(folder / "vision.onnx"), tmp, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul", "Gemm"])
+            os.replace(tmp, target)
+        finally:
+            root.setLevel(level)
+            Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+# -- export (the only part that needs torch) --------------------------------------------------------------
+def export_model(src: str, dest: Path) -> None:
+    """Export `src`'s towers to ONNX in `dest`, verified against torch; atomic (a temp folder renamed)."""
+    try:
+        import torch
+        from transformers import CLIPModel, CLIPTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError as e:
+        raise ExportFailed(f"exporting to ONNX needs torch and transformers ({e})") from e
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
+    try:
+        try:
+            model = CLIPModel.from_pretrained(src, use_safetensors=True).float().eval()
+            tokenizer = CLIPTokenizer.from_pretrained(src)
+        except (OSError, ValueError) as e:
+            raise ModelUnavailableError(f"The model in {src} could not be loaded: {e}") from e
+        if not os.path.exists(os.path.join(src, "tokenizer.json")):
+            raise ExportFailed("the model folder has no tokenizer.json (the fast tokenizer ONNX queries use)")
+        shutil.copy(os.path.join(src, "tokenizer.json"), tmp / "tokenizer.json")
+        max_len = int(model.config.text_config.max_position_embeddings)
+        size = int(model.config.vision_config.image_size)
+        vision, text = _towers(model)
+        _export(torch, vision, (torch.randn(2, 3, size, size),), tmp / "vision.onnx", ["pixel_values"],
+                [{0: "batch"}])
+        sample = tokenizer(["a photo", "two dogs playing on a beach at sunset"], padding=True, return_tensors="pt")
+        _export(torch, text, (sample["input_ids"], sample["attention_mask"]), tmp / "text.onnx",
+                ["input_ids", "attention_mask"], [{0: "batch", 1: "sequence"}] * 2, max_len=max_len)
+        from .embedder import _read_json
+
+        spec = PreprocessSpec.from_processor_config(_read_json(src, "preprocessor_config.json"))
+        meta = {"dim": int(model.config.projection_dim), "max_length": max_len,
+                "pad_id": int(tokenizer.pad_token_id), "pad_token": tokenizer.pad_token,
+                "spec": {"shortest_edge": spec.shortest_edge, "crop_height": spec.crop_height,
+                         "crop_width": spec.crop_width, "mean": list(spec.mean), "std": list(spec.std)},
+                "torch": torch.__version__}
+        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another process exported the same model meanwhile: keep theirs
+            if not (dest / "meta.json").exists():
+                raise
+        log.info("exported %s to ONNX in %s (agreement with torch: %s)", src, dest, meta["agreement"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _towers(model: Any) -> tuple[Any, Any]:
+    """The vision and text towers as torch modules returning the projected embeddings."""
+    import torch
+
+    class Vision(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.m = model
+
+        def forward(self, pixel_values: Any) -> Any:
+            return _pooled(self.m.get_image_features(pixel_values=pixel_values))
+
+    class Text(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.m = model
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return _pooled(self.m.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
+
+    return Vision(), Text()
+
+
+def _pooled(out: Any) -> Any:
+    import torch
+
+    return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+
+def _export(torch: Any, module: Any, args: tuple, path: Path, names: list[str], axes: list[dict[int, str]],
+            max_len: int | None = None) -> None:
+    import warnings
+
+    dims = {"batch": torch.export.Dim("batch", min=1, max=4096)}
+    if max_len is not None:
+        dims["sequence"] = torch.export.Dim("sequence", min=2, max=max_len)
+    shapes = tuple({i: dims[n] for i, n in a.items()} for a in axes)
+    with warnings.catch_warnings(), _quiet():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(module, args, str(path), input_names=names, output_names=["embeds"],
+                              dynamic_shapes=shapes, dynamo=True, opset_version=18, external_data=False,
+                              verbose=False)
+        except Exception as e:  # noqa: BLE001 - the exporter raises many kinds; all mean "no ONNX for this"
+            raise ExportFailed(f"torch.onnx could not export {path.name}: {str(e).splitlines()[0][:200]}") from e
+
+
+class _quiet:
+    """The exporter prints progress to stdout; a CLI user sees none of it."""
+
+    def __enter__(self) -> None:
+        import contextlib
+        import io
+
+        self._redirect = contextlib.redirect_stdout(io.StringIO())
+        self._redirect.__enter__()
+        self._levels = {n: logging.getLogger(n).level
+                        for n in ("torch.onnx", "onnxscript", "torch.export", "onnx_ir", "transformers")}
+        for n in self._levels:
+            logging.getLogger(n).setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self._redirect.__exit__(*exc)
+        for n, level in self._levels.items():
+            logging.getLogger(n).setLevel(level)
+
+
+def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any], size: int) -> dict:
+    """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE."""
+    rng = np.random.default_rng(0)
+    pixels = rng.standard_normal((3, 3, size, size)).astype(np.float32)
+    texts = ["a photo of a cat", "a red car parked in front of a house at night", "x"]
+    with torch.inference_mode():
+        ref_v = _pooled(model.get_image_features(pixel_values=torch.from_numpy(pixels))).numpy()
+        tok = tokenizer(texts, padding=True, truncation=True, max_length=meta["max_length"], return_tensors="pt")
+        ref_t = _pooled(model.get_text_features(**tok)).numpy()
+    vision = _session(folder / "vision.onnx", None)
+    text = _session(folder / "text.onnx", None)
+    fast = _tokenizer(folder, meta)
+    enc = fast.encode_batch(texts)
+    ids = np.array([e.ids for e in enc], np.int64)
+    if ids.shape != tuple(tok["input_ids"].shape) or not (ids == tok["input_ids"].numpy()).all():
+        raise ExportFailed("tokenizer.json does not tokenize like the model's own tokenizer")
+    got_v = vision.run(None, {"pixel_values": pixels})[0]
+    got_t = text.run(None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc],
+                                                                          np.int64)})[0]
+    cos_v = float(np.min(np.sum(_normalise(ref_v) * _normalise(got_v), axis=1)))
+    cos_t = float(np.min(np.sum(_normalise(ref_t) * _normalise(got_t), axis=1)))
+    if min(cos_v, cos_t) < MIN_COSINE:
+        raise ExportFailed(f"the ONNX export disagrees with torch (cosine {min(cos_v, cos_t):.6f})")
+    return {"vision_cosine": round(cos_v, 7), "text_cosine": round(cos_t, 7)}

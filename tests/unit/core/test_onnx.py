@@ -1,0 +1,94 @@
+"""The ONNX Runtime encoder: exported once, verified against torch, the same search results, text queries
+without torch, a log line and torch when it can't be had, int8 only when it proves itself."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import QUERY_KINDS, new_library
+
+from photofinder.core import onnx_encoder
+from photofinder.core.encoders import CpuEmbedder, check_int8, int8_agreement, open_embedder
+from photofinder.core.indexer import Indexer
+from photofinder.core.onnx_encoder import ExportFailed, OnnxEmbedder
+from photofinder.core.search import Searcher
+
+
+@pytest.fixture(scope="module")
+def onnx_tiny(tiny_model):
+    e = OnnxEmbedder(tiny_model)
+    e.load()
+    return e
+
+
+def test_the_export_agrees_with_torch_and_is_written_once(onnx_tiny, tiny_embedder):
+    meta = json.loads((onnx_tiny.cache_dir / "meta.json").read_text())
+    assert min(meta["agreement"].values()) >= 0.9999
+    assert not list(onnx_tiny.cache_dir.parent.glob(".export-*"))  # no half-written export left
+    texts = [k.caption for k in QUERY_KINDS]
+    np.testing.assert_allclose(onnx_tiny.encode_text(texts), tiny_embedder.encode_text(texts), atol=2e-4)
+    pixels = np.random.default_rng(0).standard_normal((4, 3, 64, 64)).astype(np.float32)
+    cos = np.sum(onnx_tiny.encode_pixels(pixels) * tiny_embedder.encode_pixels(pixels), axis=1)
+    assert cos.min() >= 0.9999
+    assert onnx_tiny.spec == tiny_embedder.spec and onnx_tiny.dim == tiny_embedder.dim
+
+
+def test_search_results_are_the_same_with_onnx_and_torch(store, photos, tiny_embedder, onnx_tiny):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    Indexer(lib, onnx_tiny).run()  # indexed with ONNX, searched with both
+    for kind in QUERY_KINDS[:4]:
+        with Searcher(lib, tiny_embedder) as a, Searcher(lib, onnx_tiny) as b:
+            ra, rb = a.by_text(kind.caption, 10), b.by_text(kind.caption, 10)
+        assert [r.path for r in ra[:5]] == [r.path for r in rb[:5]]
+        assert max(abs(x.score - y.score) for x, y in zip(ra, rb)) < 1e-3
+
+
+def test_a_text_query_never_imports_torch(photos, tiny_model, tmp_path, data_dir):
+    folder, _ = photos
+    pf = [sys.executable, "-m", "photofinder"]
+    assert subprocess.run([*pf, "index", str(folder), "--model", tiny_model], capture_output=True).returncode == 0
+    probe = ("import sys; from photofinder.cli import main; rc = main(['search', 'a red circle', '-n', '3']); "
+             "print('IMPORTED', rc, [m for m in ('torch', 'transformers') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "IMPORTED 0 []" in out.stdout, out.stderr
+
+
+def test_without_an_export_it_says_so_and_uses_torch(tiny_model, monkeypatch, caplog, tmp_path):
+    monkeypatch.setenv("PHOTOFINDER_MODEL_CACHE", str(tmp_path / "empty-cache"))
+
+    def fail(src, dest):
+        raise ExportFailed("torch.onnx could not export vision.onnx: simulated")
+
+    monkeypatch.setattr(onnx_encoder, "export_model", fail)
+    e = open_embedder(tiny_model, device="cpu")
+    assert isinstance(e, CpuEmbedder)
+    with caplog.at_level(logging.WARNING):
+        v = e.encode_text(["a red circle"])
+    assert e.runtime == "torch" and "using torch instead" in caplog.text
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(Exception, match="ONNX runtime can't be used"):
+        open_embedder(tiny_model, runtime="onnx").load()
+
+
+def test_int8_is_used_only_when_it_keeps_the_neighbours(store, photos, tiny_model, onnx_tiny):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    with lib.open_catalog() as c:
+        ok, agreement, how = check_int8(c, tiny_model, sample=40)
+        assert "40 of your photos" in how and 0.0 <= agreement <= 1.0 and ok == (agreement >= 0.9)
+        assert check_int8(c, tiny_model)[2] == "checked before"  # measured once per library and model
+
+    class Scrambled:  # an int8 tower that lost the picture: neighbours no longer agree
+        def encode_pixels(self, pixels):
+            v = np.random.default_rng(1).standard_normal((len(pixels), onnx_tiny.dim)).astype(np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    pixels = np.random.default_rng(0).standard_normal((32, 3, 64, 64)).astype(np.float32)
+    assert int8_agreement(onnx_tiny, onnx_tiny, pixels) == 1.0
+    assert int8_agreement(onnx_tiny, Scrambled(), pixels) < 0.5
