@@ -9,9 +9,12 @@ real checkpoint). Prints images/s for
   (2) the seed's batched loop (batch 64),
   (3) the model alone on pre-made tensors, with the indexer's own batch size and thread settings,
   (4) photofinder's indexer end to end (scan, hash, decode, thumbnail, encode, commit to SQLite, save FAISS),
-then the ratios (4)/(3) (the median of back-to-back pairs: these machines drift) and (4)/(2), and peak
-memory. The last line is machine-readable:
+(3) and (4) for each runtime: torch fp32, ONNX Runtime fp32 (the CPU default) and ONNX Runtime int8, then the
+ratios (4)/(3) of the default runtime (the median of back-to-back pairs: these machines drift) and (4)/(2), peak
+memory, and the cold start of a fresh `photofinder search "x"` process against `python -c "import torch"`.
+The last two lines are machine-readable:
   ratios: indexer/model=X.XX indexer/seed_batched=Y.YY
+  runtime: onnx/torch=A.AA int8/torch=B.BB search_cold/import_torch=C.CC
 Photos are copied to a temp folder, cycled up to --count, each copy made unique (a few bytes after the image
 data) so the indexer's rename/copy detection can't skip any of them.
 """
@@ -124,14 +127,19 @@ def main() -> None:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     ap.add_argument("--repeat", type=int, default=7, help="alternating runs of (3) and (4) (default 7)")
     ap.add_argument("--skip-seed", action="store_true", help="only (3) and (4)")
+    ap.add_argument("--runtimes", default="", help="comma-separated subset of torch,onnx,onnx-int8 (default all)")
+    ap.add_argument("--repeat-cold", type=int, default=5, help="fresh processes timed for the cold start")
     args = ap.parse_args()
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    # photofinder first: it sets the OpenMP policy the app runs with, before torch loads (same settings for all)
+    from photofinder.core.tuning import tune_process
+
+    tune_process()  # what the CLI and the app do first: the same settings for every loop measured here
     from photofinder.core.decode import is_photo_name
     from photofinder.core.embedder import ClipEmbedder
     from photofinder.core.indexer import Indexer
     from photofinder.core.library import LibraryStore
+    from photofinder.core.onnx_encoder import OnnxEmbedder
 
     import torch
     from transformers.utils import logging as hf_logging
@@ -139,6 +147,7 @@ def main() -> None:
 
     hf_logging.disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="pf-bench-"))
+    os.environ["PHOTOFINDER_MODEL_CACHE"] = str(work / "models")
     try:
         model_dir = make_vitb32(work / "model")
         if args.folder:
@@ -153,42 +162,58 @@ def main() -> None:
         mp = np.mean([_megapixels(p) for p in paths[:32]])
         print(f"photos: {what}; mean {mp:.1f} MP", flush=True)
 
-        embedder = ClipEmbedder(str(model_dir), device=args.device)
-        embedder.load()
-        indexer = Indexer(LibraryStore(work / "data").create("settings"), embedder)
+        t = time.perf_counter()
+        runtimes = {"torch": ClipEmbedder(str(model_dir), device=args.device),
+                    "onnx": OnnxEmbedder(str(model_dir)), "onnx-int8": OnnxEmbedder(str(model_dir), int8=True)}
+        if args.runtimes:
+            runtimes = {k: v for k, v in runtimes.items() if k in args.runtimes.split(",")}
+        for e in runtimes.values():
+            e.load()
+        print(f"models loaded (ONNX exported and int8 quantised once) in {time.perf_counter() - t:.0f} s")
+        default = "onnx" if "onnx" in runtimes and (args.device == "cpu" or not torch.cuda.is_available()) \
+            else next(iter(runtimes))
+        indexer = Indexer(LibraryStore(work / "data").create("settings"), runtimes[default])
         batch = indexer.effective_batch_size()
-        print(f"device: {embedder.device}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-              f"indexer batch {batch}, {indexer.effective_decode_threads()} decode threads", flush=True)
+        print(f"device: {runtimes[default].device}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+              f"indexer batch {batch}, {indexer.effective_decode_threads()} decode threads; default runtime "
+              f"{default}", flush=True)
         rng = np.random.default_rng(0)
         tensors = rng.standard_normal((len(paths), 3, 224, 224)).astype(np.float32)
-        embedder.encode_pixels(tensors[:batch])  # warm-up: allocator, kernels
+        for e in runtimes.values():
+            e.encode_pixels(tensors[:batch])  # warm-up: allocator, kernels
 
-        # (3) and (4) alternate, `--repeat` times each: shared machines drift +-10 % from minute to minute, so
-        # each indexer run is compared with the model run just before it, and the medians are reported.
-        model_rates, indexer_rates, pair_ratios = [], [], []
+        # (3) and (4) alternate, `--repeat` times each, runtime after runtime: shared machines drift +-10 % from
+        # minute to minute, so each indexer run is compared with the model run just before it, and the medians
+        # are reported.
+        rates: dict[str, dict[str, list[float]]] = {r: {"model": [], "indexer": [], "pairs": []} for r in runtimes}
         rss_before = rss_mb()
         for rep in range(args.repeat):
-            t = time.perf_counter()
-            for i in range(0, len(tensors), batch):
-                embedder.encode_pixels(tensors[i : i + batch])
-            model_rates.append(len(tensors) / (time.perf_counter() - t))
-
-            lib = LibraryStore(work / "data").create(f"bench{rep}")
-            with lib.open_catalog() as c:
-                c.add_folder(str(paths[0].parent))
-            t = time.perf_counter()
-            report = Indexer(lib, embedder).run()
-            indexer_rates.append(report.indexed / (time.perf_counter() - t))
-            assert report.indexed == len(paths) and not report.skipped, report
-            pair_ratios.append(indexer_rates[-1] / model_rates[-1])
-            print(f"    run {rep + 1}: model {model_rates[-1]:6.2f}, indexer {indexer_rates[-1]:6.2f} images/s "
-                  f"({pair_ratios[-1]:.2f})", flush=True)
+            for name, embedder in runtimes.items():
+                t = time.perf_counter()
+                for i in range(0, len(tensors), batch):
+                    embedder.encode_pixels(tensors[i : i + batch])
+                r = rates[name]
+                r["model"].append(len(tensors) / (time.perf_counter() - t))
+                lib = LibraryStore(work / "data").create(f"bench-{name}-{rep}")
+                with lib.open_catalog() as c:
+                    c.add_folder(str(paths[0].parent))
+                t = time.perf_counter()
+                report = Indexer(lib, embedder).run()
+                r["indexer"].append(report.indexed / (time.perf_counter() - t))
+                assert report.indexed == len(paths) and not report.skipped, report
+                r["pairs"].append(r["indexer"][-1] / r["model"][-1])
+                print(f"    run {rep + 1} {name:9s}: model {r['model'][-1]:6.2f}, indexer {r['indexer'][-1]:6.2f} "
+                      f"images/s ({r['pairs'][-1]:.2f})", flush=True)
         rss_indexer = rss_mb()
-        results: dict[str, float] = {"model": float(np.median(model_rates)),
-                                     "indexer": float(np.median(indexer_rates))}
-        print(f"(3) model alone:         {results['model']:6.2f} images/s (median of {args.repeat})")
-        print(f"(4) photofinder indexer: {results['indexer']:6.2f} images/s (median of {args.repeat}; "
-              f"peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB while indexing)", flush=True)
+        med = {name: {k: float(np.median(v)) for k, v in r.items()} for name, r in rates.items()}
+        results: dict[str, float] = {"model": med[default]["model"], "indexer": med[default]["indexer"]}
+        for name in runtimes:
+            print(f"(3) model alone, {name:9s}:   {med[name]['model']:6.2f} images/s (median of {args.repeat})")
+            print(f"(4) indexer, {name:9s}:       {med[name]['indexer']:6.2f} images/s; (4)/(3) "
+                  f"{med[name]['pairs']:.2f}", flush=True)
+        print(f"peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB while indexing (three runtimes "
+              "loaded)")
+        cold = cold_start(work, paths, runtimes.get("onnx"), args.repeat_cold) if "onnx" in runtimes else {}
 
         if not args.skip_seed:
             from transformers import CLIPModel
@@ -216,11 +241,47 @@ def main() -> None:
                 print(f"  {label:26s} {results[key]:6.2f}")
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
               f"peak RSS overall {rss_mb():.0f} MB (the seed's batched loop holds 64 full-size frames)")
-        ratio_model = float(np.median(pair_ratios))
+        ratio_model = med[default]["pairs"]
         ratio_seed = results["indexer"] / results["seed_batched"] if "seed_batched" in results else float("nan")
+        nan = float("nan")
+        torch_ix = med.get("torch", {}).get("indexer", nan)
+        if cold:
+            print(f"cold start: fresh `photofinder search` {cold['search']:.2f} s, fresh `import torch` "
+                  f"{cold['torch']:.2f} s (medians of {args.repeat_cold}, alternating)")
         print(f"ratios: indexer/model={ratio_model:.2f} indexer/seed_batched={ratio_seed:.2f}")
+        print(f"runtime: onnx/torch={med.get('onnx', {}).get('indexer', nan) / torch_ix:.2f} "
+              f"int8/torch={med.get('onnx-int8', {}).get('indexer', nan) / torch_ix:.2f} "
+              f"search_cold/import_torch={cold.get('search', nan) / cold.get('torch', nan):.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def cold_start(work: Path, paths: list[Path], embedder, repeat: int) -> dict[str, float]:
+    """Wall time of a fresh `photofinder search "x"` on a small library, and of a fresh `import torch`."""
+    import subprocess
+
+    from photofinder.core.indexer import Indexer
+    from photofinder.core.library import LibraryStore
+
+    lib = LibraryStore(work / "data").create("Photos")
+    small = work / "small"
+    small.mkdir()
+    for p in paths[:16]:
+        shutil.copy(p, small / p.name)
+    with lib.open_catalog() as c:
+        c.add_folder(str(small))
+    Indexer(lib, embedder).run()
+    env = dict(os.environ, PHOTOFINDER_DATA_DIR=str(work / "data"))
+    search = [sys.executable, "-m", "photofinder", "search", "x", "-n", "5"]
+    torch_only = [sys.executable, "-c", "import torch"]
+    times: dict[str, list[float]] = {"search": [], "torch": []}
+    for _ in range(repeat):
+        for key, cmd in (("search", search), ("torch", torch_only)):
+            t = time.perf_counter()
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            times[key].append(time.perf_counter() - t)
+            assert r.returncode == 0, r.stderr
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def _megapixels(p: Path) -> float:

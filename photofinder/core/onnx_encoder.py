@@ -93,31 +93,47 @@ class OnnxEmbedder:
 
     # -- loading -------------------------------------------------------------------------------------------
     def load(self) -> None:
-        """Open the ONNX sessions (exporting first if need be). Raises ExportFailed or ModelUnavailableError."""
+        """Export if need be and read the model's facts. Raises ExportFailed or ModelUnavailableError.
+
+        The towers themselves open on first use: a text query never reads the 350 MB vision tower.
+        """
         with self._lock:
-            if self._text is not None:
+            if self._meta is not None:
                 return
             folder = self.ensure_exported()
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            vision = folder / "vision.onnx"
             if self.int8:
-                vision = quantized_vision(folder)
-            self._tokenizer = _tokenizer(folder, meta)
-            self._vision = _session(vision, self._threads)
-            self._text = _session(folder / "text.onnx", self._threads)
-            self._meta = meta
-            log.info("loaded %s with ONNX Runtime (%s)", self.model_id, "int8 vision" if self.int8 else "fp32")
+                quantized_vision(folder)
+            self._meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+
+    def _vision_session(self) -> Any:
+        self._ensure()
+        with self._lock:
+            if self._vision is None:
+                folder = self.cache_dir
+                self._vision = _session(quantized_vision(folder) if self.int8 else folder / "vision.onnx",
+                                        self._threads)
+                log.info("loaded %s's vision tower with ONNX Runtime (%s)", self.model_id,
+                         "int8" if self.int8 else "fp32")
+            return self._vision
+
+    def _text_session(self) -> tuple[Any, Any]:
+        meta = self._ensure()
+        with self._lock:
+            if self._text is None:
+                self._tokenizer = _tokenizer(self.cache_dir, meta)
+                self._text = _session(self.cache_dir / "text.onnx", self._threads)
+            return self._text, self._tokenizer
 
     def unload(self) -> None:
         with self._lock:
-            self._vision = self._text = self._tokenizer = None
+            self._vision = self._text = self._tokenizer = self._meta = None
 
     @property
     def loaded(self) -> bool:
-        return self._text is not None
+        return self._meta is not None
 
     def _ensure(self) -> dict[str, Any]:
-        if self._text is None:
+        if self._meta is None:
             self.load()
         assert self._meta is not None
         return self._meta
@@ -134,16 +150,15 @@ class OnnxEmbedder:
 
     # -- encoding ------------------------------------------------------------------------------------------
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        self._ensure()
-        out = self._vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
-        return _normalise(out)
+        vision = self._vision_session()
+        return _normalise(vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0])
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        self._ensure()
-        enc = self._tokenizer.encode_batch(texts)
+        text, tokenizer = self._text_session()
+        enc = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        return _normalise(self._text.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        return _normalise(text.run(None, {"input_ids": ids, "attention_mask": mask})[0])
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
