@@ -1,0 +1,262 @@
+"""What a user asks for, shared by the app and the CLI: weighted positive and negative terms (text, an image
+file, a photo of the library), filters, a sort order, and a "good match" cut-off calibrated per library.
+
+The inline syntax is rclip's: terms joined by `+` and `-`, each optionally weighted `2:`, an existing file
+path being an image: `"2:golden retriever + ./pool.jpg - fruit"`. In the app's search bar a word typed as
+`-word` or `-"two words"` is a negative term.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+import numpy as np
+
+from .decode import EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+TEXT, IMAGE, PHOTO = "text", "image", "photo"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One part of a query: text, an image (a file path, encoded bytes or pixels) or a library photo's id."""
+
+    kind: str
+    value: Any
+    weight: float = 1.0
+    negative: bool = False
+    label: str = ""  # what the user sees on its chip
+
+    @property
+    def signed_weight(self) -> float:
+        return -self.weight if self.negative else self.weight
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which photos may be shown: all of them unless a field is set. Dates are inclusive days."""
+
+    folder: str | None = None  # a folder (and everything under it)
+    after: date | None = None
+    before: date | None = None
+    types: tuple[str, ...] = ()  # extensions without the dot: ("jpg", "png")
+    orientation: str | None = None  # "landscape", "portrait" or "square"
+    min_size: int | None = None  # the shorter side, in pixels
+
+    def __bool__(self) -> bool:
+        return any((self.folder, self.after, self.before, self.types, self.orientation, self.min_size))
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[Term, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    sort: str = "match"  # "match" or "date"
+
+    @property
+    def positive(self) -> bool:
+        """At least one positive term (a query of negatives alone has nothing to look for)."""
+        return any(not t.negative for t in self.terms)
+
+    def with_terms(self, *terms: Term) -> Query:
+        return replace(self, terms=self.terms + terms)
+
+
+class QueryError(ValueError):
+    """A query that can't be run as typed; str() says why in one line."""
+
+
+_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(.+)$", re.S)
+
+
+def parse(text: str, *, cwd: str | None = None) -> list[Term]:
+    """Terms of an inline query, rclip's syntax: `2:golden retriever + ./pool.jpg - fruit`.
+
+    A term that names an existing file is an image; a leading `-` makes the first term negative.
+    `+` and `-` separate terms only when surrounded by spaces, so "t-shirt" stays one word.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    if not re.match(r"^[+-]\s", text):
+        text = "+ " + text
+    parts = re.split(r"(?:^|\s+)([+-])\s+", text)  # ["", sign, term, sign, term, ...]
+    terms: list[Term] = []
+    for sign, raw in zip(parts[1::2], parts[2::2]):
+        raw = raw.strip()
+        if not raw:
+            continue
+        weight = 1.0
+        m = _WEIGHT.match(raw)
+        if m:
+            weight, raw = float(m.group(1)), m.group(2).strip()
+        if weight <= 0:
+            raise QueryError(f"the weight of {raw!r} must be above 0")
+        path = os.path.expanduser(raw.strip("'\""))
+        if cwd and not os.path.isabs(path):
+            path = os.path.join(cwd, path)
+        if _looks_like_image(path):
+            terms.append(Term(IMAGE, os.path.abspath(path), weight, sign == "-", os.path.basename(path)))
+        elif raw.startswith(("./", "../", "/", "~")) or os.path.splitext(raw)[1].lower() in EXTENSIONS:
+            raise QueryError(f"image not found: {raw}")
+        else:
+            terms.append(Term(TEXT, raw, weight, sign == "-", raw))
+    return terms
+
+
+def parse_search_bar(text: str) -> list[Term]:
+    """The app's search bar: free text, where `-word` or `-"two words"` is a negative term.
+
+    rclip's inline syntax (`a + b - c`) works there too.
+    """
+    if re.search(r"\s[+-]\s", f" {text} "):
+        return parse(text)
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unbalanced quote: take the text as it is
+        words = text.split()
+    positive, terms = [], []
+    for w in words:
+        if w.startswith("-") and len(w) > 1:
+            terms.append(Term(TEXT, w[1:], 1.0, True, w[1:]))
+        else:
+            positive.append(w)
+    if positive:
+        terms.insert(0, Term(TEXT, " ".join(positive), 1.0, False, " ".join(positive)))
+    return terms
+
+
+def _looks_like_image(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in EXTENSIONS and os.path.isfile(path)
+
+
+def combine(vectors: np.ndarray, weights: list[float]) -> np.ndarray:
+    """The query vector: the weighted sum of the (normalised) term vectors, normalised."""
+    v = np.asarray(vectors, np.float32)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    q = (np.asarray(weights, np.float32)[:, None] * v).sum(axis=0)
+    n = float(np.linalg.norm(q))
+    if n < 1e-6:
+        raise QueryError("the terms cancel each other out: add a positive term")
+    return (q / n).astype(np.float32)
+
+
+# -- filters as SQL -------------------------------------------------------------------------------------------
+def filter_sql(filters: Filters, to_db: Any) -> tuple[str, list[Any]]:
+    """A WHERE fragment (and its parameters) selecting the photos `filters` allow, for the photos table."""
+    where, params = [], []
+    if filters.folder:
+        prefix = to_db(filters.folder.rstrip(os.sep) + os.sep)
+        where.append("path >= ? AND path < ?")  # a range on the path index: everything under the folder
+        params += [prefix, prefix[:-1] + bytes([prefix[-1] + 1])]
+    taken = "coalesce(taken, strftime('%Y-%m-%dT%H:%M:%S', mtime_ns / 1e9, 'unixepoch', 'localtime'))"
+    if filters.after:
+        where.append(f"{taken} >= ?")
+        params.append(filters.after.isoformat())
+    if filters.before:
+        where.append(f"{taken} < ?")
+        params.append(datetime.combine(filters.before, time.max).isoformat())
+    if filters.types:
+        exts = sorted({e.lower().lstrip(".") for e in filters.types} | _aliases(filters.types))
+        where.append("(" + " OR ".join("lower(CAST(path AS TEXT)) LIKE ?" for _ in exts) + ")")
+        params += [f"%.{e}" for e in exts]
+    if filters.orientation == "landscape":
+        where.append("width > height * 1.05")
+    elif filters.orientation == "portrait":
+        where.append("height > width * 1.05")
+    elif filters.orientation == "square":
+        where.append("width <= height * 1.05 AND height <= width * 1.05")
+    if filters.min_size:
+        where.append("min(width, height) >= ?")
+        params.append(int(filters.min_size))
+    return " AND ".join(where), params
+
+
+def _aliases(types: tuple[str, ...]) -> set[str]:
+    out = set()
+    for t in types:
+        t = t.lower().lstrip(".")
+        out |= {"jpg": {"jpeg", "jpe", "jfif"}, "jpeg": {"jpg", "jpe", "jfif"}, "tif": {"tiff"}, "tiff": {"tif"},
+                "heic": {"heif"}, "heif": {"heic"}}.get(t, set())
+    return out
+
+
+def parse_date(text: str, end: bool = False) -> date:
+    """2024, 2024-06 or 2024-06-15; `end` takes the last day of a year or month."""
+    parts = text.strip().split("-")
+    try:
+        y = int(parts[0])
+        m = int(parts[1]) if len(parts) > 1 else (12 if end else 1)
+        if len(parts) > 2:
+            return date(y, m, int(parts[2]))
+        if not end:
+            return date(y, m, 1)
+        nxt = date(y + (m == 12), m % 12 + 1, 1)
+        return date.fromordinal(nxt.toordinal() - 1)
+    except (ValueError, IndexError) as e:
+        raise QueryError(f"{text!r} is not a date: use 2024, 2024-06 or 2024-06-15") from e
+
+
+# -- the "good match" cut-off, calibrated per library ----------------------------------------------------------
+# Captions of everyday scenes: queries unrelated to almost every given photo. Their scores against a sample of a
+# library's own photos are what "no real match" looks like for this library and this model.
+_SUBJECTS = ("a dog", "a cat", "a horse", "a bird", "a child", "two people", "a family", "a baby", "an old man",
+             "a woman", "a man", "friends", "a crowd", "a bride", "a teacher", "a cow", "a fish", "a boat",
+             "a bicycle", "a bus", "a train", "a plane", "a car", "a truck", "a house", "a church", "a bridge",
+             "a tower", "a castle", "a kitchen", "a bedroom", "an office", "a garden", "a park", "a forest",
+             "a lake", "a river", "a waterfall", "mountains", "a desert", "a beach", "the sea", "a city",
+             "a village", "a street", "a market", "a restaurant", "a stadium", "a museum", "a library")
+_SETTINGS = ("at night", "in the rain", "in the snow", "at sunset", "in summer", "indoors", "from above",
+             "in a photo", "close up", "on a sunny day")
+CALIBRATION_CAPTIONS = [f"{s} {c}" for s in _SUBJECTS for c in _SETTINGS][::2]  # 250
+NULL_QUANTILE = 99.0
+CALIBRATION_SAMPLE = 2000
+
+
+@dataclass(frozen=True)
+class Calibration:
+    threshold: float  # a result scoring at least this is a good match
+    photos: int  # library size when measured
+    sample: int
+
+    def good(self, score: float | None) -> bool:
+        return score is not None and score >= self.threshold
+
+
+def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
+    """The cut-off for a library: the 99th percentile of the scores unrelated captions get on its photos.
+
+    `vectors` is a random sample of the library's stored vectors (up to CALIBRATION_SAMPLE). Unrelated
+    captions reach this score once in a hundred photo pairs; a result above it stands clearly above what a
+    query with no real match gets.
+    """
+    text = embedder.encode_text(CALIBRATION_CAPTIONS)
+    scores = text @ np.asarray(vectors, np.float32).T
+    return Calibration(float(np.percentile(scores, NULL_QUANTILE)), photos, len(vectors))
+
+
+def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibration | None:
+    """A calibration kept in the catalog, if it is for this model and the library has not doubled or halved."""
+    if not raw:
+        return None
+    try:
+        d = json.loads(raw)
+        if d.get("fingerprint") != fingerprint or not (d["photos"] / 2 <= photos <= d["photos"] * 2 + 100):
+            return None
+        return Calibration(float(d["threshold"]), int(d["photos"]), int(d["sample"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def calibration_json(c: Calibration, fingerprint: str) -> str:
+    return json.dumps({"threshold": c.threshold, "photos": c.photos, "sample": c.sample, "fingerprint": fingerprint,
+                       "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")})

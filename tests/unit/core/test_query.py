@@ -1,0 +1,75 @@
+"""The query model the app and the CLI share: parsing, combining, filters, the good-match cut-off."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from photofinder.core.query import (
+    IMAGE,
+    TEXT,
+    Calibration,
+    Filters,
+    QueryError,
+    combine,
+    filter_sql,
+    parse,
+    parse_date,
+    parse_search_bar,
+    stored_calibration,
+)
+
+
+def test_rclip_syntax(tmp_path):
+    pool = tmp_path / "pool.jpg"
+    pool.write_bytes(b"\xff\xd8")
+    terms = parse(f"2:golden retriever + {pool} - fruit")
+    assert [(t.kind, t.value, t.weight, t.negative) for t in terms] == [
+        (TEXT, "golden retriever", 2.0, False), (IMAGE, str(pool), 1.0, False), (TEXT, "fruit", 1.0, True)]
+    assert [t.value for t in parse("t-shirt + sun-hat")] == ["t-shirt", "sun-hat"]  # hyphens inside words stay
+    assert parse("- people + a beach")[0].negative
+    with pytest.raises(QueryError, match="image not found: ./nope.jpg"):
+        parse("./nope.jpg")
+    with pytest.raises(QueryError, match="above 0"):
+        parse("0:cat")
+
+
+def test_the_search_bar_makes_negative_chips_from_minus_words():
+    terms = parse_search_bar('a yellow star -"black background" -people')
+    assert [(t.value, t.negative) for t in terms] == [("a yellow star", False), ("black background", True),
+                                                     ("people", True)]
+    assert [t.value for t in parse_search_bar("dog + cat")] == ["dog", "cat"]
+
+
+def test_combine_is_the_normalised_weighted_sum():
+    a, b = np.eye(3, dtype=np.float32)[:2] * 5  # lengths do not matter, directions do
+    q = combine(np.stack([a, b]), [2.0, -1.0])
+    np.testing.assert_allclose(q, np.array([2, -1, 0]) / np.sqrt(5), atol=1e-6)
+    with pytest.raises(QueryError, match="cancel"):
+        combine(np.stack([a, a]), [1.0, -1.0])
+
+
+def test_filters_become_one_where_clause():
+    sql, params = filter_sql(Filters(folder="/photos/2024", after=date(2024, 6, 1), types=("jpg",),
+                                     orientation="portrait", min_size=1000), lambda p: p.encode())
+    assert "path >= ? AND path < ?" in sql and params[:2] == [b"/photos/2024/", b"/photos/20240"]
+    assert "%.jpeg" in params and "height > width" in sql and params[-1] == 1000
+    assert filter_sql(Filters(), str) == ("", [])
+
+
+def test_dates_by_year_month_or_day():
+    assert parse_date("2024") == date(2024, 1, 1) and parse_date("2024", end=True) == date(2024, 12, 31)
+    assert parse_date("2024-02", end=True) == date(2024, 2, 29)
+    with pytest.raises(QueryError):
+        parse_date("last summer")
+
+
+def test_a_calibration_is_kept_per_model_and_library_size():
+    from photofinder.core.query import calibration_json
+
+    raw = calibration_json(Calibration(0.27, 1000, 1000), "sha256:m")
+    assert stored_calibration(raw, "sha256:m", 1500).threshold == 0.27
+    assert stored_calibration(raw, "sha256:other", 1000) is None
+    assert stored_calibration(raw, "sha256:m", 5000) is None  # the library grew: measure again
