@@ -57,3 +57,22 @@ def new_library(store, folder: Path, name: str = "Photos"):
     with lib.open_catalog() as c:
         c.add_folder(normalise_folder(folder))
     return lib
+
+
+def make_dng(path: Path, preview, orientation: int = 1) -> Path:
+    """A small DNG as cameras write them: the raw mosaic in a SubIFD and an RGB preview in IFD0.
+
+    Built with tifffile (uncompressed preview: tifffile can't write JPEG-compressed strips without
+    imagecodecs). LibRaw reads it like a camera's DNG: the preview through extract_thumb, the orientation as
+    its flip. `preview` is a PIL image as it is *stored* (before the orientation turns it upright).
+    """
+    import tifffile
+
+    raw = np.random.default_rng(0).integers(0, 4095, (64, 96)).astype(np.uint16)
+    dng = [(50706, "B", 4, (1, 4, 0, 0), True), (50708, "s", 0, "photofinder test camera", True),
+           (274, "H", 1, orientation, True)]
+    cfa = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True), (50717, "I", 1, 4095, True)]
+    with tifffile.TiffWriter(path) as t:
+        t.write(np.asarray(preview.convert("RGB")), photometric="rgb", subfiletype=1, subifds=1, extratags=dng)
+        t.write(raw, photometric=32803, subfiletype=0, extratags=cfa)
+    return path

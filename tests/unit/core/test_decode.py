@@ -165,3 +165,50 @@ def test_a_photo_is_never_modified(tmp_path: Path) -> None:
     before, mtime = p.read_bytes(), p.stat().st_mtime_ns
     decode(p, 0)
     assert p.read_bytes() == before and p.stat().st_mtime_ns == mtime
+
+
+def test_a_raw_file_is_read_from_its_embedded_preview_upright(tmp_path: Path) -> None:
+    from helpers import make_dng
+
+    stored = Image.new("RGB", (320, 240), (245, 245, 245))
+    stored.paste((220, 30, 30), (0, 0, 160, 240))  # red on the left as stored; orientation 6 turns it
+    p = make_dng(tmp_path / "IMG_0001.DNG", stored, orientation=6)
+    assert min(decode(p, 80).image.size) >= 80  # decoded small, never below the size asked
+    d = decode(p, 0)
+    assert d.image.size == (240, 320)  # upright: portrait
+    assert d.image.getpixel((120, 20))[0] > 200 and d.image.getpixel((120, 20))[1] < 80  # red is on top now
+    assert min(d.image.getpixel((120, 300))) > 200
+    assert (d.width, d.height) == (64, 96)  # the sensor's size, upright
+
+
+def test_a_raw_jpeg_preview_is_used_when_the_camera_wrote_one(tmp_path: Path, monkeypatch) -> None:
+    import rawpy
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (400, 300), (30, 60, 220)).save(jpeg, "JPEG")
+
+    class FakeRaw:  # what LibRaw gives for a NEF or CR2: a JPEG preview and the sensor's flip
+        sizes = type("S", (), {"flip": 3, "width": 6000, "height": 4000})()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def extract_thumb(self):
+            return type("T", (), {"format": rawpy.ThumbFormat.JPEG, "data": jpeg.getvalue()})()
+
+    monkeypatch.setattr(rawpy, "imread", lambda f: FakeRaw())
+    p = tmp_path / "DSC_0001.NEF"
+    p.write_bytes(b"not really a NEF")
+    d = decode(p, 224)
+    assert d.image.size == (400, 300) and (d.width, d.height) == (6000, 4000)
+    assert d.image.getpixel((200, 150))[2] > 180
+
+
+def test_a_damaged_raw_file_gets_a_reason(tmp_path: Path) -> None:
+    p = tmp_path / "broken.cr2"
+    p.write_bytes(b"II*\0" + b"\0" * 100)
+    with pytest.raises(UnreadableImage, match="RAW"):
+        decode(p, 224)

@@ -215,3 +215,20 @@ def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(store, t
         assert max(thumb.size) == min(160, max(w, h)), name  # the tile's size, or the photo's own when smaller
     assert decoded == []  # both came from the cache the indexer wrote: no photo was decoded again
     assert any(str(lib.thumbs_dir) in o for o in opened)  # and the cache was really read (not vacuous)
+
+
+def test_raw_photos_are_indexed_from_their_preview_and_found(store, tmp_path, counting):
+    from helpers import make_dng
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    star = draw(Kind("star", "yellow", "gray"), (320, 240), np.random.default_rng(2), centred=True)
+    make_dng(folder / "IMG_0001.DNG", star)
+    make_dng(folder / "IMG_0002.dng", draw(Kind("circle", "blue", "white"), (320, 240), np.random.default_rng(3),
+                                           centred=True))
+    lib = new_library(store, folder)
+    report = Indexer(lib, counting).run()
+    assert report.indexed == 2 and report.skipped == []
+    with Searcher(lib, counting) as s:
+        assert s.by_text("a yellow star on a gray background", top=1)[0].path.endswith("IMG_0001.DNG")
+    assert len(list(lib.thumbs_dir.rglob("*.jpg"))) == 2  # thumbnails from the same preview
