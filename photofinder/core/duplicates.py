@@ -1,0 +1,286 @@
+"""Duplicate photos: the same bytes, or the same picture resized, re-compressed, cropped a little, with other
+metadata, or kept as RAW + JPEG. Found without comparing every pair:
+
+1. identical content hashes (one SQL query);
+2. candidates from the vector index's nearest neighbours (cosine >= CANDIDATE_SCORE; a batched search over an
+   index built for the purpose: exact up to 50k photos, IVF with 8-bit codes above, so 1M photos take
+   minutes);
+3. each candidate pair confirmed by a perceptual check on the small decode (a difference hash of the cached
+   thumbnail), so two different photos of the same scene are not called duplicates;
+4. a RAW file and a JPEG of the same name side by side are the same shot.
+
+Nothing is ever deleted here: `trash` sends the files the user confirmed to the system trash (send2trash) and
+then forgets them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .catalog import Catalog
+from .decode import RAW_EXTENSIONS, UnreadableImage
+from .library import Library
+from .paths import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+CANDIDATE_SCORE = 0.90  # cosine of two photo vectors worth a perceptual look
+NEIGHBOURS = 8  # per photo
+HASH_DISTANCE = 12  # of 64 bits: at most this many differ for the same picture (resized, re-saved, cropped 5 %)
+EXACT_LIMIT = 50_000  # up to this many photos the neighbour search is exact
+
+
+@dataclass
+class Member:
+    id: int
+    path: str
+    bytes: int
+    width: int | None
+    height: int | None
+    taken: str | None
+    mtime_ns: int
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+    def as_json(self) -> dict[str, Any]:
+        from .paths import display_path
+
+        return {"path": display_path(self.path), "bytes": self.bytes, "width": self.width, "height": self.height,
+                "taken": self.taken}
+
+
+@dataclass
+class Group:
+    members: list[Member]
+    keep: Member  # the suggestion: the largest, then the oldest, then in the preferred folder
+    exact: bool  # every member has the same bytes
+    why: list[str] = field(default_factory=list)
+
+    @property
+    def others(self) -> list[Member]:
+        return [m for m in self.members if m is not self.keep]
+
+
+def find_duplicates(library: Library, catalog: Catalog, *, preferred_folder: str | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> list[Group]:
+    """Every group of duplicate photos in the library, biggest groups first."""
+    notify = progress or (lambda phase, done, total: None)
+    parent = _UnionFind()
+    exact_pairs = 0
+    for ids in _same_hash(catalog):
+        for other in ids[1:]:
+            parent.union(ids[0], other)
+            exact_pairs += 1
+    hashes = _Perceptual(library, catalog)
+    for a, b in _neighbour_pairs(catalog, notify):
+        if parent.find(a) == parent.find(b):
+            continue
+        if hashes.same_picture(a, b):
+            parent.union(a, b)
+    for a, b in _raw_and_jpeg(catalog):
+        parent.union(a, b)
+    groups = [g for g in parent.groups() if len(g) > 1]
+    info = _members(catalog, [i for g in groups for i in g])
+    content = _hashes(catalog, [i for g in groups for i in g])
+    out = []
+    for g in groups:
+        members = [info[i] for i in g if i in info]
+        if len(members) < 2:
+            continue
+        out.append(Group(members, suggest_keep(members, preferred_folder),
+                         len({content.get(m.id) for m in members}) == 1))
+    out.sort(key=lambda g: (-len(g.members), g.keep.path))
+    log.info("duplicates in %s: %d groups (%d identical pairs)", library.name, len(out), exact_pairs)
+    return out
+
+
+def suggest_keep(members: list[Member], preferred_folder: str | None = None) -> Member:
+    """The one to keep: the most pixels, then a RAW over its JPEG, then the oldest, then the preferred folder."""
+    def rank(m: Member) -> tuple:
+        preferred = bool(preferred_folder) and m.path.startswith(preferred_folder.rstrip(os.sep) + os.sep)
+        raw = os.path.splitext(m.path)[1].lower() in RAW_EXTENSIONS
+        return (-m.pixels, not raw, m.taken or "9999", m.mtime_ns, not preferred, m.bytes * -1, m.path)
+
+    return min(members, key=rank)
+
+
+def trash(library: Library, paths: Iterable[str], send: Callable[[str], None] | None = None) -> list[str]:
+    """Send `paths` (photos of this library the user confirmed) to the system trash, then forget them.
+
+    Never a permanent delete: without a trash (send2trash missing, a trash-less drive) a photo stays put and
+    the error is returned. Returns the paths trashed.
+    """
+    if send is None:
+        from send2trash import send2trash as send  # type: ignore[no-redef]
+    done: list[str] = []
+    with library.lock(), library.open_catalog() as catalog:
+        index = library.load_vectors(catalog, save=False)
+        ids = []
+        for p in paths:
+            row = catalog.embedding_for_path(p)
+            if row is None:
+                log.warning("not trashed (not a photo of this library): %s", p)
+                continue
+            try:
+                send(p)
+            except Exception as e:  # noqa: BLE001 - any trash failure leaves the photo where it was
+                log.warning("could not move %s to the trash: %s", p, e)
+                continue
+            ids.append(row[0])
+            done.append(p)
+        hashes = catalog.delete(ids)
+        index.remove(np.array(ids, np.int64))
+        library.save_vectors(index, catalog)
+        library.drop_thumbnails(catalog, hashes)
+    return done
+
+
+# -- the parts ----------------------------------------------------------------------------------------------
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        root = self.parent.setdefault(x, x)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while x != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for x in list(self.parent):
+            out.setdefault(self.find(x), []).append(x)
+        return [sorted(g) for g in out.values()]
+
+
+def _same_hash(catalog: Catalog) -> list[list[int]]:
+    rows = catalog._all(  # one indexed pass (photos_hash)
+        "SELECT hash, group_concat(id) FROM photos WHERE status = 'indexed' AND hash IS NOT NULL "
+        "GROUP BY hash HAVING count(*) > 1")
+    return [[int(i) for i in r[1].split(",")] for r in rows]
+
+
+def _neighbour_pairs(catalog: Catalog, notify: Callable[[str, int, int], None]) -> list[tuple[int, int]]:
+    """(a, b) with a < b whose vectors are within CANDIDATE_SCORE, from a batched k-NN search."""
+    import faiss
+
+    ids, vectors = catalog.embeddings()
+    n = len(ids)
+    if n < 2:
+        return []
+    dim = vectors.shape[1]
+    if n <= EXACT_LIMIT:
+        index: Any = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(4 * np.sqrt(n))
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)]
+        index.train(sample)
+        index.nprobe = 8
+    index.add(vectors)
+    pairs: set[tuple[int, int]] = set()
+    step = 20_000
+    for start in range(0, n, step):
+        scores, found = index.search(vectors[start : start + step], min(NEIGHBOURS + 1, n))
+        for row, (ss, ff) in enumerate(zip(scores, found)):
+            a = int(ids[start + row])
+            for s, f in zip(ss, ff):
+                if f < 0 or s < CANDIDATE_SCORE:
+                    continue
+                b = int(ids[f])
+                if a != b:
+                    pairs.add((min(a, b), max(a, b)))
+        notify("comparing", min(n, start + step), n)
+    return sorted(pairs)
+
+
+def _raw_and_jpeg(catalog: Catalog) -> list[tuple[int, int]]:
+    """A RAW file and a JPEG or HEIC of the same name in the same folder: one shot, kept twice."""
+    by_stem: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    raw_exts = tuple(RAW_EXTENSIONS)
+    for pid, raw_path in catalog._all("SELECT id, path FROM photos WHERE status = 'indexed'"):
+        path = from_db(raw_path)
+        stem, ext = os.path.splitext(path)
+        by_stem.setdefault((os.path.dirname(stem), os.path.basename(stem).lower()), []).append((pid, ext.lower()))
+    pairs = []
+    for files in by_stem.values():
+        raws = [i for i, e in files if e in raw_exts]
+        others = [i for i, e in files if e not in raw_exts]
+        pairs += [(r, o) for r in raws for o in others]
+    return pairs
+
+
+def _members(catalog: Catalog, ids: list[int]) -> dict[int, Member]:
+    out: dict[int, Member] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        rows = catalog._all(f"SELECT id, path, size, width, height, taken, mtime_ns FROM photos "
+                            f"WHERE id IN ({','.join('?' * len(part))})", part)
+        for r in rows:
+            out[r[0]] = Member(r[0], from_db(r[1]), r[2], r[3], r[4], r[5], r[6])
+    return out
+
+
+def _hashes(catalog: Catalog, ids: list[int]) -> dict[int, str | None]:
+    return {i: h for i, (_, h) in catalog.photos(ids).items()}
+
+
+class _Perceptual:
+    """Difference hashes of photos, from the thumbnails the indexer cached (decoded small only if missing)."""
+
+    def __init__(self, library: Library, catalog: Catalog):
+        self.library = library
+        self.catalog = catalog
+        self._cache: dict[int, int | None] = {}
+
+    def same_picture(self, a: int, b: int) -> bool:
+        ha, hb = self._hash(a), self._hash(b)
+        return ha is not None and hb is not None and bin(ha ^ hb).count("1") <= HASH_DISTANCE
+
+    def _hash(self, pid: int) -> int | None:
+        if pid not in self._cache:
+            self._cache[pid] = self._compute(pid)
+        return self._cache[pid]
+
+    def _compute(self, pid: int) -> int | None:
+        from .thumbnails import load_thumbnail
+
+        info = self.catalog.photos([pid]).get(pid)
+        if info is None:
+            return None
+        try:
+            return dhash(load_thumbnail(info[0], info[1], self.library.thumbs_dir, 64))
+        except (UnreadableImage, OSError):
+            return None
+
+
+def dhash(image: Any, size: int = 8) -> int:
+    """A 64-bit difference hash: is each of 8x8 cells of a 9x8 grayscale darker than its right neighbour."""
+    from PIL import Image
+
+    gray = np.asarray(image.convert("L").resize((size + 1, size), Image.Resampling.BOX), np.int16)
+    bits = (gray[:, 1:] > gray[:, :-1]).flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+__all__ = ["Group", "Member", "dhash", "find_duplicates", "suggest_keep", "to_db", "trash"]
