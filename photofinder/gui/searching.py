@@ -138,6 +138,7 @@ class SearchWorker(QObject):
             c.close()
         self._searchers.clear()
         self._catalogs.clear()
+        self.pool.unload_dropped()  # no searcher of this thread uses them any more
 
 
 class SearchController(QObject):

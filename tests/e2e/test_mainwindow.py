@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -214,57 +215,68 @@ def test_ctrl_f_focuses_the_search_bar(qtbot, window):
     assert window.search_bar.edit.hasFocus() or QApplication.focusWidget() is window.search_bar.edit
 
 
-def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, monkeypatch):
+@pytest.fixture
+def encode_gate(monkeypatch):
+    """The model's second batch blocks until the test releases it, or the app cancels the run (or closes).
+
+    Indexing then stops at a known point, whatever the machine's speed: 16 photos are committed (the first batch)
+    and 16 more are in the model when the user cancels.
+    """
+    import threading
+
+    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.indexer import CancelToken
+
+    gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0)
+    real_encode, real_cancel = ClipEmbedder.encode_pixels, CancelToken.cancel
+
+    def encode(self, pixels):
+        gate.calls += 1
+        if gate.calls >= 2:
+            gate.reached.set()
+            assert gate.release.wait(30), "the test never released the model"
+        return real_encode(self, pixels)
+
+    def cancel(self):
+        real_cancel(self)
+        gate.release.set()  # a cancelled run finishes the batch in the model, then stops
+
+    monkeypatch.setattr(ClipEmbedder, "encode_pixels", encode)
+    monkeypatch.setattr(CancelToken, "cancel", cancel)
+    yield gate
+    gate.release.set()
+
+
+def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, encode_gate):
     folder, kinds = photos
-    import photofinder.core.indexer as indexer_mod
-
-    real = indexer_mod._prepare
-
-    def slow(*a, **k):
-        QTest.qWait(0)
-        import time
-
-        time.sleep(0.05)
-        return real(*a, **k)
-
-    monkeypatch.setattr(indexer_mod, "_prepare", slow)
     with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
         window.app.indexing.add_folder(str(folder))
-        qtbot.waitUntil(lambda: window.progress.bar.value() >= 3, timeout=30000)
+        qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)
         qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
     report = done.args[0]
-    assert report.cancelled and report.indexed < len(kinds)
+    assert report.cancelled and report.indexed == 32 < len(kinds)  # the batch in the model when cancelled is kept
     assert "cancelled" in window.progress.label.text()
     assert not window.app.indexing.running
+    with window.app.library.open_catalog() as c:
+        assert c.count() == 32
 
 
-def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monkeypatch, capfd):
+def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, encode_gate, capfd):
     from photofinder.gui.mainwindow import MainWindow
 
     folder, kinds = photos
-    import photofinder.core.indexer as indexer_mod
-
-    real = indexer_mod._prepare
-
-    def slow(*a, **k):
-        import time
-
-        time.sleep(0.05)
-        return real(*a, **k)
-
-    monkeypatch.setattr(indexer_mod, "_prepare", slow)
     w = MainWindow(data_dir, settings)
     qtbot.addWidget(w)
     w.show()
     w.app.indexing.add_folder(str(folder))
-    qtbot.waitUntil(lambda: w.progress.bar.value() >= 34, timeout=30000)  # past the first batch of 32
-    w.close()
+    qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)  # the first batch is committed
+    w.close()  # cancels: the second batch leaves the model, is committed, and the run stops
     assert not w.app.indexing.running
     from photofinder.core.library import LibraryStore
 
     with LibraryStore(data_dir).get("Photos").open_catalog() as c:
         kept = c.count()
-    assert 0 < kept < len(kinds)  # committed batches survive the close
+    assert kept == 32 < len(kinds)  # committed batches survive the close
     assert "QThread: Destroyed" not in capfd.readouterr().err
 
 

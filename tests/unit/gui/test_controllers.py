@@ -172,6 +172,29 @@ def test_an_idle_unload_makes_searches_use_a_fresh_model(qtbot, library_copy, ma
     assert factory.last is not first and "a square" not in first.texts
 
 
+def test_models_let_go_of_are_unloaded_on_the_search_thread_never_under_a_running_search(
+        qtbot, library_copy, make_app, factory):
+    """The idle timer fires while a search is encoding: the weights are freed only after it, off the GUI thread."""
+    library_copy()
+    app = make_app()
+    factory.gates["A"] = threading.Event()
+    app.query.search_text("A")
+    qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
+    first = factory.last
+    with qtbot.waitSignal(app.pool.unloaded, timeout=2000):
+        app.pool.unload_idle()  # on the GUI thread, mid-search
+    qtbot.wait(50)
+    assert "unload" not in [w for w, _ in first.threads]
+    factory.gates["A"].set()
+    qtbot.waitUntil(lambda: "unload" in [w for w, _ in first.threads], timeout=5000)
+    work = [w for w, _ in first.threads]
+    assert work.index("unload") > work.index("text")  # after the search, never under it
+    assert all(t is not MAIN for w, t in first.threads if w == "unload")
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        app.query.search_text("a square")  # a fresh model serves the next search
+    assert factory.last is not first
+
+
 def test_a_model_problem_offers_a_folder_and_retries_with_it(qtbot, library_copy, make_app, tiny_model):
     from photofinder.core.errors import ModelUnavailableError
 
