@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..core.errors import PhotofinderError
 from ..core.indexer import IndexReport
 from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
+from ..core.paths import display_path
 from ..core.scanner import normalise_folder
+from .fileurls import shown_name
 from .indexing import IndexController
 from .modelpool import EmbedderPool
 from .paging import PAGE
@@ -56,7 +58,7 @@ class LibraryController(QObject):
     summaryFailed = Signal(str)
     problem = Signal(str)  # something the user must be told
     folderRemoved = Signal(int)  # photos forgotten
-    skippedReady = Signal(list)  # [(path, reason)]
+    skippedReady = Signal(object)  # [(path, reason)]: an object, so that paths keep their exact bytes
 
     def __init__(self, store: LibraryStore, settings: AppSettings, searches: SearchController,
                  thumbs: ThumbnailLoader):
@@ -188,7 +190,7 @@ class QueryController(QObject):
         self._search("image", image, label)
 
     def find_similar(self, path: str) -> None:
-        self._search("similar", path, f"photos like {os.path.basename(path)}")
+        self._search("similar", path, f"photos like {shown_name(path)}")
 
     def _search(self, kind: str, query: Any, label: str) -> None:
         lib = self.libraries.library
@@ -302,10 +304,10 @@ class IndexingFlow(QObject):
     def add_folder(self, folder: str) -> None:
         path = normalise_folder(folder)
         if not os.path.isdir(path):
-            self.problem.emit(f"{folder} is not a folder.")
+            self.problem.emit(f"{display_path(folder)} is not a folder.")
             return
         if not os.access(path, os.R_OK | os.X_OK):
-            self.problem.emit(f"photofinder is not allowed to read {folder}.")
+            self.problem.emit(f"photofinder is not allowed to read {display_path(folder)}.")
             return
         if self.libraries.library is None:
             try:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.embedder import DEFAULT_MODEL
+from ..core.paths import display_path
 from .modelpool import EmbedderPool
 from .settings import DEVICES, AppSettings
 
@@ -88,7 +89,7 @@ class SkippedDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         for i, (path, reason) in enumerate(skipped):
-            self.table.setItem(i, 0, QTableWidgetItem(path))
+            self.table.setItem(i, 0, QTableWidgetItem(display_path(path)))
             self.table.setItem(i, 1, QTableWidgetItem(reason))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

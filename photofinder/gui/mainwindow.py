@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Slot
@@ -27,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import fileurls
 from .controllers import AppController, Page
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
 from .dropzone import ChipIcons, DropZone
+from .fileurls import shown_name
 from .library_menu import LibraryActions
 from .results import ResultsModel, ResultsView
 from .searching import Found, SearchRequest
@@ -124,9 +125,9 @@ class MainWindow(QMainWindow):
         self.search_bar.textSearch.connect(q.search_text)
         self.search_bar.cleared.connect(q.clear)
         self.view.findSimilar.connect(self.find_similar)
-        self.view.openPaths.connect(self.open_paths)
-        self.view.showInFolder.connect(self.show_in_folder)
-        self.view.copyPaths.connect(self.copy_paths)
+        self.view.openPaths.connect(fileurls.open_paths)
+        self.view.showInFolder.connect(fileurls.show_in_folder)
+        self.view.copyPaths.connect(fileurls.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
         self.drops.addFolder.connect(ix.add_folder)
@@ -190,7 +191,7 @@ class MainWindow(QMainWindow):
         self.app.query.search_image(image, label)
 
     def find_similar(self, path: str) -> None:
-        self.search_bar.show_image(f"Like {os.path.basename(path)}", self.results.cached_pixmap(path))
+        self.search_bar.show_image(f"Like {shown_name(path)}", self.results.cached_pixmap(path))
         self.app.query.find_similar(path)
 
     def paste(self) -> None:
@@ -209,16 +210,6 @@ class MainWindow(QMainWindow):
         self.results.set_results(found.results, req.library.thumbs_dir if req else None, found.more is not None)
         if found.results:
             self.view.scrollToTop()
-
-    def open_paths(self, paths: list[str]) -> None:
-        for p in paths[:20]:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(p))
-
-    def show_in_folder(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
-
-    def copy_paths(self, paths: list[str]) -> None:
-        QGuiApplication.clipboard().setText("\n".join(paths))
 
     def _on_problem(self, text: str) -> None:
         QMessageBox.warning(self, "photofinder", text)

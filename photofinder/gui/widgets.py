@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.indexer import IndexReport, Progress
+from ..core.paths import display_path
 from .controllers import format_duration
 
 
@@ -146,7 +147,7 @@ class ProgressPanel(QWidget):
             parts.append(f"{p.rate:.1f} photos/s")
         if p.eta is not None and p.done < p.total:
             parts.append(f"about {format_duration(p.eta)} left")
-        name = os.path.basename(p.current)
+        name = display_path(os.path.basename(p.current))
         self.label.setText(" · ".join(parts) + (f" · <span style='color:gray'>{_esc(name)}</span>" if name else ""))
 
     def stopping(self) -> None:
@@ -166,7 +167,7 @@ class ProgressPanel(QWidget):
         if report.skipped:
             text += f" <a href='skipped'>{len(report.skipped):,} skipped</a>"
         for m in report.missing_folders:
-            text += f" · Folder {_esc(m.path)}: {m.reason}, its photos are kept."
+            text += f" · Folder {_esc(display_path(m.path))}: {m.reason}, its photos are kept."
         self.label.setText(text)
         self.show()
 

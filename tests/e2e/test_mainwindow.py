@@ -171,16 +171,16 @@ def test_open_copy_path_and_drag_out(qtbot, window, photos, monkeypatch):
     add_folder_and_wait(qtbot, window, folder)
     search(qtbot, window, "a red circle")
     opened = []
-    monkeypatch.setattr("photofinder.gui.mainwindow.QDesktopServices.openUrl", lambda url: opened.append(url))
+    monkeypatch.setattr("photofinder.gui.fileurls.QDesktopServices.openUrl", lambda url: opened.append(url))
     window.view.setCurrentIndex(window.results.index(0))
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
-    first = window.results.index(0).data(PathRole)
+    first = str(window.results.index(0).data(PathRole))
     assert [u.toLocalFile() for u in opened] == [first]
     window.view.copyPaths.emit([first])
     assert QGuiApplication.clipboard().text() == first
     md = window.results.mimeData([window.results.index(0), window.results.index(1)])
-    assert [u.toLocalFile() for u in md.urls()] == [first, window.results.index(1).data(PathRole)]
+    assert [u.toLocalFile() for u in md.urls()] == [first, str(window.results.index(1).data(PathRole))]
 
 
 def test_typing_supersedes_earlier_queries(qtbot, window, photos):
@@ -433,7 +433,7 @@ def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp
         return window.results.rowCount() > shown
 
     qtbot.waitUntil(scrolled_for_more)  # scrolling fetches more
-    assert window.results.index(0).data(PathRole) == results[0].path
+    assert str(window.results.index(0).data(PathRole)) == results[0].path
 
 
 def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data_dir, monkeypatch):
@@ -542,3 +542,69 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window,
     qtbot.waitUntil(lambda: [n for n, _ in seen].count("read_icon") == 2)
     assert sorted({n for n, _ in seen}) == ["qimage_to_pil", "read_icon"]
     assert all(t is not threading.main_thread() for _, t in seen), seen
+
+
+def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(qtbot, window, photos, monkeypatch):
+    """b"caf\\xe9.jpg": caption, tooltip, chip and messages show "caf\ufffd.jpg"; Open, Show in folder, Copy
+    path and drag-out hand over URLs that name the very same bytes."""
+    import shutil
+    import urllib.parse
+
+    from photofinder.gui import fileurls
+
+    folder, kinds = photos
+    first = min(kinds)
+    raw = os.fsencode(folder) + b"/caf\xe9.jpg"
+    shutil.copy(first, raw)
+    os.utime(raw, (2_000_000_000, 2_000_000_000))  # newest: the first tile
+    (Path(os.fsdecode(os.fsencode(folder) + b"/bad\xff.jpg"))).write_bytes(b"nope")
+    report = add_folder_and_wait(qtbot, window, folder)
+    assert [os.fsencode(s.path) for s in report.skipped] == [os.fsencode(folder) + b"/bad\xff.jpg"]
+    qtbot.waitUntil(lambda: window.results.rowCount() == len(kinds) + 1, timeout=10000)
+    idx = window.results.index(0)
+    path = os.fspath(idx.data(PathRole))
+    assert os.fsencode(path) == raw
+    caption, tip = idx.data(Qt.ItemDataRole.DisplayRole), idx.data(Qt.ItemDataRole.ToolTipRole)
+    assert caption == "caf\ufffd.jpg" and "caf\ufffd.jpg" in tip
+    assert not any("\udc80" <= ch <= "\udcff" for ch in caption + tip)
+
+    def bytes_of(url) -> bytes:
+        assert url.isValid() and url.isLocalFile()
+        assert os.fsencode(fileurls.local_path(url)) == urllib.parse.unquote_to_bytes(
+            url.path(url.ComponentFormattingOption.FullyEncoded))
+        return os.fsencode(fileurls.local_path(url))
+
+    opened = []
+    monkeypatch.setattr("photofinder.gui.fileurls.QDesktopServices.openUrl", lambda url: opened.append(url))
+    window.view.setCurrentIndex(idx)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)  # Open
+    window.view.showInFolder.emit(path)
+    assert [bytes_of(u) for u in opened] == [raw, os.fsencode(folder)]
+    window.view.copyPaths.emit([path])
+    md = QGuiApplication.clipboard().mimeData()
+    assert [bytes_of(u) for u in md.urls()] == [raw] and md.text().endswith("caf\ufffd.jpg")
+    dragged = window.results.mimeData([idx, window.results.index(1)])
+    assert bytes_of(dragged.urls()[0]) == raw and Path(dragged.urls()[1].toLocalFile()).exists()
+
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.find_similar(path)
+    assert "caf\ufffd.jpg" in window.search_bar.chip.text()
+    assert window.app.query.last_request.label == "photos like caf\ufffd.jpg"
+    assert first in shown_paths(window)[:3]  # its twin is the closest
+
+    back = QMimeData()  # a file manager drags the file back in: searched by its real bytes
+    back.setUrls([fileurls.file_url(path)])
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000) as b:
+        drop(window, window.view.viewport(), back)
+    assert os.fsencode(b.args[0].query) == raw and "caf\ufffd.jpg" in window.search_bar.chip.text()
+    qtbot.waitUntil(lambda: not window.search_bar.chip.icon().isNull())  # its icon was read too
+
+    with qtbot.waitSignal(window.app.libraries.skippedReady, timeout=5000):
+        window.progress.label.linkActivated.emit("skipped")
+    from photofinder.gui.dialogs import SkippedDialog
+
+    qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
+    d = window.findChild(SkippedDialog)
+    assert d.table.item(0, 0).text().endswith("bad\ufffd.jpg")
+    d.close()
