@@ -161,3 +161,11 @@ def ask_for_model_folder(parent: QWidget, message: str) -> str | None:
         return None
     folder = QFileDialog.getExistingDirectory(parent, "Choose a CLIP model folder")
     return folder or None
+
+
+def show_about(parent: QWidget, data_dir: object) -> None:
+    from .. import __version__
+
+    QMessageBox.about(parent, "About photofinder",
+                      f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
+                      f"<p>Data folder: {data_dir}")

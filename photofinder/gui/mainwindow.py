@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Slot
+from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from . import fileurls
 from .controllers import AppController, Page
-from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
+from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder, show_about
 from .dropzone import ChipIcons, DropZone
 from .fileurls import shown_name
 from .library_menu import LibraryActions
@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         e.addAction("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
         h = self.menuBar().addMenu("&Help")
         h.addAction("Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir))))
-        h.addAction("&About photofinder", self.about)
+        h.addAction("&About photofinder", lambda: show_about(self, self.data_dir))
 
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
@@ -141,7 +141,10 @@ class MainWindow(QMainWindow):
         ix.started.connect(self.progress.start)
         ix.progress.connect(self.progress.update_progress)
         ix.finished.connect(self.progress.finish)
-        ix.failed.connect(lambda message, _: self.progress.error(message))
+        self.progress.actionRequested.connect(app.care.act)
+        # Queued: a notice follows the panel's own update for the same event (a cancelled rebuild's summary).
+        app.care.notice.connect(lambda n: self.progress.show_notice(n.text, n.action, n.error),
+                                Qt.ConnectionType.QueuedConnection)
         ix.modelLoading.connect(lambda _: self.progress.label.setText("Loading the model…"))
         for sig in (ix.finished, ix.failed, q.answered):
             sig.connect(self.downloads.close)
@@ -232,13 +235,6 @@ class MainWindow(QMainWindow):
                 self.view.set_thumb_size(self.settings.thumb_size)
                 self.results.set_thumb_size(self.settings.thumb_size)
             self.app.settings_changed(model, device)
-
-    def about(self) -> None:
-        from .. import __version__
-
-        QMessageBox.about(self, "About photofinder",
-                          f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
-                          f"<p>Data folder: {self.data_dir}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:

@@ -322,7 +322,7 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
     with qtbot.waitSignal(window.app.indexing.failed, timeout=30000):
         window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
-    assert "could not be loaded" in window.progress.label.text()
+    qtbot.waitUntil(lambda: "could not be loaded" in window.progress.label.text())
 
 
 def test_results_model_passes_qt_model_tester(qtmodeltester, qtbot, window, photos):
