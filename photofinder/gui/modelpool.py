@@ -54,10 +54,11 @@ class EmbedderPool(QObject):
     def _get(self, model: str, hold: bool) -> Any:
         with self._lock:  # made and held in one step: a switch on another thread can't drop it in between
             key = (model, self.device)
+            # Any other model no index run holds is let go of: after a switch, or after a rebuild that held the new
+            # model while searches still used the old one.
+            dropped = self._drop([k for k in self._models if k != key and not self._held[k]], "switched away")
             emb = self._models.get(key)
-            dropped = False
             if emb is None:
-                dropped = self._drop([k for k in self._models if k != key and not self._held[k]], "switched away")
                 emb = self._models[key] = self._factory(model, self.device, self._progress_for(model))
             if hold:
                 self._held[key] += 1

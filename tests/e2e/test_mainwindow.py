@@ -227,12 +227,12 @@ def encode_gate(monkeypatch):
     from photofinder.core.embedder import ClipEmbedder
     from photofinder.core.indexer import CancelToken
 
-    gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0)
+    gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0, block_at=2)
     real_encode, real_cancel = ClipEmbedder.encode_pixels, CancelToken.cancel
 
     def encode(self, pixels):
         gate.calls += 1
-        if gate.calls >= 2:
+        if gate.block_at is not None and gate.calls >= gate.block_at:
             gate.reached.set()
             assert gate.release.wait(30), "the test never released the model"
         return real_encode(self, pixels)
@@ -608,3 +608,60 @@ def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(q
     d = window.findChild(SkippedDialog)
     assert d.table.item(0, 0).text().endswith("bad\ufffd.jpg")
     d.close()
+
+
+def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_cancels_safely(
+        qtbot, window, photos, settings, tiny_model, tmp_path, encode_gate, monkeypatch):
+    import json
+    import shutil
+
+    from photofinder.core.models import model_identity
+    from photofinder.gui.dialogs import SettingsDialog
+
+    folder, kinds = photos
+    encode_gate.block_at = None
+    add_folder_and_wait(qtbot, window, folder)
+    other = tmp_path / "other-clip"  # the same network, another config: another model to a library
+    shutil.copytree(tiny_model, other)
+    cfg = json.loads((other / "config.json").read_text())
+    cfg["_photofinder_test_note"] = "another model"
+    (other / "config.json").write_text(json.dumps(cfg))
+
+    def user_picks_other(dialog):
+        dialog.model.setText(str(other))
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", user_picks_other)
+    window.open_settings()
+    panel = window.progress
+    qtbot.waitUntil(lambda: panel.action.isVisible() and panel.action.text() == "Re-index with the new model")
+    assert "searches keep using the old one" in panel.label.text()
+
+    def library_model() -> str:
+        with window.app.library.open_catalog() as c:
+            return c.model_id
+
+    old = library_model()
+    encode_gate.calls, encode_gate.block_at = 0, 2  # the rebuild's second batch waits in the model
+    qtbot.mouseClick(panel.action, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)
+    assert window.app.indexing.running and "Re-indexing" in panel.label.text()
+    search(qtbot, window, QUERY_KINDS[1].caption)  # meanwhile the old vectors and model answer
+    assert sum(kinds[p] == QUERY_KINDS[1] for p in shown_paths(window)[:5]) >= 4
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
+        qtbot.mouseClick(panel.cancel, Qt.MouseButton.LeftButton)
+    assert done.args[0].cancelled and not done.args[0].rebuilt
+    assert library_model() == old  # a cancelled rebuild changes nothing
+    qtbot.waitUntil(lambda: panel.action.isVisible() and "cancelled" in panel.label.text())
+    search(qtbot, window, QUERY_KINDS[2].caption)
+    assert window.results.rowCount() > 0
+
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
+        qtbot.mouseClick(panel.action, Qt.MouseButton.LeftButton)  # offered again: this time to the end
+    assert done.args[0].rebuilt and library_model() == model_identity(str(other))
+    assert "Re-indexed with the new model" in panel.label.text()
+    qtbot.waitUntil(lambda: "other-clip" in window.status.text(), timeout=5000)
+    search(qtbot, window, QUERY_KINDS[1].caption)  # now with the new model
+    assert sum(kinds[p] == QUERY_KINDS[1] for p in shown_paths(window)[:5]) >= 4
+    assert window.app.pool.loaded_models == [(str(other), "cpu")]
