@@ -93,7 +93,7 @@ def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 
             app.processEvents()
             time.sleep(0.01)
 
-    pump(lambda: window.app.summary is not None)
+    pump(lambda: window.app.summary is not None or window.progress.isVisible())  # or a notice (damaged)
     if query:
         window.search_bar.edit.setText(query)
         window.app.query.search_text(query)

@@ -439,6 +439,7 @@ class AppController(QObject):
         lib, q, ix = self.libraries, self.query, self.indexing
         lib.summaryChanged.connect(self._on_summary)
         lib.summaryFailed.connect(self._on_summary_failed)
+        lib.damaged.connect(self._on_damaged)
         lib.libraryChanged.connect(self._on_library_changed)
         lib.folderRemoved.connect(self._on_folder_removed)
         lib.problem.connect(self.problem)
@@ -460,6 +461,10 @@ class AppController(QObject):
     # reference-count bug that aborts the process ("bool_dealloc").
     def _on_summary_failed(self, message: str) -> None:
         self.statusChanged.emit(f"This library can't be read: {message}")
+
+    def _on_damaged(self, library: Library) -> None:
+        self._show(Page("message", "This library can't be read: its catalog is damaged."))
+        self.statusChanged.emit(f"The catalog of the library “{library.name}” is damaged.")
 
     def _on_library_changed(self, library: Library | None) -> None:
         if library is None:

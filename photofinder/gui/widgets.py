@@ -113,6 +113,7 @@ class ProgressPanel(QWidget):
         self.bar.setTextVisible(False)
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)  # a long notice wraps; it never widens the window
         self.label.linkActivated.connect(lambda _: self.showSkipped.emit())
         self.action = QPushButton()
         self.action.clicked.connect(self._on_action)
