@@ -17,7 +17,9 @@ def setup_file_logging(data_dir: Path) -> Path:
     from logging.handlers import RotatingFileHandler
 
     path = data_dir / "photofinder.log"
-    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+    # A name that is not UTF-8 in a message (ours or the core's) is escaped, not a "Logging error" traceback.
+    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8",
+                                  errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
@@ -91,7 +93,7 @@ def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 
             app.processEvents()
             time.sleep(0.01)
 
-    pump(lambda: window.app.summary is not None)
+    pump(lambda: window.app.summary is not None or window.progress.isVisible())  # or a notice (damaged)
     if query:
         window.search_bar.edit.setText(query)
         window.app.query.search_text(query)

@@ -15,11 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.errors import PhotofinderError
+from ..core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
 from ..core.indexer import IndexReport
 from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
+from ..core.paths import display_path
+from ..core.planner import nested_folders
 from ..core.scanner import normalise_folder
-from .indexing import IndexController
+from .care import LibraryCare
+from .fileurls import shown_name
+from .indexing import MODEL, IndexController
 from .modelpool import EmbedderPool
 from .paging import PAGE
 from .searching import Found, SearchController, SearchRequest
@@ -55,8 +59,11 @@ class LibraryController(QObject):
     summaryChanged = Signal(object)  # LibrarySummary of the current library
     summaryFailed = Signal(str)
     problem = Signal(str)  # something the user must be told
+    busy = Signal(str)  # another process holds the library: a passing fault, told without a dialog
+    damaged = Signal(object)  # the Library whose catalog is damaged
+    repaired = Signal(object)  # where the damaged catalog was set aside (a Path, or None)
     folderRemoved = Signal(int)  # photos forgotten
-    skippedReady = Signal(list)  # [(path, reason)]
+    skippedReady = Signal(object)  # [(path, reason)]: an object, so that paths keep their exact bytes
 
     def __init__(self, store: LibraryStore, settings: AppSettings, searches: SearchController,
                  thumbs: ThumbnailLoader):
@@ -95,11 +102,28 @@ class LibraryController(QObject):
                 self.summary = summary
                 self.summaryChanged.emit(summary)
 
-        def failed(message: str) -> None:
-            if self.library is lib:
-                self.summaryFailed.emit(message)
+        def failed(error: Exception) -> None:
+            if self.library is not lib:
+                return
+            if isinstance(error, CatalogDamagedError):
+                self.damaged.emit(lib)
+            else:
+                self.summaryFailed.emit(str(error))
 
         self.searches.run_task(lib.summary, done, failed)
+
+    def repair(self) -> None:
+        """Set the damaged catalog aside and start a new one from library.json (on the search thread)."""
+        lib = self.library
+        if lib is None:
+            return
+
+        def done(aside: Path | None) -> None:
+            self.repaired.emit(aside)
+            self.refresh_summary()
+
+        self.searches.forget_libraries()  # its open catalogs go first: they hold the damaged file
+        self.searches.run_task(lib.repair, done, self._failed)
 
     def create(self, name: str) -> None:
         try:
@@ -123,9 +147,15 @@ class LibraryController(QObject):
         self._release()
         self.searches.run_task(lambda: store.remove(name), lambda _: self.reload(), self._library_failed)
 
-    def _library_failed(self, message: str) -> None:
-        self.problem.emit(message)
+    def _library_failed(self, error: Exception) -> None:
+        self._failed(error)
         self.reload(self.settings.last_library)
+
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, LibraryBusyError):
+            self.busy.emit(str(error))
+        else:
+            self.problem.emit(str(error))
 
     def _release(self) -> None:
         """Let go of the library's files before they are moved or deleted.
@@ -145,7 +175,7 @@ class LibraryController(QObject):
         def forget() -> int:
             return lib.remove_folder(folder)
 
-        self.searches.run_task(forget, self.folderRemoved.emit, self.problem.emit)
+        self.searches.run_task(forget, self.folderRemoved.emit, self._failed)
 
     def show_skipped(self) -> None:
         lib = self.library
@@ -156,7 +186,7 @@ class LibraryController(QObject):
             with lib.open_catalog() as c:
                 return c.skipped()
 
-        self.searches.run_task(skipped, self.skippedReady.emit, self.problem.emit)
+        self.searches.run_task(skipped, self.skippedReady.emit, self._failed)
 
 
 class QueryController(QObject):
@@ -188,7 +218,7 @@ class QueryController(QObject):
         self._search("image", image, label)
 
     def find_similar(self, path: str) -> None:
-        self._search("similar", path, f"photos like {os.path.basename(path)}")
+        self._search("similar", path, f"photos like {shown_name(path)}")
 
     def _search(self, kind: str, query: Any, label: str) -> None:
         lib = self.libraries.library
@@ -277,19 +307,22 @@ class QueryController(QObject):
 class IndexingFlow(QObject):
     """Index runs as the user asks for them: one at a time, later folders queued behind the running one."""
 
-    started = Signal()
+    started = Signal(bool)  # whether it is a rebuild with a new model
     progress = Signal(object)
     finished = Signal(object)  # IndexReport
-    failed = Signal(str, bool)  # message, is it a model problem
+    failed = Signal(str, str)  # message, kind (indexing.MODEL, BUSY, DAMAGED or OTHER)
     modelLoading = Signal(str)
     queued = Signal(str)  # a passing message
+    informed = Signal(str)  # why nothing was done, told without a dialog
     problem = Signal(str)  # something the user must be told
 
     def __init__(self, runner: IndexController, libraries: LibraryController, settings: AppSettings):
         super().__init__()
         self.runner, self.libraries, self.settings = runner, libraries, settings
         self.closing = False
+        self.rebuilding = False  # the run in progress re-encodes the library with a new model
         self._pending: list[str] = []
+        self._pending_rebuild = False
         runner.progress.connect(self.progress)
         runner.modelLoading.connect(self.modelLoading)
         runner.finished.connect(self._on_finished)
@@ -302,10 +335,14 @@ class IndexingFlow(QObject):
     def add_folder(self, folder: str) -> None:
         path = normalise_folder(folder)
         if not os.path.isdir(path):
-            self.problem.emit(f"{folder} is not a folder.")
+            self.problem.emit(f"{display_path(folder)} is not a folder.")
             return
         if not os.access(path, os.R_OK | os.X_OK):
-            self.problem.emit(f"photofinder is not allowed to read {folder}.")
+            self.problem.emit(f"photofinder is not allowed to read {display_path(folder)}.")
+            return
+        inside = self._already_in_library(path)
+        if inside is not None:
+            self.informed.emit(f"{display_path(folder)} is already part of the library{inside}.")
             return
         if self.libraries.library is None:
             try:
@@ -316,6 +353,18 @@ class IndexingFlow(QObject):
             self.libraries.reload(DEFAULT_LIBRARY)
         self.start([path])
 
+    def _already_in_library(self, path: str) -> str | None:
+        """"" for a folder of the library, " (inside X)" for one inside a folder X of it, else None.
+
+        A parent of the library's folders is welcome: the core merges them into it.
+        """
+        s = self.libraries.summary
+        folders = s.folders if s is not None else []
+        if path in folders:
+            return ""
+        parent = nested_folders([*folders, path]).get(path)
+        return f" (inside {display_path(parent)})" if parent else None
+
     def start(self, add_folders: list[str]) -> None:
         lib = self.libraries.library
         if lib is None:
@@ -324,8 +373,22 @@ class IndexingFlow(QObject):
             self._pending += add_folders
             self.queued.emit("Indexing is running: the new folder will be indexed next.")
             return
-        self.started.emit()
+        self.rebuilding = False
+        self.started.emit(False)
         self.runner.start(lib, self.settings.model, add_folders)
+
+    def rebuild(self) -> None:
+        """Re-encode the whole library with the model in the settings; it switches only when complete."""
+        lib = self.libraries.library
+        if lib is None:
+            return
+        if self.runner.running:
+            self._pending_rebuild = True
+            self.queued.emit("Indexing is running: re-indexing with the new model starts when it is done.")
+            return
+        self.rebuilding = True
+        self.started.emit(True)
+        self.runner.start(lib, self.settings.model, [], rebuild=True)
 
     def cancel(self) -> None:
         self.runner.cancel()
@@ -333,9 +396,14 @@ class IndexingFlow(QObject):
     @Slot(object)
     def _on_finished(self, report: IndexReport) -> None:
         self.finished.emit(report)
-        if self._pending and not self.closing:
+        if self.closing:
+            return
+        if self._pending:
             pending, self._pending = self._pending, []
             self.start(pending)
+        elif self._pending_rebuild:
+            self._pending_rebuild = False
+            self.rebuild()
 
     def shutdown(self) -> None:
         self.closing = True
@@ -361,6 +429,7 @@ class AppController(QObject):
         self.libraries = LibraryController(self.store, settings, self.searches, self.thumbs)
         self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
         self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
+        self.care = LibraryCare(self.libraries, self.indexing, settings)
         self.page = Page("empty")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
@@ -370,6 +439,7 @@ class AppController(QObject):
         lib, q, ix = self.libraries, self.query, self.indexing
         lib.summaryChanged.connect(self._on_summary)
         lib.summaryFailed.connect(self._on_summary_failed)
+        lib.damaged.connect(self._on_damaged)
         lib.libraryChanged.connect(self._on_library_changed)
         lib.folderRemoved.connect(self._on_folder_removed)
         lib.problem.connect(self.problem)
@@ -392,6 +462,10 @@ class AppController(QObject):
     def _on_summary_failed(self, message: str) -> None:
         self.statusChanged.emit(f"This library can't be read: {message}")
 
+    def _on_damaged(self, library: Library) -> None:
+        self._show(Page("message", "This library can't be read: its catalog is damaged."))
+        self.statusChanged.emit(f"The catalog of the library “{library.name}” is damaged.")
+
     def _on_library_changed(self, library: Library | None) -> None:
         if library is None:
             self._show(Page("empty"))
@@ -400,7 +474,7 @@ class AppController(QObject):
     def _on_queued(self, message: str) -> None:
         self.notice.emit(message, 5000)
 
-    def _on_index_started(self) -> None:
+    def _on_index_started(self, rebuild: bool) -> None:
         if self.page.kind == "empty":
             self._show(Page("message", INDEXING_HINT))
 
@@ -442,16 +516,18 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:
+        if report.rebuilt:
+            self.searches.forget_libraries()  # their searchers hold the old model
         self.libraries.refresh_summary()
         if self.query.last_request is not None:
             self.query.rerun()
         else:
             self.query.browse()
 
-    @Slot(str, bool)
-    def _on_index_failed(self, message: str, model_problem: bool) -> None:
+    @Slot(str, str)
+    def _on_index_failed(self, message: str, kind: str) -> None:
         self.libraries.refresh_summary()
-        if model_problem and not self.indexing.closing:
+        if kind == MODEL and not self.indexing.closing:
             self._model_problem(message, lambda: self.indexing.start([]))
 
     def _on_folder_removed(self, n: int) -> None:
@@ -485,6 +561,8 @@ class AppController(QObject):
             self.pool.device = self.settings.device
         if (self.settings.model, self.settings.device) != (model, device):
             self.searches.forget_libraries()
+        if self.settings.model != model:
+            self.care.model_changed()
         self._update_status(self._extra)
 
     def _update_status(self, extra: str = "") -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.embedder import DEFAULT_MODEL
+from ..core.paths import display_path
 from .modelpool import EmbedderPool
 from .settings import DEVICES, AppSettings
 
@@ -88,7 +89,7 @@ class SkippedDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         for i, (path, reason) in enumerate(skipped):
-            self.table.setItem(i, 0, QTableWidgetItem(path))
+            self.table.setItem(i, 0, QTableWidgetItem(display_path(path)))
             self.table.setItem(i, 1, QTableWidgetItem(reason))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -160,3 +161,11 @@ def ask_for_model_folder(parent: QWidget, message: str) -> str | None:
         return None
     folder = QFileDialog.getExistingDirectory(parent, "Choose a CLIP model folder")
     return folder or None
+
+
+def show_about(parent: QWidget, data_dir: object) -> None:
+    from .. import __version__
+
+    QMessageBox.about(parent, "About photofinder",
+                      f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
+                      f"<p>Data folder: {data_dir}")

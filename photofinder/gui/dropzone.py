@@ -9,10 +9,22 @@ from __future__ import annotations
 import itertools
 import os
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QEvent,
+    QMimeData,
+    QObject,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QClipboard, QDropEvent, QImage, QImageReader
 
 from ..core.decode import is_photo_name
+from .fileurls import local_path, shown_name
 
 ICON_SIDE = 40
 
@@ -21,7 +33,13 @@ def read_icon(source: str | QImage, side: int = ICON_SIDE) -> QImage:
     """A small icon of an image file (read scaled: JPEGs decode at 1/8 size) or of an image in memory."""
     if isinstance(source, QImage):
         return source.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-    reader = QImageReader(source)
+    try:  # read by Python, which opens any name (Qt can't open one that is not UTF-8)
+        with open(source, "rb") as f:
+            data = QByteArray(f.read())
+    except OSError:
+        return QImage()
+    buffer = QBuffer(data)
+    reader = QImageReader(buffer)
     reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > side:
@@ -68,9 +86,9 @@ class ChipIcons(QObject):
 class DropZone(QObject):
     """An event filter for the window: turns drops and pastes into signals the window acts on."""
 
-    addFolder = Signal(str)
+    addFolder = Signal(object)  # str; paths travel as objects (a QString would lose a name that is not UTF-8)
     searchImage = Signal(object, str)  # a path or a QImage, and its label
-    findSimilar = Signal(str)
+    findSimilar = Signal(object)  # str
     message = Signal(str)  # why a drop does nothing
     notice = Signal(str)  # a passing status message
 
@@ -101,7 +119,7 @@ class DropZone(QObject):
         return False
 
     def drop(self, md: QMimeData) -> None:
-        paths = [u.toLocalFile() for u in md.urls() if u.isLocalFile()]
+        paths = [p for p in map(local_path, md.urls()) if p is not None]
         folders = [p for p in paths if os.path.isdir(p)]
         images = [p for p in paths if os.path.isfile(p)]
         for f in folders:
@@ -109,17 +127,17 @@ class DropZone(QObject):
         if images and not folders:
             p = images[0]
             if not is_photo_name(p):
-                self.message.emit(f"{os.path.basename(p)} is not a photo photofinder can read.")
+                self.message.emit(f"{shown_name(p)} is not a photo photofinder can read.")
                 return
-            self.searchImage.emit(p, os.path.basename(p))
+            self.searchImage.emit(p, shown_name(p))
         elif md.hasImage() and not paths:
             self._image(QImage(md.imageData()), "dropped image")
 
     def paste(self, clipboard: QClipboard) -> None:
         md = clipboard.mimeData()
-        files = [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.isfile(u.toLocalFile())]
+        files = [p for p in map(local_path, md.urls()) if p is not None and os.path.isfile(p)]
         if files:
-            self.searchImage.emit(files[0], os.path.basename(files[0]))
+            self.searchImage.emit(files[0], shown_name(files[0]))
         elif md.hasImage():
             self._image(clipboard.image(), "pasted image")
         else:

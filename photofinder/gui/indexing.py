@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.embedder import DownloadCancelled
-from ..core.errors import ModelUnavailableError, PhotofinderError
+from ..core.errors import CatalogDamagedError, LibraryBusyError, ModelUnavailableError, PhotofinderError
 from ..core.indexer import CancelToken, Indexer, Progress
 from ..core.library import Library
 from .modelpool import EmbedderPool
@@ -17,17 +17,22 @@ from .threads import new_thread
 log = logging.getLogger(__name__)
 
 
+# What an index run's failure is, for the app to act on: the model can't be had, another process holds the
+# library, its catalog is damaged, or anything else (the message says it).
+MODEL, BUSY, DAMAGED, OTHER = "model", "busy", "damaged", ""
+
+
 class IndexWorker(QObject):
     progress = Signal(object)  # core.indexer.Progress
     finished = Signal(object)  # core.indexer.IndexReport
-    failed = Signal(str, bool)  # message, is it a model problem
+    failed = Signal(str, str)  # message, kind (MODEL, BUSY, DAMAGED or OTHER)
     modelLoading = Signal(str)
 
     def __init__(self, library: Library, pool: EmbedderPool, model: str | None, add_folders: list[str],
-                 cancel: CancelToken):
+                 cancel: CancelToken, rebuild: bool = False):
         super().__init__()
         self.library, self.pool, self.model = library, pool, model
-        self.add_folders, self.cancel = add_folders, cancel
+        self.add_folders, self.cancel, self.rebuild = add_folders, cancel, rebuild
         self._last_emit = 0.0
 
     @Slot()
@@ -36,27 +41,32 @@ class IndexWorker(QObject):
             with self.library.open_catalog() as c:
                 for f in self.add_folders:
                     c.add_folder(f)
-                model = self.library.model_ref(c) or self.model
+                # A rebuild encodes with the model asked for; a plain run with the library's own.
+                model = self.model if self.rebuild else (self.library.model_ref(c) or self.model)
             device = self.pool.device
             embedder = self.pool.hold(model)
             try:
                 self.pool.load(embedder, self.modelLoading.emit)
-                report = Indexer(self.library, embedder).run(self._on_progress, self.cancel)
+                report = Indexer(self.library, embedder, rebuild=self.rebuild).run(self._on_progress, self.cancel)
             finally:
                 self.pool.release(model, device)
             self.finished.emit(report)
         except DownloadCancelled:
-            self.failed.emit("The model download was cancelled.", True)
+            self.failed.emit("The model download was cancelled.", MODEL)
         except ModelUnavailableError as e:
-            self.failed.emit(str(e), True)
+            self.failed.emit(str(e), MODEL)
+        except LibraryBusyError as e:
+            self.failed.emit(str(e), BUSY)
+        except CatalogDamagedError as e:
+            self.failed.emit(str(e), DAMAGED)
         except PhotofinderError as e:
-            self.failed.emit(str(e), False)
+            self.failed.emit(str(e), OTHER)
         except OSError as e:  # disk full, folder gone: the catalog rolled back its batch
-            self.failed.emit(f"Indexing stopped: {e.strerror or e}. What was indexed so far is kept.", False)
+            self.failed.emit(f"Indexing stopped: {e.strerror or e}. What was indexed so far is kept.", OTHER)
         except Exception as e:
             log.exception("indexing failed")
             self.failed.emit(f"Indexing stopped because of an unexpected error ({type(e).__name__}: {e}). "
-                             "What was indexed so far is kept; details are in the log file.", False)
+                             "What was indexed so far is kept; details are in the log file.", OTHER)
 
     def _on_progress(self, p: Progress) -> None:
         now = time.monotonic()
@@ -70,7 +80,7 @@ class IndexController(QObject):
 
     progress = Signal(object)
     finished = Signal(object)
-    failed = Signal(str, bool)
+    failed = Signal(str, str)  # message, kind
     modelLoading = Signal(str)
 
     def __init__(self, pool: EmbedderPool):
@@ -84,12 +94,14 @@ class IndexController(QObject):
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, library: Library, model: str, add_folders: list[str] | None = None) -> bool:
+    def start(self, library: Library, model: str, add_folders: list[str] | None = None,
+              rebuild: bool = False) -> bool:
+        """Index `library` (adding `add_folders`), or with `rebuild` re-encode it all with `model`."""
         if self._thread is not None:
             return False
         self._cancel = CancelToken()
         thread = new_thread("index")
-        worker = IndexWorker(library, self.pool, model, add_folders or [], self._cancel)
+        worker = IndexWorker(library, self.pool, model, add_folders or [], self._cancel, rebuild)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
@@ -115,10 +127,10 @@ class IndexController(QObject):
         self._stop_thread()
         self.finished.emit(report)
 
-    @Slot(str, bool)
-    def _on_failed(self, message: str, model_problem: bool) -> None:
+    @Slot(str, str)
+    def _on_failed(self, message: str, kind: str) -> None:
         self._stop_thread()
-        self.failed.emit(message, model_problem)
+        self.failed.emit(message, kind)
 
     def shutdown(self) -> None:
         """Cancel and wait: what was indexed is already committed, batch by batch."""

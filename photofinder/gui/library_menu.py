@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
+from ..core.paths import display_path
 from .controllers import AppController
 
 
@@ -45,13 +46,13 @@ class LibraryActions(QObject):
         if not folders:
             menu.addAction("(no folders)").setEnabled(False)
         for f in folders:
-            menu.addAction(f, lambda f=f: self.remove_folder(f))
+            menu.addAction(display_path(f), lambda f=f: self.remove_folder(f))
 
     def remove_folder(self, folder: str) -> None:
         if self.app.library is None or self._busy("remove a folder"):
             return
         answer = QMessageBox.question(self.window, "Remove folder",
-                                      f"Stop searching {folder}?\n\nThe photos in it are not touched.")
+                                      f"Stop searching {display_path(folder)}?\n\nThe photos in it are not touched.")
         if answer == QMessageBox.StandardButton.Yes:
             self.app.libraries.remove_folder(folder)
 

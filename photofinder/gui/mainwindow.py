@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Slot
+from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -27,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import fileurls
 from .controllers import AppController, Page
-from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
+from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder, show_about
 from .dropzone import ChipIcons, DropZone
+from .fileurls import shown_name
 from .library_menu import LibraryActions
 from .results import ResultsModel, ResultsView
 from .searching import Found, SearchRequest
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         e.addAction("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
         h = self.menuBar().addMenu("&Help")
         h.addAction("Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir))))
-        h.addAction("&About photofinder", self.about)
+        h.addAction("&About photofinder", lambda: show_about(self, self.data_dir))
 
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
@@ -124,9 +125,9 @@ class MainWindow(QMainWindow):
         self.search_bar.textSearch.connect(q.search_text)
         self.search_bar.cleared.connect(q.clear)
         self.view.findSimilar.connect(self.find_similar)
-        self.view.openPaths.connect(self.open_paths)
-        self.view.showInFolder.connect(self.show_in_folder)
-        self.view.copyPaths.connect(self.copy_paths)
+        self.view.openPaths.connect(fileurls.open_paths)
+        self.view.showInFolder.connect(fileurls.show_in_folder)
+        self.view.copyPaths.connect(fileurls.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
         self.drops.addFolder.connect(ix.add_folder)
@@ -140,7 +141,10 @@ class MainWindow(QMainWindow):
         ix.started.connect(self.progress.start)
         ix.progress.connect(self.progress.update_progress)
         ix.finished.connect(self.progress.finish)
-        ix.failed.connect(lambda message, _: self.progress.error(message))
+        self.progress.actionRequested.connect(app.care.act)
+        # Queued: a notice follows the panel's own update for the same event (a cancelled rebuild's summary).
+        app.care.notice.connect(lambda n: self.progress.show_notice(n.text, n.action, n.error),
+                                Qt.ConnectionType.QueuedConnection)
         ix.modelLoading.connect(lambda _: self.progress.label.setText("Loading the model…"))
         for sig in (ix.finished, ix.failed, q.answered):
             sig.connect(self.downloads.close)
@@ -190,7 +194,7 @@ class MainWindow(QMainWindow):
         self.app.query.search_image(image, label)
 
     def find_similar(self, path: str) -> None:
-        self.search_bar.show_image(f"Like {os.path.basename(path)}", self.results.cached_pixmap(path))
+        self.search_bar.show_image(f"Like {shown_name(path)}", self.results.cached_pixmap(path))
         self.app.query.find_similar(path)
 
     def paste(self) -> None:
@@ -209,16 +213,6 @@ class MainWindow(QMainWindow):
         self.results.set_results(found.results, req.library.thumbs_dir if req else None, found.more is not None)
         if found.results:
             self.view.scrollToTop()
-
-    def open_paths(self, paths: list[str]) -> None:
-        for p in paths[:20]:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(p))
-
-    def show_in_folder(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
-
-    def copy_paths(self, paths: list[str]) -> None:
-        QGuiApplication.clipboard().setText("\n".join(paths))
 
     def _on_problem(self, text: str) -> None:
         QMessageBox.warning(self, "photofinder", text)
@@ -241,13 +235,6 @@ class MainWindow(QMainWindow):
                 self.view.set_thumb_size(self.settings.thumb_size)
                 self.results.set_thumb_size(self.settings.thumb_size)
             self.app.settings_changed(model, device)
-
-    def about(self) -> None:
-        from .. import __version__
-
-        QMessageBox.about(self, "About photofinder",
-                          f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
-                          f"<p>Data folder: {self.data_dir}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:

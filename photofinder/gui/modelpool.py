@@ -22,7 +22,8 @@ class EmbedderPool(QObject):
     """Lazily made embedders shared by the index and search threads (making and loading are locked).
 
     Only the current (model, device) is kept, plus any an index run holds; after `idle_ms` with no use the
-    pool lets go of them all. Searchers keep a reference too: `unloaded` tells their owner to drop them.
+    pool lets go of them all. Searchers keep a reference too: `unloaded` tells their owner to drop them, and then
+    to call `unload_dropped`, which frees the weights (never under a search that is still encoding).
     """
 
     downloadProgress = Signal(str, int, int)  # model, done bytes, total bytes
@@ -37,6 +38,7 @@ class EmbedderPool(QObject):
         self._lock = threading.Lock()
         self._models: dict[tuple[str, str], Any] = {}
         self._held: Counter[tuple[str, str]] = Counter()
+        self._dropped: list[Any] = []  # out of the pool, weights not freed yet
         self._cancel = threading.Event()
         self._closed = False
         self._idle = QTimer(self)
@@ -47,33 +49,56 @@ class EmbedderPool(QObject):
 
     def get(self, model: str) -> Any:
         """The embedder for `model` on the current device (not loaded yet, perhaps)."""
-        with self._lock:
+        return self._get(model, hold=False)
+
+    def _get(self, model: str, hold: bool) -> Any:
+        with self._lock:  # made and held in one step: a switch on another thread can't drop it in between
             key = (model, self.device)
+            # Any other model no index run holds is let go of: after a switch, or after a rebuild that held the new
+            # model while searches still used the old one.
+            dropped = self._drop([k for k in self._models if k != key and not self._held[k]], "switched away")
             emb = self._models.get(key)
             if emb is None:
-                for old in [k for k in self._models if k != key and not self._held[k]]:
-                    log.info("letting go of the model %s (%s)", *old)  # a model or device switch
-                    del self._models[old]
                 emb = self._models[key] = self._factory(model, self.device, self._progress_for(model))
+            if hold:
+                self._held[key] += 1
         self._used.emit()
+        if dropped:
+            self.unloaded.emit()
         return emb
+
+    def _drop(self, keys: list[tuple[str, str]], why: str) -> bool:
+        """Take models out of the pool (lock held); their weights are freed by `unload_dropped`."""
+        for key in keys:
+            log.info("letting go of the model %s (%s): %s", *key, why)
+            self._dropped.append(self._models.pop(key))
+        return bool(keys)
+
+    def unload_dropped(self) -> None:
+        """Free the weights of the models let go of. Call it where no search can be using them: on the search
+        thread, after its searchers were closed (index runs hold theirs, so those are never dropped)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, []
+        for emb in dropped:
+            unload = getattr(emb, "unload", None)
+            if unload is not None:
+                unload()
 
     def load(self, embedder: Any, on_loading: Callable[[str], None] | None = None) -> None:
         """Load `embedder` now. A download cancelled earlier does not cancel this one."""
         if getattr(embedder, "loaded", True):
+            self._used.emit()  # a model in use is not idle
             return
         if not self._closed:
             self._cancel.clear()
         if on_loading is not None:
             on_loading(embedder.model_id)
         embedder.load()
+        self._used.emit()
 
     def hold(self, model: str) -> Any:
         """The embedder for an index run; it is not let go of until `release`."""
-        emb = self.get(model)
-        with self._lock:
-            self._held[(model, self.device)] += 1
-        return emb
+        return self._get(model, hold=True)
 
     def release(self, model: str, device: str) -> None:
         with self._lock:
@@ -97,11 +122,8 @@ class EmbedderPool(QObject):
     def unload_idle(self) -> None:
         """Let go of every model no index run holds (the timer calls this after a quiet spell)."""
         with self._lock:
-            gone = [k for k in self._models if not self._held[k]]
-            for k in gone:
-                del self._models[k]
+            gone = self._drop([k for k in self._models if not self._held[k]], "idle")
         if gone:
-            log.info("idle: let go of %d model(s)", len(gone))
             self.unloaded.emit()
 
     def cancel_downloads(self) -> None:

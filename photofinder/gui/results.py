@@ -15,16 +15,19 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
+from ..core.paths import display_path
 from ..core.search import SearchResult
 from .delegate import TileDelegate
+from .fileurls import file_url, shown_name
 from .thumbnails import ThumbKey, ThumbnailLoader
 
+# The photo's path as a Path: a str would pass through QString, which drops the escapes of a name that is not
+# UTF-8 (b"caf\xe9.jpg" would come back as "caf.jpg", another file).
 PathRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 
@@ -129,14 +132,14 @@ class ResultsModel(QAbstractListModel):
             return None
         r = self._results[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(r.path)
+            return shown_name(r.path)
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
             match = "" if r.score is None else f"\nmatch {r.score:.3f}"
-            return f"{os.path.basename(r.path)}{match}\n{r.path}"
+            return f"{shown_name(r.path)}{match}\n{display_path(r.path)}"
         if role == PathRole:
-            return r.path
+            return Path(r.path)
         if role == ScoreRole:
             return r.score
         return None
@@ -153,7 +156,7 @@ class ResultsModel(QAbstractListModel):
         """Dragged out to a file manager, mail client or editor as the photos' file URLs."""
         md = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
-        md.setUrls([QUrl.fromLocalFile(self._results[r].path) for r in rows])
+        md.setUrls([file_url(self._results[r].path) for r in rows])  # the real files, whatever their names
         return md
 
     def supportedDragActions(self) -> Qt.DropAction:
@@ -234,10 +237,12 @@ class ResultsModel(QAbstractListModel):
 class ResultsView(QListView):
     """Thumbnail grid. Right-click offers Find similar / Open / Show in folder / Copy path."""
 
-    findSimilar = Signal(str)
-    openPaths = Signal(list)
-    showInFolder = Signal(str)
-    copyPaths = Signal(list)
+    # Paths travel as Python objects: a `str` or `list` signal converts them to QString, which loses a name that
+    # is not UTF-8.
+    findSimilar = Signal(object)  # str
+    openPaths = Signal(object)  # list[str]
+    showInFolder = Signal(object)  # str
+    copyPaths = Signal(object)  # list[str]
     devicePixelRatioChanged = Signal(float)
 
     def __init__(self, thumb_size: int = 160):
@@ -259,7 +264,7 @@ class ResultsView(QListView):
         self.setItemDelegate(self.delegate)
         self.menu: QMenu | None = None
         self.set_thumb_size(thumb_size)
-        self.activated.connect(lambda idx: self.openPaths.emit(self.selected_paths() or [idx.data(PathRole)]))
+        self.activated.connect(lambda idx: self.openPaths.emit(self.selected_paths() or [_path(idx)]))
 
     def set_thumb_size(self, size: int) -> None:
         self.delegate.thumb_size = size
@@ -278,7 +283,7 @@ class ResultsView(QListView):
         return [r for r in range(m.rowCount()) if self.visualRect(m.index(r, 0)).intersects(area)]
 
     def selected_paths(self) -> list[str]:
-        return [i.data(PathRole) for i in sorted(self.selectedIndexes(), key=lambda i: i.row())]
+        return [_path(i) for i in sorted(self.selectedIndexes(), key=lambda i: i.row())]
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         idx = self.indexAt(event.pos())
@@ -286,7 +291,7 @@ class ResultsView(QListView):
             return
         if not self.selectionModel().isSelected(idx):
             self.setCurrentIndex(idx)
-        path = idx.data(PathRole)
+        path = _path(idx)
         paths = self.selected_paths() or [path]
         menu = QMenu(self)
         self.find_similar_action = menu.addAction("Find similar", lambda: self.findSimilar.emit(path))
@@ -297,3 +302,7 @@ class ResultsView(QListView):
         menu.addAction("Copy path" if len(paths) == 1 else "Copy paths", lambda: self.copyPaths.emit(paths))
         self.menu = menu
         menu.popup(event.globalPos())  # popup, not exec: never blocks the event loop
+
+
+def _path(index: QModelIndex | QPersistentModelIndex) -> str:
+    return os.fspath(index.data(PathRole))

@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 from ..core.catalog import Catalog
 from ..core.decode import UnreadableImage
 from ..core.embedder import DownloadCancelled
-from ..core.errors import ModelUnavailableError, PhotofinderError
+from ..core.errors import ModelMismatchError, ModelUnavailableError, PhotofinderError
 from ..core.library import Library
 from ..core.search import Searcher
 from .modelpool import EmbedderPool
@@ -62,7 +62,7 @@ class SearchWorker(QObject):
     failed = Signal(object, str, bool)  # request, message, is it a model problem
     modelLoading = Signal(str)
     taskDone = Signal(object, object)  # callback, value
-    taskFailed = Signal(object, str)  # callback, message
+    taskFailed = Signal(object, object)  # callback, the exception (the caller sorts it by type)
 
     def __init__(self, pool: EmbedderPool, latest: Callable[[], int]):
         super().__init__()
@@ -92,7 +92,14 @@ class SearchWorker(QObject):
         if req.serial != self.latest():
             return  # superseded while it waited: don't spend the CPU
         try:
-            self.results.emit(req, self._run(req))
+            try:
+                found = self._run(req)
+            except ModelMismatchError:  # the library switched to a new model (a rebuild completed): follow it
+                stale = self._searchers.pop(str(req.library.root), None)
+                if stale is not None:
+                    stale.close()
+                found = self._run(req)
+            self.results.emit(req, found)
         except DownloadCancelled:
             self.failed.emit(req, "The model download was cancelled.", True)
         except ModelUnavailableError as e:
@@ -128,7 +135,7 @@ class SearchWorker(QObject):
         except Exception as e:
             if not isinstance(e, PhotofinderError):
                 log.exception("background job %s failed", getattr(fn, "__name__", fn))
-            self.taskFailed.emit(failed, str(e))
+            self.taskFailed.emit(failed, e)
 
     @Slot()
     def forget(self) -> None:
@@ -138,6 +145,7 @@ class SearchWorker(QObject):
             c.close()
         self._searchers.clear()
         self._catalogs.clear()
+        self.pool.unload_dropped()  # no searcher of this thread uses them any more
 
 
 class SearchController(QObject):
@@ -184,8 +192,11 @@ class SearchController(QObject):
         self._serial += 1
 
     def run_task(self, fn: Callable[[], object], done: Callable[[Any], None],
-                 failed: Callable[[str], None]) -> None:
-        """Run `fn` on the search thread; `done(value)` or `failed(message)` then runs on the GUI thread."""
+                 failed: Callable[[Exception], None]) -> None:
+        """Run `fn` on the search thread; `done(value)` or `failed(exception)` then runs on the GUI thread.
+
+        str(exception) of a PhotofinderError is a message for the user; any other was logged as a bug.
+        """
         self._task.emit(fn, done, failed)
 
     def forget_libraries(self) -> None:
@@ -196,9 +207,9 @@ class SearchController(QObject):
     def _on_task_done(self, done: Callable[[Any], object], value: object) -> None:
         done(value)
 
-    @Slot(object, str)
-    def _on_task_failed(self, failed: Callable[[str], object], message: str) -> None:
-        failed(message)
+    @Slot(object, object)
+    def _on_task_failed(self, failed: Callable[[Exception], object], error: Exception) -> None:
+        failed(error)
 
     @Slot(object, object)
     def _on_results(self, req: SearchRequest, found: Found) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ..core.decode import UnreadableImage
+from ..core.paths import display_path
 from ..core.thumbnails import load_thumbnail
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,10 @@ class _ThumbJob(QRunnable):
             data = img.convert("RGB").tobytes()
             qimg = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
         except (UnreadableImage, OSError) as e:
-            log.info("no thumbnail for %s: %s", self.key.path, e)
+            log.info("no thumbnail for %s: %s", display_path(self.key.path), e)
             self.signals.failed.emit(self.key)
         except Exception:
-            log.exception("thumbnail for %s failed", self.key.path)
+            log.exception("thumbnail for %s failed", display_path(self.key.path))
             self.signals.failed.emit(self.key)
         else:
             self.signals.loaded.emit(self.key, qimg)  # QImage here; QPixmap only on the GUI thread

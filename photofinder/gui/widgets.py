@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.indexer import IndexReport, Progress
+from ..core.paths import display_path
 from .controllers import format_duration
 
 
@@ -96,10 +97,12 @@ class SearchBar(QWidget):
 
 
 class ProgressPanel(QWidget):
-    """Indexing progress (count, photos/s, time left, Cancel) and, afterwards, the summary."""
+    """Indexing progress (count, photos/s, time left, Cancel), afterwards the summary; and notices that need no
+    dialog (a library busy elsewhere, a damaged one), with the one action that helps."""
 
     cancelRequested = Signal()
     showSkipped = Signal()
+    actionRequested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,26 +113,34 @@ class ProgressPanel(QWidget):
         self.bar.setTextVisible(False)
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)  # a long notice wraps; it never widens the window
         self.label.linkActivated.connect(lambda _: self.showSkipped.emit())
+        self.action = QPushButton()
+        self.action.clicked.connect(self._on_action)
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancelRequested)
+        self.rebuilding = False
         self.close_button = QToolButton()
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.clicked.connect(self.hide)
         lay.addWidget(self.bar)
         lay.addWidget(self.label, 1)
+        lay.addWidget(self.action)
         lay.addWidget(self.cancel)
         lay.addWidget(self.close_button)
         self.hide()
 
-    def start(self, text: str = "Looking for photos…") -> None:
+    def start(self, rebuild: bool = False) -> None:
+        self.rebuilding = rebuild
         self.bar.setRange(0, 0)
         self.bar.show()
+        self.action.hide()
         self.cancel.show()
         self.cancel.setEnabled(True)
         self.close_button.hide()
-        self.label.setText(text)
+        self.label.setText("Re-indexing with the new model… searches use the old one until it is done."
+                           if rebuild else "Looking for photos…")
         self.show()
 
     def update_progress(self, p: Progress) -> None:
@@ -141,12 +152,12 @@ class ProgressPanel(QWidget):
             return
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
-        parts = [f"Indexing {p.done:,} of {p.total:,}"]
+        parts = [f"{'Re-indexing with the new model' if self.rebuilding else 'Indexing'} {p.done:,} of {p.total:,}"]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f} photos/s")
         if p.eta is not None and p.done < p.total:
             parts.append(f"about {format_duration(p.eta)} left")
-        name = os.path.basename(p.current)
+        name = display_path(os.path.basename(p.current))
         self.label.setText(" · ".join(parts) + (f" · <span style='color:gray'>{_esc(name)}</span>" if name else ""))
 
     def stopping(self) -> None:
@@ -155,27 +166,40 @@ class ProgressPanel(QWidget):
 
     def finish(self, report: IndexReport) -> None:
         self.bar.hide()
+        self.action.hide()
         self.cancel.hide()
         self.close_button.show()
         new = report.indexed + report.reused
         head = "Indexing cancelled" if report.cancelled else "Indexing done"
         text = f"{head}: {new:,} new, {report.unchanged:,} unchanged"
+        if report.rebuilt:
+            text = f"Re-indexed with the new model: {new:,} photos"
         if report.removed:
             text += f", {report.removed:,} removed"
         text += f" in {format_duration(report.seconds)}."
         if report.skipped:
             text += f" <a href='skipped'>{len(report.skipped):,} skipped</a>"
         for m in report.missing_folders:
-            text += f" · Folder {_esc(m.path)}: {m.reason}, its photos are kept."
+            text += f" · Folder {_esc(display_path(m.path))}: {m.reason}, its photos are kept."
         self.label.setText(text)
         self.show()
 
     def error(self, message: str) -> None:
+        self.show_notice(message, error=True)
+
+    def show_notice(self, text: str, action: str = "", error: bool = False) -> None:
+        """A message in place of the progress, with a button for `action` ("" for none)."""
         self.bar.hide()
         self.cancel.hide()
         self.close_button.show()
-        self.label.setText(f"<span style='color:#b00020'>{_esc(message)}</span>")
+        self.action.setText(action)
+        self.action.setVisible(bool(action))
+        self.label.setText(f"<span style='color:#b00020'>{_esc(text)}</span>" if error else _esc(text))
         self.show()
+
+    def _on_action(self) -> None:
+        self.action.hide()
+        self.actionRequested.emit()
 
 
 class EmptyPage(QWidget):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -170,16 +171,16 @@ def test_open_copy_path_and_drag_out(qtbot, window, photos, monkeypatch):
     add_folder_and_wait(qtbot, window, folder)
     search(qtbot, window, "a red circle")
     opened = []
-    monkeypatch.setattr("photofinder.gui.mainwindow.QDesktopServices.openUrl", lambda url: opened.append(url))
+    monkeypatch.setattr("photofinder.gui.fileurls.QDesktopServices.openUrl", lambda url: opened.append(url))
     window.view.setCurrentIndex(window.results.index(0))
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
-    first = window.results.index(0).data(PathRole)
+    first = str(window.results.index(0).data(PathRole))
     assert [u.toLocalFile() for u in opened] == [first]
     window.view.copyPaths.emit([first])
     assert QGuiApplication.clipboard().text() == first
     md = window.results.mimeData([window.results.index(0), window.results.index(1)])
-    assert [u.toLocalFile() for u in md.urls()] == [first, window.results.index(1).data(PathRole)]
+    assert [u.toLocalFile() for u in md.urls()] == [first, str(window.results.index(1).data(PathRole))]
 
 
 def test_typing_supersedes_earlier_queries(qtbot, window, photos):
@@ -214,57 +215,68 @@ def test_ctrl_f_focuses_the_search_bar(qtbot, window):
     assert window.search_bar.edit.hasFocus() or QApplication.focusWidget() is window.search_bar.edit
 
 
-def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, monkeypatch):
+@pytest.fixture
+def encode_gate(monkeypatch):
+    """The model's second batch blocks until the test releases it, or the app cancels the run (or closes).
+
+    Indexing then stops at a known point, whatever the machine's speed: 16 photos are committed (the first batch)
+    and 16 more are in the model when the user cancels.
+    """
+    import threading
+
+    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.indexer import CancelToken
+
+    gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0, block_at=2)
+    real_encode, real_cancel = ClipEmbedder.encode_pixels, CancelToken.cancel
+
+    def encode(self, pixels):
+        gate.calls += 1
+        if gate.block_at is not None and gate.calls >= gate.block_at:
+            gate.reached.set()
+            assert gate.release.wait(30), "the test never released the model"
+        return real_encode(self, pixels)
+
+    def cancel(self):
+        real_cancel(self)
+        gate.release.set()  # a cancelled run finishes the batch in the model, then stops
+
+    monkeypatch.setattr(ClipEmbedder, "encode_pixels", encode)
+    monkeypatch.setattr(CancelToken, "cancel", cancel)
+    yield gate
+    gate.release.set()
+
+
+def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, encode_gate):
     folder, kinds = photos
-    import photofinder.core.indexer as indexer_mod
-
-    real = indexer_mod._prepare
-
-    def slow(*a, **k):
-        QTest.qWait(0)
-        import time
-
-        time.sleep(0.05)
-        return real(*a, **k)
-
-    monkeypatch.setattr(indexer_mod, "_prepare", slow)
     with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
         window.app.indexing.add_folder(str(folder))
-        qtbot.waitUntil(lambda: window.progress.bar.value() >= 3, timeout=30000)
+        qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)
         qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
     report = done.args[0]
-    assert report.cancelled and report.indexed < len(kinds)
+    assert report.cancelled and report.indexed == 32 < len(kinds)  # the batch in the model when cancelled is kept
     assert "cancelled" in window.progress.label.text()
     assert not window.app.indexing.running
+    with window.app.library.open_catalog() as c:
+        assert c.count() == 32
 
 
-def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, monkeypatch, capfd):
+def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, encode_gate, capfd):
     from photofinder.gui.mainwindow import MainWindow
 
     folder, kinds = photos
-    import photofinder.core.indexer as indexer_mod
-
-    real = indexer_mod._prepare
-
-    def slow(*a, **k):
-        import time
-
-        time.sleep(0.05)
-        return real(*a, **k)
-
-    monkeypatch.setattr(indexer_mod, "_prepare", slow)
     w = MainWindow(data_dir, settings)
     qtbot.addWidget(w)
     w.show()
     w.app.indexing.add_folder(str(folder))
-    qtbot.waitUntil(lambda: w.progress.bar.value() >= 34, timeout=30000)  # past the first batch of 32
-    w.close()
+    qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)  # the first batch is committed
+    w.close()  # cancels: the second batch leaves the model, is committed, and the run stops
     assert not w.app.indexing.running
     from photofinder.core.library import LibraryStore
 
     with LibraryStore(data_dir).get("Photos").open_catalog() as c:
         kept = c.count()
-    assert 0 < kept < len(kinds)  # committed batches survive the close
+    assert kept == 32 < len(kinds)  # committed batches survive the close
     assert "QThread: Destroyed" not in capfd.readouterr().err
 
 
@@ -310,7 +322,7 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
     with qtbot.waitSignal(window.app.indexing.failed, timeout=30000):
         window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
-    assert "could not be loaded" in window.progress.label.text()
+    qtbot.waitUntil(lambda: "could not be loaded" in window.progress.label.text())
 
 
 def test_results_model_passes_qt_model_tester(qtmodeltester, qtbot, window, photos):
@@ -421,7 +433,7 @@ def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp
         return window.results.rowCount() > shown
 
     qtbot.waitUntil(scrolled_for_more)  # scrolling fetches more
-    assert window.results.index(0).data(PathRole) == results[0].path
+    assert str(window.results.index(0).data(PathRole)) == results[0].path
 
 
 def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data_dir, monkeypatch):
@@ -530,3 +542,126 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window,
     qtbot.waitUntil(lambda: [n for n, _ in seen].count("read_icon") == 2)
     assert sorted({n for n, _ in seen}) == ["qimage_to_pil", "read_icon"]
     assert all(t is not threading.main_thread() for _, t in seen), seen
+
+
+def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(qtbot, window, photos, monkeypatch):
+    """b"caf\\xe9.jpg": caption, tooltip, chip and messages show "caf\ufffd.jpg"; Open, Show in folder, Copy
+    path and drag-out hand over URLs that name the very same bytes."""
+    import shutil
+    import urllib.parse
+
+    from photofinder.gui import fileurls
+
+    folder, kinds = photos
+    first = min(kinds)
+    raw = os.fsencode(folder) + b"/caf\xe9.jpg"
+    shutil.copy(first, raw)
+    os.utime(raw, (2_000_000_000, 2_000_000_000))  # newest: the first tile
+    (Path(os.fsdecode(os.fsencode(folder) + b"/bad\xff.jpg"))).write_bytes(b"nope")
+    report = add_folder_and_wait(qtbot, window, folder)
+    assert [os.fsencode(s.path) for s in report.skipped] == [os.fsencode(folder) + b"/bad\xff.jpg"]
+    qtbot.waitUntil(lambda: window.results.rowCount() == len(kinds) + 1, timeout=10000)
+    idx = window.results.index(0)
+    path = os.fspath(idx.data(PathRole))
+    assert os.fsencode(path) == raw
+    caption, tip = idx.data(Qt.ItemDataRole.DisplayRole), idx.data(Qt.ItemDataRole.ToolTipRole)
+    assert caption == "caf\ufffd.jpg" and "caf\ufffd.jpg" in tip
+    assert not any("\udc80" <= ch <= "\udcff" for ch in caption + tip)
+
+    def bytes_of(url) -> bytes:
+        assert url.isValid() and url.isLocalFile()
+        assert os.fsencode(fileurls.local_path(url)) == urllib.parse.unquote_to_bytes(
+            url.path(url.ComponentFormattingOption.FullyEncoded))
+        return os.fsencode(fileurls.local_path(url))
+
+    opened = []
+    monkeypatch.setattr("photofinder.gui.fileurls.QDesktopServices.openUrl", lambda url: opened.append(url))
+    window.view.setCurrentIndex(idx)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)  # Open
+    window.view.showInFolder.emit(path)
+    assert [bytes_of(u) for u in opened] == [raw, os.fsencode(folder)]
+    window.view.copyPaths.emit([path])
+    md = QGuiApplication.clipboard().mimeData()
+    assert [bytes_of(u) for u in md.urls()] == [raw] and md.text().endswith("caf\ufffd.jpg")
+    dragged = window.results.mimeData([idx, window.results.index(1)])
+    assert bytes_of(dragged.urls()[0]) == raw and Path(dragged.urls()[1].toLocalFile()).exists()
+
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        window.find_similar(path)
+    assert "caf\ufffd.jpg" in window.search_bar.chip.text()
+    assert window.app.query.last_request.label == "photos like caf\ufffd.jpg"
+    assert first in shown_paths(window)[:3]  # its twin is the closest
+
+    back = QMimeData()  # a file manager drags the file back in: searched by its real bytes
+    back.setUrls([fileurls.file_url(path)])
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000) as b:
+        drop(window, window.view.viewport(), back)
+    assert os.fsencode(b.args[0].query) == raw and "caf\ufffd.jpg" in window.search_bar.chip.text()
+    qtbot.waitUntil(lambda: not window.search_bar.chip.icon().isNull())  # its icon was read too
+
+    with qtbot.waitSignal(window.app.libraries.skippedReady, timeout=5000):
+        window.progress.label.linkActivated.emit("skipped")
+    from photofinder.gui.dialogs import SkippedDialog
+
+    qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
+    d = window.findChild(SkippedDialog)
+    assert d.table.item(0, 0).text().endswith("bad\ufffd.jpg")
+    d.close()
+
+
+def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_cancels_safely(
+        qtbot, window, photos, settings, tiny_model, tmp_path, encode_gate, monkeypatch):
+    import json
+    import shutil
+
+    from photofinder.core.models import model_identity
+    from photofinder.gui.dialogs import SettingsDialog
+
+    folder, kinds = photos
+    encode_gate.block_at = None
+    add_folder_and_wait(qtbot, window, folder)
+    other = tmp_path / "other-clip"  # the same network, another config: another model to a library
+    shutil.copytree(tiny_model, other)
+    cfg = json.loads((other / "config.json").read_text())
+    cfg["_photofinder_test_note"] = "another model"
+    (other / "config.json").write_text(json.dumps(cfg))
+
+    def user_picks_other(dialog):
+        dialog.model.setText(str(other))
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", user_picks_other)
+    window.open_settings()
+    panel = window.progress
+    qtbot.waitUntil(lambda: panel.action.isVisible() and panel.action.text() == "Re-index with the new model")
+    assert "searches keep using the old one" in panel.label.text()
+
+    def library_model() -> str:
+        with window.app.library.open_catalog() as c:
+            return c.model_id
+
+    old = library_model()
+    encode_gate.calls, encode_gate.block_at = 0, 2  # the rebuild's second batch waits in the model
+    qtbot.mouseClick(panel.action, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)
+    assert window.app.indexing.running and "Re-indexing" in panel.label.text()
+    search(qtbot, window, QUERY_KINDS[1].caption)  # meanwhile the old vectors and model answer
+    assert sum(kinds[p] == QUERY_KINDS[1] for p in shown_paths(window)[:5]) >= 4
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
+        qtbot.mouseClick(panel.cancel, Qt.MouseButton.LeftButton)
+    assert done.args[0].cancelled and not done.args[0].rebuilt
+    assert library_model() == old  # a cancelled rebuild changes nothing
+    qtbot.waitUntil(lambda: panel.action.isVisible() and "cancelled" in panel.label.text())
+    search(qtbot, window, QUERY_KINDS[2].caption)
+    assert window.results.rowCount() > 0
+
+    with qtbot.waitSignal(window.app.indexing.finished, timeout=60000) as done:
+        qtbot.mouseClick(panel.action, Qt.MouseButton.LeftButton)  # offered again: this time to the end
+    assert done.args[0].rebuilt and library_model() == model_identity(str(other))
+    assert "Re-indexed with the new model" in panel.label.text()
+    qtbot.waitUntil(lambda: "other-clip" in window.status.text(), timeout=5000)
+    search(qtbot, window, QUERY_KINDS[1].caption)  # now with the new model
+    assert sum(kinds[p] == QUERY_KINDS[1] for p in shown_paths(window)[:5]) >= 4
+    assert window.app.pool.loaded_models == [(str(other), "cpu")]

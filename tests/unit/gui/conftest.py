@@ -42,6 +42,10 @@ class FakeEmbedder:
         self.texts.append(text)
         return self.inner.encode_text(texts)
 
+    def unload(self) -> None:
+        self.threads.append(("unload", threading.current_thread()))
+        self.loaded = False
+
     def encode_pixels(self, pixels):
         self.threads.append(("pixels", threading.current_thread()))
         return self.inner.encode_pixels(pixels)

@@ -172,6 +172,29 @@ def test_an_idle_unload_makes_searches_use_a_fresh_model(qtbot, library_copy, ma
     assert factory.last is not first and "a square" not in first.texts
 
 
+def test_models_let_go_of_are_unloaded_on_the_search_thread_never_under_a_running_search(
+        qtbot, library_copy, make_app, factory):
+    """The idle timer fires while a search is encoding: the weights are freed only after it, off the GUI thread."""
+    library_copy()
+    app = make_app()
+    factory.gates["A"] = threading.Event()
+    app.query.search_text("A")
+    qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
+    first = factory.last
+    with qtbot.waitSignal(app.pool.unloaded, timeout=2000):
+        app.pool.unload_idle()  # on the GUI thread, mid-search
+    qtbot.wait(50)
+    assert "unload" not in [w for w, _ in first.threads]
+    factory.gates["A"].set()
+    qtbot.waitUntil(lambda: "unload" in [w for w, _ in first.threads], timeout=5000)
+    work = [w for w, _ in first.threads]
+    assert work.index("unload") > work.index("text")  # after the search, never under it
+    assert all(t is not MAIN for w, t in first.threads if w == "unload")
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        app.query.search_text("a square")  # a fresh model serves the next search
+    assert factory.last is not first
+
+
 def test_a_model_problem_offers_a_folder_and_retries_with_it(qtbot, library_copy, make_app, tiny_model):
     from photofinder.core.errors import ModelUnavailableError
 
@@ -244,3 +267,89 @@ def test_status_line_says_what_the_library_holds(qtbot, library_copy, make_app):
     app = make_app()
     text = app.status_text("newest first")
     assert text.startswith("newest first") and "40 photos" in text and "1 folder" in text
+
+
+def notices(app) -> list:
+    seen = []
+
+    def record(n) -> None:
+        seen.append(n)
+
+    app.care.notice.connect(record)
+    return seen
+
+
+def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(qtbot, library_copy, make_app,
+                                                                              dialogs):
+    from photofinder.core.locks import FileLock
+
+    root = library_copy()
+    app = make_app()
+    seen = notices(app)
+    other = FileLock(root / "index.lock", "library 'Photos'").acquire()  # another process, as far as flock knows
+    try:
+        with qtbot.waitSignal(app.indexing.failed, timeout=10000) as b:
+            app.indexing.start([])
+        assert b.args[1] == "busy" and "being indexed" in b.args[0]
+        with qtbot.waitSignal(app.libraries.busy, timeout=5000):
+            app.libraries.remove_folder(app.summary.folders[0])
+        with qtbot.waitSignal(app.libraries.summaryChanged, timeout=5000):
+            app.libraries.remove()
+    finally:
+        other.release()
+    assert [n.error for n in seen] == [True, True, True]
+    assert all("being indexed" in n.text and not n.action for n in seen)
+    assert dialogs == [] and app.store.names() == ["Photos"] and app.library.name == "Photos"
+    assert app.summary.photos == 40  # nothing was forgotten
+
+
+def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(qtbot, library_copy, make_app, monkeypatch,
+                                                                        dialogs):
+    from photofinder.core.library import Library
+
+    root = library_copy()
+    for suffix in ("-wal", "-shm"):
+        (root / f"catalog.sqlite3{suffix}").unlink(missing_ok=True)
+    (root / "catalog.sqlite3").write_bytes(b"this is not a database" * 100)
+    threads = []
+    real_repair = Library.repair
+    monkeypatch.setattr(Library, "repair", lambda self: threads.append(threading.current_thread()) or
+                        real_repair(self))
+    app = make_app(start=False)
+    seen = notices(app)
+    with qtbot.waitSignal(app.libraries.damaged, timeout=5000):
+        app.start()
+    assert seen[-1].action == "Repair" and "damaged" in seen[-1].text and "photofinder libraries" not in seen[-1].text
+    with qtbot.waitSignal(app.libraries.repaired, timeout=10000):
+        app.care.act()
+    assert threads and threads[0] is not MAIN
+    assert seen[-1].action == "Re-index now" and "catalog.sqlite3.damaged-" in seen[-1].text
+    assert list(root.glob("catalog.sqlite3.damaged-*"))  # the damaged file is kept
+    with qtbot.waitSignal(app.indexing.finished, timeout=60000):
+        app.care.act()
+    qtbot.waitUntil(lambda: app.summary is not None and app.summary.photos == 40, timeout=5000)
+    assert dialogs == []
+
+
+def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_is_merged(qtbot, make_app, tmp_path):
+    from helpers import QUERY_KINDS, make_photos, new_library
+
+    top = tmp_path / "all" / "top"
+    make_photos(top / "sub", QUERY_KINDS[:2], 2)
+    make_photos(tmp_path / "all" / "beside", QUERY_KINDS[:1], 2)
+    app = make_app(start=False)
+    new_library(app.store, top)
+    with qtbot.waitSignal(app.libraries.summaryChanged, timeout=5000):
+        app.start()
+    seen = notices(app)
+    started = []
+    app.indexing.started.connect(started.append)
+    app.indexing.add_folder(str(top / "sub"))
+    app.indexing.add_folder(str(top))
+    assert [n.text for n in seen] == [f"{top / 'sub'} is already part of the library (inside {top}).",
+                                      f"{top} is already part of the library."]
+    assert started == [] and not app.indexing.running and app.summary.folders == [str(top)]
+    with qtbot.waitSignal(app.indexing.finished, timeout=60000):
+        app.indexing.add_folder(str(tmp_path / "all"))  # a parent: merged by the core
+    qtbot.waitUntil(lambda: app.summary is not None and app.summary.photos == 6, timeout=5000)
+    assert app.summary.folders == [str(tmp_path / "all")]

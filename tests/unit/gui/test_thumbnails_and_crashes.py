@@ -110,3 +110,21 @@ def test_the_crash_dialog_is_made_on_the_gui_thread_even_for_a_worker_error(qtbo
     qtbot.waitUntil(lambda: len(dialogs) == 1, timeout=5000)
     assert dialogs[0][0] == "critical" and "boom in a pool thread" in dialogs[0][1]
     dialogs.clear()  # (the fixture also checks it was made on the GUI thread)
+
+
+def test_the_log_file_takes_a_name_that_is_not_utf8_without_a_logging_traceback(tmp_path, capsys):
+    import logging
+    import os
+
+    from photofinder.gui.app import setup_file_logging
+
+    path = setup_file_logging(tmp_path)
+    root = logging.getLogger()
+    handler = root.handlers[-1]
+    try:
+        logging.getLogger("photofinder.test").info("no thumbnail for %s", os.fsdecode(b"/p/caf\xe9.jpg"))
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    assert "Logging error" not in capsys.readouterr().err
+    assert "caf\\udce9.jpg" in path.read_text(encoding="utf-8")
