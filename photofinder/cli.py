@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("path")
     lib_opt(fr, argparse.SUPPRESS)
 
+    du = sub.add_parser("duplicates", help="find duplicate photos (copies, resized, re-saved, RAW + JPEG)")
+    lib_opt(du)
+    du.add_argument("--prefer", metavar="FOLDER", help="keep the copy in this folder when sizes are equal")
+    du.add_argument("--trash", action="store_true",
+                    help="move every copy but the suggested keeper to the system trash (asks first)")
+    du.add_argument("--yes", "-y", action="store_true", help="with --trash: don't ask")
+    du.add_argument("--json", action="store_true", help="print one JSON document")
+
     gu = sub.add_parser("gui", help="open the app (the default with no command)")
     gu.add_argument("--library", help="library to open")
     gu.add_argument("--query", help="run this text search once the window is up")
@@ -132,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
         return {"index": cmd_index, "search": cmd_search, "similar": cmd_search, "libraries": cmd_libraries,
-                "folders": cmd_folders, "install-desktop": cmd_install_desktop}[args.command](args)
+                "folders": cmd_folders, "duplicates": cmd_duplicates,
+                "install-desktop": cmd_install_desktop}[args.command](args)
     except UsageError as e:
         print(f"photofinder {args.command}: {e}", file=sys.stderr)
         return 2
@@ -395,6 +404,48 @@ def cmd_folders(args: argparse.Namespace) -> int:
         for f in c.folders():
             print(f)
     return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from .core.duplicates import find_duplicates, trash
+    from .core.scanner import normalise_folder
+
+    lib = _store().get(args.library)
+    prefer = normalise_folder(args.prefer) if args.prefer else None
+    with lib.open_catalog() as c:
+        groups = find_duplicates(lib, c, preferred_folder=prefer)
+    if args.json:
+        print(json.dumps({"groups": [{"keep": g.keep.as_json(), "others": [m.as_json() for m in g.others],
+                                      "identical": g.exact} for g in groups]}, ensure_ascii=False))
+    else:
+        if not groups:
+            print(f"{lib.name}: no duplicates")
+        for g in groups:
+            print(f"keep  {_size(g.keep)}  {g.keep.path}")
+            for m in g.others:
+                print(f"  dup {_size(m)}  {m.path}")
+        extra = sum(len(g.others) for g in groups)
+        if groups:
+            print(f"{len(groups)} groups, {extra} copies ({sum(m.bytes for g in groups for m in g.others) / 1e6:.1f} MB)",
+                  file=sys.stderr)
+    if args.trash and groups:
+        victims = [m.path for g in groups for m in g.others]
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("moving photos to the trash needs a confirmation: add --yes")
+            answer = input(f"Move {len(victims)} copies to the trash (the suggested keepers stay)? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing moved", file=sys.stderr)
+                return 1
+        done = trash(lib, victims)
+        print(f"moved {len(done)} of {len(victims)} copies to the trash", file=sys.stderr)
+        return 0 if len(done) == len(victims) else 1
+    return 0
+
+
+def _size(m: Any) -> str:
+    dims = f"{m.width}x{m.height}" if m.width else "?"
+    return f"{dims:>11} {m.bytes / 1e6:6.1f} MB"
 
 
 def cmd_install_desktop(args: argparse.Namespace) -> int:

@@ -154,23 +154,25 @@ class ClipEmbedder:
         import torch
 
         self._ensure()
+        model = self._model  # held here: an unload() meanwhile can't pull it away mid-batch
         t = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
         if self._device == "cuda":
             t = t.pin_memory().to("cuda", non_blocking=True)
         t = t.to(device=self._device, dtype=self._dtype)
         with torch.inference_mode():
-            out = self._model.get_image_features(pixel_values=t)
+            out = model.get_image_features(pixel_values=t)
         return _normalise(_features(out))
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         import torch
 
         self._ensure()
-        max_len = int(self._model.config.text_config.max_position_embeddings)
-        tok = self._tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+        model, tokenizer = self._model, self._tokenizer  # held here: an unload() meanwhile can't pull them away
+        max_len = int(model.config.text_config.max_position_embeddings)
+        tok = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
         tok = {k: v.to(self._device) for k, v in tok.items()}
         with torch.inference_mode():
-            out = self._model.get_text_features(**tok)
+            out = model.get_text_features(**tok)
         return _normalise(_features(out))
 
 def _features(out: Any) -> Any:

@@ -111,3 +111,23 @@ def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be
     pf("libraries", "remove", "Photos", "--yes")
     assert json.loads(pf("libraries", "--json").stdout)["libraries"] == []
     assert all(p.exists() for p in kinds)  # the photos themselves are never touched
+
+
+def test_duplicates_are_listed_and_trashed_only_with_consent(tmp_path, tiny_model, shape_folder):
+    import shutil
+
+    src, kinds = shape_folder
+    folder = tmp_path / "dups"
+    folder.mkdir()
+    one = sorted(kinds)[0]
+    shutil.copy(one, folder / "a.jpg")
+    shutil.copy(one, folder / "a copy.jpg")
+    shutil.copy(sorted(kinds)[9], folder / "other.jpg")
+    pf("index", str(folder), "--model", tiny_model)
+    out = json.loads(pf("duplicates", "--json").stdout)
+    assert len(out["groups"]) == 1 and out["groups"][0]["identical"]
+    names = {Path(out["groups"][0]["keep"]["path"]).name, Path(out["groups"][0]["others"][0]["path"]).name}
+    assert names == {"a.jpg", "a copy.jpg"}
+    r = pf("duplicates", "--trash", check=False)  # no terminal to ask on: nothing moves
+    assert r.returncode == 2 and "--yes" in r.stderr
+    assert (folder / "a.jpg").exists() and (folder / "a copy.jpg").exists()

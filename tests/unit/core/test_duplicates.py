@@ -1,0 +1,105 @@
+"""Duplicates: every true group found, no two different photos grouped, nothing deleted without consent."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+
+import numpy as np
+from helpers import make_dng, new_library
+from PIL import Image
+from shapes import Kind, draw
+
+from photofinder.core.duplicates import find_duplicates, trash
+from photofinder.core.indexer import Indexer
+
+KINDS = [Kind("circle", "red", "white"), Kind("star", "yellow", "gray"), Kind("square", "purple", "black"),
+         Kind("triangle", "green", "brown")]
+
+
+def _collection(folder):
+    """Four originals, each with copies made the ways people make them, and a different shot of each subject."""
+    (folder / "phone").mkdir(parents=True)
+    (folder / "backup").mkdir()
+    groups = []
+    for i, k in enumerate(KINDS):
+        img = draw(k, (640, 480), np.random.default_rng(i), centred=True)
+        original = folder / "phone" / f"IMG_{i}.jpg"
+        img.save(original, quality=92)
+        group = {original}
+        if i == 0:
+            shutil.copy(original, folder / "backup" / "IMG_0 (copy).jpg")  # identical bytes
+            group.add(folder / "backup" / "IMG_0 (copy).jpg")
+        if i in (0, 1):
+            small = folder / "backup" / f"IMG_{i}_small.jpg"
+            img.resize((320, 240), Image.Resampling.LANCZOS).save(small, quality=80)  # resized
+            group.add(small)
+        if i == 1:
+            exif = Image.Exif()
+            exif[0x010E] = "edited description"
+            tagged = folder / "backup" / "IMG_1_tagged.jpg"
+            img.save(tagged, quality=92, exif=exif)  # same picture, other metadata
+            group.add(tagged)
+        if i == 2:
+            squeezed = folder / "backup" / "IMG_2_q50.jpg"
+            img.save(squeezed, quality=50)  # re-compressed
+            group.add(squeezed)
+            cropped = folder / "backup" / "IMG_2_crop.jpg"
+            img.crop((24, 18, 616, 462)).save(cropped, quality=92)  # cropped a little
+            group.add(cropped)
+        if i == 3:
+            make_dng(folder / "phone" / "IMG_3.dng", img)  # the RAW beside its JPEG
+            group.add(folder / "phone" / "IMG_3.dng")
+        groups.append(group)
+        # Another photo of the same subject: same colours, shape and background, but not the same picture.
+        draw(k, (640, 480), np.random.default_rng(100 + i), centred=True).save(folder / "phone" / f"IMG_{i}b.jpg")
+    return groups
+
+
+def test_every_true_group_and_no_different_photos(store, tmp_path, counting):
+    folder = tmp_path / "photos"
+    truth = _collection(folder)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_duplicates(lib, c, preferred_folder=str(folder / "phone"))
+    got = sorted(sorted(m.path for m in g.members) for g in found)
+    assert got == sorted(sorted(str(p) for p in g) for g in truth)
+    keep = {os.path.basename(g.keep.path) for g in found}
+    assert keep == {"IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg"}  # the largest, in the preferred folder
+    assert not any(g.exact for g in found)  # each group holds at least one copy that is not byte-identical
+
+
+def test_trash_only_what_was_confirmed_then_forget_it(store, tmp_path, counting):
+    folder = tmp_path / "photos"
+    _collection(folder)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        group = next(g for g in find_duplicates(lib, c) if g.keep.path.endswith("IMG_0.jpg"))
+        before = c.count()
+    binned: list[str] = []
+    done = trash(lib, [m.path for m in group.others], send=binned.append)  # a fake trash: nothing deleted here
+    assert sorted(done) == sorted(binned) == sorted(m.path for m in group.others)
+    assert all(os.path.exists(m.path) for m in group.members)  # the fake trash moved nothing
+    with lib.open_catalog() as c:
+        assert c.count() == before - len(group.others)
+        assert all(not g.keep.path.endswith("IMG_0.jpg") for g in find_duplicates(lib, c))
+
+
+def test_a_trash_that_fails_leaves_the_photo_and_the_library_as_they_were(store, tmp_path, counting):
+    folder = tmp_path / "photos"
+    _collection(folder)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        before = c.count()
+        victim = c.recent(1)[0][1]
+
+    def no_trash(path):
+        raise OSError("this drive has no trash")
+
+    assert trash(lib, [victim], send=no_trash) == []
+    with lib.open_catalog() as c:
+        assert c.count() == before
