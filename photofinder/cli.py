@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("path")
     lib_opt(fr, argparse.SUPPRESS)
 
+    wa = sub.add_parser("watch", help="keep a library current as photos are added, changed, moved or deleted")
+    lib_opt(wa)
+    wa.add_argument("--rescan", type=float, default=600, metavar="SECONDS",
+                    help="full rescan interval, the safety net for network drives (default 600)")
+    wa.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    wa.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
+
     du = sub.add_parser("duplicates", help="find duplicate photos (copies, resized, re-saved, RAW + JPEG)")
     lib_opt(du)
     du.add_argument("--prefer", metavar="FOLDER", help="keep the copy in this folder when sizes are equal")
@@ -140,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
         return {"index": cmd_index, "search": cmd_search, "similar": cmd_search, "libraries": cmd_libraries,
-                "folders": cmd_folders, "duplicates": cmd_duplicates,
+                "folders": cmd_folders, "duplicates": cmd_duplicates, "watch": cmd_watch,
                 "install-desktop": cmd_install_desktop}[args.command](args)
     except UsageError as e:
         print(f"photofinder {args.command}: {e}", file=sys.stderr)
@@ -403,6 +410,45 @@ def cmd_folders(args: argparse.Namespace) -> int:
     with lib.open_catalog() as c:
         for f in c.folders():
             print(f)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    import time
+
+    from .core.encoders import open_embedder
+    from .core.models import DEFAULT_MODEL
+    from .core.watcher import LibraryWatcher
+
+    lib = _store().get(args.library)
+    with lib.open_catalog() as c:
+        model = lib.model_ref(c) or DEFAULT_MODEL
+        folders = c.folders()
+    embedder = open_embedder(model, device=args.device, runtime=args.runtime)
+    stop = threading.Event()
+
+    def report(batch: Any) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if batch.error:
+            print(f"{stamp} {lib.name}: {batch.error}", flush=True)
+        elif batch.report and (batch.report.indexed or batch.report.reused or batch.report.removed
+                               or batch.report.skipped):
+            r = batch.report
+            print(f"{stamp} {lib.name}: {r.indexed} indexed, {r.reused} reused, {r.removed} removed, "
+                  f"{len(r.skipped)} skipped", flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher = LibraryWatcher(lib, embedder, on_batch=report, rescan_every=args.rescan)
+    watcher.start()
+    print(f"watching {len(folders)} folder(s) of {lib.name!r}; Ctrl+C stops", file=sys.stderr, flush=True)
+    while not stop.wait(1.0):
+        if not watcher.running:
+            break
+    watcher.stop()
+    print("stopped", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,200 @@
+"""Watched folders: a library that follows its folders by itself.
+
+File-system events (watchdog: inotify, FSEvents, ReadDirectoryChangesW) mark the library dirty; once the
+folders have been quiet for `debounce` seconds (or at the latest `max_delay` after the first event, so a
+2,000-photo card import becomes a few batches, not 2,000 runs), an ordinary index run brings the library up to
+date: new and edited photos are encoded, moved and renamed ones reuse their vectors (hashing, no model),
+deleted ones leave. A periodic rescan is the safety net for network drives and missed events. Folders that
+are unplugged are watched again when they come back. One run at a time holds the library's lock; when another
+process holds it, the watcher tries again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .decode import is_photo_name
+from .errors import LibraryBusyError, PhotofinderError
+from .indexer import CancelToken, Indexer, IndexReport
+from .library import Library
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WatchBatch:
+    """What one catch-up run did, and why it ran."""
+
+    report: IndexReport | None
+    reason: str  # "changes", "rescan" or "start"
+    events: int
+    error: str | None = None
+
+
+class LibraryWatcher:
+    """Keeps one library current while it runs. `start()`, then `stop()` (from any thread)."""
+
+    def __init__(self, library: Library, embedder: Any, *, on_batch: Callable[[WatchBatch], None] | None = None,
+                 debounce: float = 2.0, max_delay: float = 15.0, rescan_every: float = 600.0,
+                 recheck_folders: float = 10.0, index_on_start: bool = True):
+        self.library = library
+        self.embedder = embedder
+        self.on_batch = on_batch or (lambda b: None)
+        self.debounce = debounce
+        self.max_delay = max_delay
+        self.rescan_every = rescan_every
+        self.recheck_folders = recheck_folders
+        self.index_on_start = index_on_start
+        self._wake = threading.Condition()
+        self._events = 0
+        self._first_event: float | None = None
+        self._last_event = 0.0
+        self._stopping = False
+        self._cancel = CancelToken()
+        self._observer: Any = None
+        self._watched: dict[str, Any] = {}  # folder -> watchdog watch
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        from watchdog.observers import Observer
+
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._sync_watches()
+        self._observer.start()
+        self._thread = threading.Thread(target=self._loop, name=f"watch-{self.library.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop watching; a run in progress is cancelled (what it committed is kept)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        self._cancel.cancel()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- events --------------------------------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
+        paths = [os.fsdecode(p) for p in paths if p]
+        if not any(event.is_directory or is_photo_name(os.path.basename(p)) for p in paths):
+            return  # a text file, a sidecar, our own nothing: not a photo
+        if any(os.path.basename(p).startswith(".") for p in paths):
+            return  # hidden files and a download's temporary name
+        with self._wake:
+            now = time.monotonic()
+            self._events += 1
+            self._last_event = now
+            if self._first_event is None:
+                self._first_event = now
+            self._wake.notify_all()
+
+    def _sync_watches(self) -> None:
+        """Watch every library folder that exists; forget watches of folders that went away (unplugged)."""
+        from watchdog.events import FileSystemEventHandler
+
+        handler = FileSystemEventHandler()
+        handler.on_any_event = self._on_event  # type: ignore[method-assign]
+        try:
+            with self.library.open_catalog() as c:
+                folders = c.folders()
+        except PhotofinderError as e:
+            log.warning("watch %s: %s", self.library.name, e)
+            return
+        for folder in list(self._watched):
+            if folder not in folders or not os.path.isdir(folder):
+                try:
+                    self._observer.unschedule(self._watched.pop(folder))
+                except (KeyError, ValueError, OSError):
+                    pass
+                log.info("watch %s: %s is gone; watching again when it is back", self.library.name, folder)
+        for folder in folders:
+            if folder not in self._watched and os.path.isdir(folder):
+                try:
+                    self._watched[folder] = self._observer.schedule(handler, folder, recursive=True)
+                    if self._observer.is_alive():  # a folder that came back: what changed meanwhile
+                        self._on_event(_Marker(folder))
+                except OSError as e:  # out of inotify watches, or it vanished again: the rescan covers it
+                    log.warning("watch %s: can't watch %s (%s); a rescan every %.0f s covers it",
+                                self.library.name, folder, e, self.rescan_every)
+
+    # -- the catch-up loop ---------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        last_rescan = time.monotonic()
+        last_check = last_rescan
+        if self.index_on_start:
+            self._run("start", 0)
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                due = self._due(now)
+                if due is None:
+                    wait = min(self.recheck_folders, max(0.0, last_rescan + self.rescan_every - now))
+                    self._wake.wait(timeout=max(wait, 0.05))
+                    now = time.monotonic()
+                    due = self._due(now)
+                if due is not None and due > now:
+                    self._wake.wait(timeout=due - now)
+                    continue
+                if self._stopping:
+                    return
+                events = self._events if due is not None else 0
+                if due is not None:
+                    self._events, self._first_event = 0, None
+            if now - last_check >= self.recheck_folders:
+                self._sync_watches()
+                last_check = now
+            if due is not None:
+                self._run("changes", events)
+                last_rescan = time.monotonic()
+            elif now - last_rescan >= self.rescan_every:
+                self._run("rescan", 0)
+                last_rescan = time.monotonic()
+
+    def _due(self, now: float) -> float | None:
+        """When the pending changes should be indexed: after `debounce` quiet seconds, at most `max_delay`."""
+        if self._first_event is None:
+            return None
+        return min(self._last_event + self.debounce, self._first_event + self.max_delay)
+
+    def _run(self, reason: str, events: int) -> None:
+        try:
+            report = Indexer(self.library, self.embedder).run(cancel=self._cancel)
+            self.on_batch(WatchBatch(report, reason, events))
+        except LibraryBusyError as e:  # someone else is indexing it: their run sees the same changes; look again
+            log.info("watch %s: %s", self.library.name, e)
+            with self._wake:
+                self._events += events
+                now = time.monotonic()
+                self._first_event = self._first_event or now
+                self._last_event = now + 5.0
+            self.on_batch(WatchBatch(None, reason, events, str(e)))
+        except PhotofinderError as e:
+            log.warning("watch %s: %s", self.library.name, e)
+            self.on_batch(WatchBatch(None, reason, events, str(e)))
+
+
+class _Marker:
+    """A synthetic event: "look at this folder again"."""
+
+    is_directory = True
+
+    def __init__(self, path: str):
+        self.src_path = path

@@ -1,0 +1,106 @@
+"""Watched folders: the library follows adds, edits, renames and deletes by itself, in few batches."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import numpy as np
+from helpers import new_library
+from shapes import Kind, draw
+
+from photofinder.core.watcher import LibraryWatcher
+
+
+class Batches:
+    def __init__(self):
+        self.items = []
+        self.changed = threading.Event()
+
+    def __call__(self, batch):
+        self.items.append(batch)
+        self.changed.set()
+
+    def wait_until(self, cond, timeout=30.0):
+        """Event-driven: re-check after every batch, fail after `timeout` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not cond():
+            left = deadline - time.monotonic()
+            assert left > 0, f"the library did not follow within {timeout} s: {self.items}"
+            self.changed.wait(left)
+            self.changed.clear()
+
+
+def _count(lib):
+    with lib.open_catalog() as c:
+        return c.count()
+
+
+def test_the_library_follows_its_folder(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))  # caught up on start
+        counting.images = 0
+        names = sorted(kinds)
+        draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(9)).save(folder / "new.jpg")
+        batches.wait_until(lambda: _count(lib) == len(kinds) + 1)
+        os.rename(names[0], folder / "renamed.jpg")
+        os.remove(names[1])
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        with lib.open_catalog() as c:
+            assert c.hash_for_path(str(folder / "renamed.jpg")) is not None
+        assert counting.images == 1  # the rename reused its vector: only the new photo met the model
+        draw(Kind("circle", "green", "black"), (320, 240), np.random.default_rng(5)).save(names[2])  # edited
+        batches.wait_until(lambda: counting.images == 2)
+    finally:
+        w.stop()
+    assert not w.running
+
+
+def test_a_burst_of_300_photos_becomes_a_few_batches(store, tmp_path, counting, shape_folder):
+    src, kinds = shape_folder
+    folder = tmp_path / "card"
+    folder.mkdir()
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.5, max_delay=4, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: len(batches.items) >= 1)  # the start-up pass
+        sources = sorted(kinds)
+        for i in range(300):  # a camera card copied in
+            shutil.copy(sources[i % len(sources)], folder / f"DSC_{i:04d}.jpg")
+        batches.wait_until(lambda: _count(lib) == 300, timeout=60)
+    finally:
+        w.stop()
+    runs = [b for b in batches.items if b.reason == "changes"]
+    assert 1 <= len(runs) <= 5, [b.events for b in runs]
+    assert counting.images <= len(kinds)  # the rest are copies: one encoding per content
+
+
+def test_an_unplugged_folder_is_watched_again_when_it_is_back(store, tmp_path, counting, shape_folder):
+    src, kinds = shape_folder
+    drive = tmp_path / "drive"
+    shutil.copytree(src, drive)
+    lib = new_library(store, drive)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600,
+                       recheck_folders=0.3)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        os.rename(drive, tmp_path / "away")  # unplugged: nothing is removed
+        batches.changed.wait(2)
+        assert _count(lib) == len(kinds)
+        os.rename(tmp_path / "away", drive)  # plugged back in, with a new photo on it
+        draw(Kind("square", "orange", "gray"), (320, 240), np.random.default_rng(4)).save(drive / "new.jpg")
+        batches.wait_until(lambda: _count(lib) == len(kinds) + 1)
+    finally:
+        w.stop()
