@@ -49,7 +49,13 @@ def _collection(folder):
             img.crop((24, 18, 616, 462)).save(cropped, quality=92)  # cropped a little
             group.add(cropped)
         if i == 3:
-            make_dng(folder / "phone" / "IMG_3.dng", img)  # the RAW beside its JPEG
+            # The RAW beside its JPEG: here the JPEG is the photographer's edit (cropped to a fifth less, warmer),
+            # so only the shared name says they are one shot.
+            make_dng(folder / "phone" / "IMG_3.dng", img)
+            edit = img.crop((64, 48, 576, 432)).resize((640, 480))
+            edit = Image.merge("RGB", [c.point(lambda v, f=f: min(255, int(v * f))) for c, f in
+                                       zip(edit.split(), (1.15, 1.0, 0.85))])
+            edit.save(original, quality=92)
             group.add(folder / "phone" / "IMG_3.dng")
         groups.append(group)
         # Another photo of the same subject: same colours, shape and background, but not the same picture.
