@@ -35,7 +35,6 @@ class Searcher:
         self.embedder = embedder
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
-        self._generation = -1
 
     def close(self) -> None:
         self._catalog.close()
@@ -47,13 +46,20 @@ class Searcher:
         self.close()
 
     def _index(self) -> VectorIndex:
-        """The vector index, reloaded when the catalog moved on (indexing may be running beside us)."""
-        generation = self._catalog.generation
-        if self._vectors is None or generation != self._generation:
-            # Only the indexer writes the index file; a reader rebuilding in memory can't race it.
+        """The vector index, kept up to date with the catalog (indexing may be running beside us).
+
+        When the catalog moved on, only what changed is read and applied: a search while a library is being
+        indexed costs what one after it does. The index is read again only when the indexer saved one trained
+        anew (the library outgrew the old one) or the changes can't be followed (a rebuild switched in).
+        Only the indexer writes the index file; a reader rebuilding in memory can't race it.
+        """
+        v = self._vectors
+        if v is not None and self._catalog.generation == v.generation:
+            return v
+        if v is None or self.library.file_retrained(v) or not self.library.catch_up(v, self._catalog, v.generation):
+            self._vectors = None  # let the old one go before its successor is read
             self._vectors = self.library.load_vectors(self._catalog, save=False)
-            self._generation = generation
-        return self._vectors
+        return self._vectors  # type: ignore[return-value]
 
     @property
     def size(self) -> int:
@@ -95,14 +101,15 @@ class Searcher:
 
     def browse(self, top: int = 500) -> list[SearchResult]:
         """The library's photos with no query, newest first (what the grid shows before a search)."""
-        return [SearchResult(i, p, None, h) for i, p, h in self._catalog.recent(top) if os.path.exists(p)]
+        rows = self._catalog.recent_page(None, top)[0]
+        return [SearchResult(i, p, None, h) for i, p, h in rows if os.path.exists(p)]
 
     def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset()) -> list[SearchResult]:
         index = self._index()
         want = top + len(exclude)
         results: list[SearchResult] = []
         while True:
-            ids, scores = index.search(vector, want * 2)
+            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for)
             info = self._catalog.photos(int(i) for i in ids)
             results = []
             for i, s in zip(ids.tolist(), scores.tolist()):
