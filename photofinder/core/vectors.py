@@ -117,7 +117,12 @@ class VectorIndex:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         fetch = min(len(self), k * RERANK) if self.approximate and exact is not None else k
-        scores, ids = self._index.search(q, fetch)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # this thread only (an OpenMP setting is per thread)
+        try:  # one query: a second thread saves nothing and, on a busy CPU, waits 20 ms for its partner
+            scores, ids = self._index.search(q, fetch)
+        finally:
+            faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0
         ids, scores = ids[0][keep], scores[0][keep]
         if fetch > k:
