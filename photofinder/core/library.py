@@ -284,7 +284,7 @@ def _stamp(path: Path) -> tuple[int, int, int]:
 
 
 def _folder_ids(catalog: Catalog, folder: str) -> list[int]:
-    return [k.id for k in catalog.known_files(folder).values()]
+    return [k[3] for k in catalog.file_stamps(folder).values()]
 
 
 class LibraryStore:

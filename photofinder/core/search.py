@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +37,32 @@ class Searcher:
         self.embedder = embedder
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
+        self._loading: Future[VectorIndex] | None = None
+
+    def preload(self) -> None:
+        """Start reading the vector index on a thread of its own, so the first search need not wait for it.
+
+        The CLI calls it before the model loads (the two overlap: a million-photo index costs about a second to
+        read and check); an app can call it when a library is opened.
+        """
+        if self._vectors is not None or self._loading is not None:
+            return
+        future: Future[VectorIndex] = Future()
+
+        def load() -> None:
+            try:
+                with self.library.open_catalog() as catalog:  # a connection of this thread's own
+                    future.set_result(self.library.load_vectors(catalog, save=False))
+            except BaseException as e:  # handed to the search that waits for it
+                future.set_exception(e)
+
+        threading.Thread(target=load, name="index-preload", daemon=True).start()
+        self._loading = future
 
     def close(self) -> None:
+        if self._loading is not None:  # never leave the thread behind
+            self._loading.exception()
+            self._loading = None
         self._catalog.close()
 
     def __enter__(self) -> Searcher:
@@ -53,6 +79,12 @@ class Searcher:
         anew (the library outgrew the old one) or the changes can't be followed (a rebuild switched in).
         Only the indexer writes the index file; a reader rebuilding in memory can't race it.
         """
+        if self._loading is not None:
+            loading, self._loading = self._loading, None
+            try:
+                self._vectors = loading.result()
+            except Exception as e:  # read again here, where its error reaches the caller
+                log.debug("preloading the vector index failed: %s", e)
         v = self._vectors
         if v is not None and self._catalog.generation == v.generation:
             return v
