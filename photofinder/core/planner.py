@@ -78,17 +78,17 @@ def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
         # One indexed read of what the catalog holds, keyed by the stored bytes; one walk of the folder. No SQL
         # per file: a rescan of a million unchanged files is the walk's stat calls and a dict lookup each.
         known = catalog.file_stamps(folder)
+        known_count = len(known)
         errors: list[SkippedFile] = []
-        found: set[bytes] = set()
+        found = 0
         work: list[FileInfo] = []
         changed: list[str] = []
         unchanged = 0
         on_error = lambda p, r: errors.append(SkippedFile(p, r))  # noqa: E731
         fsencode = os.fsencode
         for info in scan(folder, on_error, should_stop):
-            key = fsencode(info.path)
-            found.add(key)
-            k = known.get(key)
+            found += 1
+            k = known.pop(fsencode(info.path), None)  # what is left at the end is gone
             if k is not None and k[0] == info.size and k[1] == info.mtime_ns and not k[2]:
                 unchanged += 1
             else:
@@ -100,8 +100,8 @@ def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
                 progress(found_total, info.path)
         if should_stop is not None and should_stop():
             break
-        gone = [(os.fsdecode(p), k[3]) for p, k in known.items() if p not in found]
-        why_missing = _looks_unmounted(catalog, folder, st.st_dev, len(known), len(found), len(gone))
+        gone = [(os.fsdecode(p), k[3]) for p, k in known.items()]
+        why_missing = _looks_unmounted(catalog, folder, st.st_dev, known_count, found, len(gone))
         if why_missing:
             result.missing_folders.append(SkippedFile(folder, why_missing))
             continue
