@@ -42,7 +42,10 @@ QUERIES = 200
 NAME = "Scale"
 
 
-def clustered(n: int, seed: int, noise: float = 1.0) -> np.ndarray:
+NOISE = float(os.environ.get("PF_SCALE_NOISE", "1.0"))  # --noise, passed on to the probe process
+
+
+def clustered(n: int, seed: int, noise: float | None = None) -> np.ndarray:
     """n unit vectors: a shared mean direction, 300 topics x 30 sub-topics, Gaussian noise (float32)."""
     g = np.random.default_rng(1234)
     mean = g.standard_normal(DIM).astype(np.float32)
@@ -52,6 +55,7 @@ def clustered(n: int, seed: int, noise: float = 1.0) -> np.ndarray:
     subs = topics[np.arange(9000) // 30] + 0.6 * g.standard_normal((9000, DIM)).astype(np.float32) / np.sqrt(DIM)
     subs = subs / np.linalg.norm(subs, axis=1, keepdims=True) + mean
     subs /= np.linalg.norm(subs, axis=1, keepdims=True)
+    noise = NOISE if noise is None else noise
     r = np.random.default_rng(seed)
     x = subs[r.integers(0, len(subs), n)] + noise * r.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM)
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
@@ -229,6 +233,7 @@ def probe(root: Path) -> dict:
         assert hits and hits[0].id == new_ids[str(new_dir / "NEW_005.jpg")], "the new photo is not found first"
         assert not set(gone) & {h.id for h in s.by_vector(qs[1], 200)}
         out["after_commit_next_s"] = _timed(lambda: s.by_vector(qs[2], 50))
+        s._vectors = index = None  # the rescan below reads its own copy, as `photofinder index` would
 
     t = time.perf_counter()
     report = Indexer(lib, StubEmbedder()).run()  # type: ignore[arg-type]
@@ -249,8 +254,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--dir", default=None, help="where to build (default: a new folder under the temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the libraries and files afterwards")
+    ap.add_argument("--noise", type=float, default=None,
+                    help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.noise is not None:
+        global NOISE
+        NOISE = args.noise
+        os.environ["PF_SCALE_NOISE"] = str(args.noise)
     if args.probe:
         print(json.dumps(probe(Path(args.probe))))
         return
