@@ -576,17 +576,24 @@ class Catalog:
             after = rows[-1][0]
             yield _unpack(rows, self.dim or 0)
 
-    def sample_embeddings(self, k: int, seed: int = 0) -> np.ndarray:
-        """About k vectors drawn at random from the indexed photos (to train an approximate index on)."""
+    def sample_embeddings(self, k: int, windows: int = 64) -> np.ndarray:
+        """About k vectors from across the indexed photos (to train an approximate index on).
+
+        Read as `windows` runs of consecutive rows spread evenly over the ids (the order photos were indexed in):
+        sequential reads, a few seconds for 80k vectors of a million-photo catalog where random rows took 25 s.
+        """
         lo, hi = self._one(f"SELECT min(id), max(id) FROM {self._t}")  # type: ignore[misc]
         if lo is None:
             return np.empty((0, self.dim or 0), np.float32)
-        span = hi - lo + 1
-        if span <= 2 * k:
-            return np.concatenate([v for _, v in self.iter_embeddings()] or
-                                  [np.empty((0, self.dim or 0), np.float32)])
-        picks = np.unique(np.random.default_rng(seed).integers(lo, hi + 1, int(k * 1.2)))
-        return self.vectors_for(picks)[1][:k]
+        if hi - lo + 1 <= 2 * k:
+            return self.embeddings()[1][:k]
+        parts = []
+        for start in np.linspace(lo, hi, windows, endpoint=False).astype(np.int64):
+            rows = self._all(
+                f"SELECT id, embedding FROM {self._t} WHERE id >= ? AND status = 'indexed' "
+                "AND embedding IS NOT NULL ORDER BY id LIMIT ?", (int(start), -(-k // windows)))
+            parts.append(_unpack(rows, self.dim or 0)[1])
+        return np.concatenate(parts)[:k]
 
     def vectors_for(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of those of `ids` that are indexed photos (in no particular order)."""
