@@ -312,6 +312,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise LibraryError(f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
                            f"--library {lib.name}")
     with Searcher(lib, open_embedder(model, device=args.device, runtime=args.runtime, purpose="search")) as s:
+        s.preload()  # the index is read while the model loads
         try:
             if args.command == "similar":
                 results = s.similar(args.path, args.top)

@@ -248,7 +248,7 @@ class Indexer:
         waiting: dict[str, list[PhotoRecord]] = {}  # followers, by the hash whose vector they wait for
 
         def flush(encode: bool) -> None:
-            nonlocal records, pixels, pixel_records
+            nonlocal records, pixels, pixel_records, vectors
             if encode and pixels:
                 vecs = self.embedder.encode_pixels(np.stack(pixels))
                 for r, v in zip(pixel_records, vecs):
@@ -267,6 +267,7 @@ class Indexer:
                 ok = [r for r in records if r.status == INDEXED]
                 if ok:
                     vectors.add(np.array([ids[r.path] for r in ok], np.int64), np.stack([r.embedding for r in ok]))
+                    vectors = library.outgrown(vectors, catalog)  # past its size: retrained and saved
             records, pixels, pixel_records = [], [], []
 
         def submit(info: FileInfo, claim: bool = True) -> Future[_Prepared]:

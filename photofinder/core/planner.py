@@ -75,42 +75,46 @@ def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
             reason = "not found" if st is None else "can't be read"
             result.missing_folders.append(SkippedFile(folder, reason))
             continue
-        known = catalog.known_files(folder)
+        # One indexed read of what the catalog holds, keyed by the stored bytes; one walk of the folder. No SQL
+        # per file: a rescan of a million unchanged files is the walk's stat calls and a dict lookup each.
+        known = catalog.file_stamps(folder)
+        known_count = len(known)
         errors: list[SkippedFile] = []
-        found: set[str] = set()
+        found = 0
         work: list[FileInfo] = []
-        changed: dict[str, str | None] = {}
+        changed: list[str] = []
         unchanged = 0
         on_error = lambda p, r: errors.append(SkippedFile(p, r))  # noqa: E731
+        fsencode = os.fsencode
         for info in scan(folder, on_error, should_stop):
-            found.add(info.path)
-            k = known.get(info.path)
-            if k is not None and k.size == info.size and k.mtime_ns == info.mtime_ns and not k.retry:
+            found += 1
+            k = known.pop(fsencode(info.path), None)  # what is left at the end is gone
+            if k is not None and k[0] == info.size and k[1] == info.mtime_ns and not k[2]:
                 unchanged += 1
             else:
                 work.append(info)
                 if k is not None:
-                    changed[info.path] = k.hash
+                    changed.append(info.path)
             found_total += 1
             if progress is not None and found_total % 500 == 0:
                 progress(found_total, info.path)
         if should_stop is not None and should_stop():
             break
-        gone = [(p, k) for p, k in known.items() if p not in found]
-        why_missing = _looks_unmounted(catalog, folder, st.st_dev, len(known), len(found), len(gone))
+        gone = [(os.fsdecode(p), k[3]) for p, k in known.items()]
+        why_missing = _looks_unmounted(catalog, folder, st.st_dev, known_count, found, len(gone))
         if why_missing:
             result.missing_folders.append(SkippedFile(folder, why_missing))
             continue
         if found:
             catalog.set_folder_device(folder, st.st_dev)
         result.work += work
-        result.changed.update(changed)
+        result.changed.update(catalog.hashes_for_paths(changed))
         result.unchanged += unchanged
         result.scan_errors += errors
         # Files under a subfolder that could not be read are not known to be gone: keep them. (A link that is
         # deliberately not followed is no such guard.)
-        unreadable = [e.path + os.sep for e in errors if not e.reason.startswith("a link to the folder")]
-        result.removed += [k.id for p, k in gone if not any(p.startswith(u) for u in unreadable)]
+        unreadable = tuple(e.path + os.sep for e in errors if not e.reason.startswith("a link to the folder"))
+        result.removed += [i for p, i in gone if not (unreadable and p.startswith(unreadable))]
     return result
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +37,32 @@ class Searcher:
         self.embedder = embedder
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
-        self._generation = -1
+        self._loading: Future[VectorIndex] | None = None
+
+    def preload(self) -> None:
+        """Start reading the vector index on a thread of its own, so the first search need not wait for it.
+
+        The CLI calls it before the model loads (the two overlap: a million-photo index costs about a second to
+        read and check); an app can call it when a library is opened.
+        """
+        if self._vectors is not None or self._loading is not None:
+            return
+        future: Future[VectorIndex] = Future()
+
+        def load() -> None:
+            try:
+                with self.library.open_catalog() as catalog:  # a connection of this thread's own
+                    future.set_result(self.library.load_vectors(catalog, save=False))
+            except BaseException as e:  # handed to the search that waits for it
+                future.set_exception(e)
+
+        threading.Thread(target=load, name="index-preload", daemon=True).start()
+        self._loading = future
 
     def close(self) -> None:
+        if self._loading is not None:  # never leave the thread behind
+            self._loading.exception()
+            self._loading = None
         self._catalog.close()
 
     def __enter__(self) -> Searcher:
@@ -47,13 +72,26 @@ class Searcher:
         self.close()
 
     def _index(self) -> VectorIndex:
-        """The vector index, reloaded when the catalog moved on (indexing may be running beside us)."""
-        generation = self._catalog.generation
-        if self._vectors is None or generation != self._generation:
-            # Only the indexer writes the index file; a reader rebuilding in memory can't race it.
+        """The vector index, kept up to date with the catalog (indexing may be running beside us).
+
+        When the catalog moved on, only what changed is read and applied: a search while a library is being
+        indexed costs what one after it does. The index is read again only when the indexer saved one trained
+        anew (the library outgrew the old one) or the changes can't be followed (a rebuild switched in).
+        Only the indexer writes the index file; a reader rebuilding in memory can't race it.
+        """
+        if self._loading is not None:
+            loading, self._loading = self._loading, None
+            try:
+                self._vectors = loading.result()
+            except Exception as e:  # read again here, where its error reaches the caller
+                log.debug("preloading the vector index failed: %s", e)
+        v = self._vectors
+        if v is not None and self._catalog.generation == v.generation:
+            return v
+        if v is None or self.library.file_retrained(v) or not self.library.catch_up(v, self._catalog, v.generation):
+            self._vectors = None  # let the old one go before its successor is read
             self._vectors = self.library.load_vectors(self._catalog, save=False)
-            self._generation = generation
-        return self._vectors
+        return self._vectors  # type: ignore[return-value]
 
     @property
     def size(self) -> int:
@@ -95,14 +133,15 @@ class Searcher:
 
     def browse(self, top: int = 500) -> list[SearchResult]:
         """The library's photos with no query, newest first (what the grid shows before a search)."""
-        return [SearchResult(i, p, None, h) for i, p, h in self._catalog.recent(top) if os.path.exists(p)]
+        rows = self._catalog.recent_page(None, top)[0]
+        return [SearchResult(i, p, None, h) for i, p, h in rows if os.path.exists(p)]
 
     def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset()) -> list[SearchResult]:
         index = self._index()
         want = top + len(exclude)
         results: list[SearchResult] = []
         while True:
-            ids, scores = index.search(vector, want * 2)
+            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for)
             info = self._catalog.photos(int(i) for i in ids)
             results = []
             for i, s in zip(ids.tolist(), scores.tolist()):

@@ -1,0 +1,299 @@
+"""How photofinder holds up with 10k, 100k and a million photos (issue 9). A benchmark, not a test.
+
+    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--dir /tmp/pf-scale] [--keep]
+
+For each size it builds a synthetic library through the project's own API: real 1-byte files (`.jpg`, 500 to a
+folder) found by the real scanner, and catalog rows with clustered random 512-d unit vectors (a mean direction
+shared by all, 300 topics x 30 sub-topics, noise; about the 0.15-0.35 mean cosine of real CLIP embeddings),
+70 % of them with an EXIF date; then the index as the indexer saves it. Then a fresh process (as the app or
+`photofinder search` starts) measures: opening the library (summary + the first browse page, with the existence
+check the grid makes), the first search (the index file read), vector search p50/p95 (index + exact rescoring),
+end-to-end in-process search p50 (`Searcher.by_vector`, top 50, paths checked on disk), recall@10 against an
+exact flat search over every stored vector (200 queries), RSS, the first search after a commit (32 photos added
+and 8 deleted by another connection, as the indexer does), and a rescan of the unchanged library
+(`Indexer.run`: walk, compare, check the index file). No model is loaded (the query vectors are given), so RSS
+is the library's, not the model's.
+
+The last line sums up the largest size:
+scale: n=1000000 search_p50_ms=X recall@10=Y open_s=Z rescan_s=W rss_mb=V
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's photofinder, not an installed one
+
+DIM = 512
+PER_FOLDER = 500
+QUERIES = 200
+NAME = "Scale"
+
+
+NOISE = float(os.environ.get("PF_SCALE_NOISE", "1.0"))  # --noise, passed on to the probe process
+
+
+def clustered(n: int, seed: int, noise: float | None = None) -> np.ndarray:
+    """n unit vectors: a shared mean direction, 300 topics x 30 sub-topics, Gaussian noise (float32)."""
+    g = np.random.default_rng(1234)
+    mean = g.standard_normal(DIM).astype(np.float32)
+    mean /= np.linalg.norm(mean)
+    topics = g.standard_normal((300, DIM)).astype(np.float32)
+    topics /= np.linalg.norm(topics, axis=1, keepdims=True)
+    subs = topics[np.arange(9000) // 30] + 0.6 * g.standard_normal((9000, DIM)).astype(np.float32) / np.sqrt(DIM)
+    subs = subs / np.linalg.norm(subs, axis=1, keepdims=True) + mean
+    subs /= np.linalg.norm(subs, axis=1, keepdims=True)
+    noise = NOISE if noise is None else noise
+    r = np.random.default_rng(seed)
+    x = subs[r.integers(0, len(subs), n)] + noise * r.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def queries() -> np.ndarray:
+    return clustered(QUERIES, seed=987654)
+
+
+class StubEmbedder:
+    """Enough of an Embedder for a library whose vectors were made up: no model is ever loaded."""
+
+    model_id = "synthetic-512"
+    fingerprint = "sha256:synthetic-512"
+    device = "cpu"
+    dim = DIM
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+# -- building ----------------------------------------------------------------------------------------------
+def make_files(folder: Path, n: int) -> None:
+    for d in range((n + PER_FOLDER - 1) // PER_FOLDER):
+        sub = folder / f"{d // 100:03d}" / f"{d:05d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for i in range(d * PER_FOLDER, min(n, (d + 1) * PER_FOLDER)):
+            fd = os.open(sub / f"IMG_{i:07d}.jpg", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, b"x")
+            os.close(fd)
+
+
+def build(root: Path, n: int) -> dict:
+    from photofinder.core.catalog import INDEXED, PhotoRecord
+    from photofinder.core.library import LibraryStore
+    from photofinder.core.scanner import scan
+
+    folder = root / "photos"
+    out: dict = {}
+    t = time.perf_counter()
+    make_files(folder, n)
+    out["files_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lib = LibraryStore(root / "data").create(NAME)
+    rng = np.random.default_rng(7)
+    with lib.open_catalog() as c:
+        c.add_folder(str(folder))
+        c.bind_model(StubEmbedder.model_id, DIM, StubEmbedder.fingerprint)
+        batch: list = []
+        done = 0
+
+        def flush() -> None:
+            nonlocal batch, done
+            vecs = clustered(len(batch), seed=done)
+            dates = rng.integers(0, 20 * 365, len(batch))
+            records = [PhotoRecord(info.path, info.folder, info.size, info.mtime_ns,
+                                   hashlib.sha256(info.path.encode()).hexdigest(), INDEXED, 4000, 3000,
+                                   time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(1.0e9 + 86400 * int(day)))
+                                   if day % 10 < 7 else None, embedding=v)
+                       for info, v, day in zip(batch, vecs, dates)]
+            c.upsert(records)
+            done += len(batch)
+            batch = []
+
+        for info in scan(str(folder)):
+            batch.append(info)
+            if len(batch) == 5000:
+                flush()
+        if batch:
+            flush()
+        out["catalog_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        lib.load_vectors(c, save=True)  # what the indexer leaves: the index of the library's size, saved
+        out["index_s"] = time.perf_counter() - t
+        c.set_meta("last_indexed", str(time.time()))
+    out["catalog_mb"] = du(lib.catalog_path) / 2**20
+    out["index_mb"] = du(lib.index_path) / 2**20
+    out["build_peak_mb"] = peak_mb()
+    return out
+
+
+# -- measuring, in a fresh process ---------------------------------------------------------------------------
+def probe(root: Path) -> dict:
+    from photofinder.core.catalog import INDEXED, PhotoRecord
+    from photofinder.core.indexer import Indexer
+    from photofinder.core.library import LibraryStore
+    from photofinder.core.search import Searcher
+
+    out: dict = {"rss_start_mb": rss_mb()}
+    qs = queries()
+    t = time.perf_counter()
+    lib = LibraryStore(root / "data").get(NAME)
+    summary = lib.summary()
+    out["summary_s"] = time.perf_counter() - t
+    with lib.open_catalog() as c:
+        rows, _ = c.recent_page(None, 500)
+        shown = [r for r in rows if os.path.exists(r[1])]
+        rows2, _ = c.recent_page(_, 500)  # the next page, as the grid scrolls
+    out["open_s"] = time.perf_counter() - t
+    out["photos"] = summary.photos
+    assert len(shown) == 500 and len(rows2) == 500
+
+    with Searcher(lib, StubEmbedder()) as s:  # type: ignore[arg-type]
+        t = time.perf_counter()
+        s.by_vector(qs[0], 50)
+        out["first_search_s"] = time.perf_counter() - t
+        index = s._index()
+        out["index_kind"] = f"IVF{index._index.nlist},SQ8 nprobe={index._index.nprobe}" if index.approximate \
+            else "Flat"
+        exact = s._catalog.vectors_for
+        times, found = [], []
+        for q in qs:
+            t = time.perf_counter()
+            ids, _scores = index.search(q, 10, exact=exact)
+            times.append(time.perf_counter() - t)
+            found.append(ids)
+        out["search_p50_ms"] = float(np.median(times) * 1e3)
+        out["search_p95_ms"] = float(np.percentile(times, 95) * 1e3)
+        times = []
+        for q in qs:
+            t = time.perf_counter()
+            s.by_vector(q, 50)
+            times.append(time.perf_counter() - t)
+        out["e2e_p50_ms"] = float(np.median(times) * 1e3)
+        out["rss_mb"] = rss_mb()
+        out["peak_mb"] = peak_mb()
+
+        # recall@10 against an exact search over every stored vector, streamed from the catalog
+        best = np.full((len(qs), 10), -np.inf, np.float32)
+        best_ids = np.full((len(qs), 10), -1, np.int64)
+        for ids, vecs in s._catalog.iter_embeddings():
+            sc = qs @ vecs.T
+            allsc = np.concatenate([best, sc], axis=1)
+            allid = np.concatenate([best_ids, np.broadcast_to(ids, sc.shape)], axis=1)
+            top = np.argpartition(-allsc, 9, axis=1)[:, :10]
+            best = np.take_along_axis(allsc, top, 1)
+            best_ids = np.take_along_axis(allid, top, 1)
+        out["recall@10"] = float(np.mean([len(set(f.tolist()) & set(b.tolist())) / 10
+                                          for f, b in zip(found, best_ids)]))
+
+        # a commit beside the searcher, as the indexer makes one per batch: 32 photos in, 8 out
+        new_dir = root / "photos" / "new"
+        new_dir.mkdir(exist_ok=True)
+        vecs = clustered(32, seed=424242)
+        with lib.open_catalog() as w:
+            records = []
+            for i, v in enumerate(vecs):
+                p = new_dir / f"NEW_{i:03d}.jpg"
+                p.write_bytes(b"y")
+                st = p.stat()
+                records.append(PhotoRecord(str(p), str(root / "photos"), st.st_size, st.st_mtime_ns,
+                                           hashlib.sha256(str(p).encode()).hexdigest(), INDEXED, embedding=v))
+            new_ids = w.upsert(records)
+            gone = [r[0] for r in w.recent_page(None, 8)[0]]
+            for pid, path, _h in w.recent_page(None, 8)[0]:
+                os.remove(path)
+            w.delete(gone)
+            expect = w.count()
+        t = time.perf_counter()
+        hits = s.by_vector(vecs[5], 10)
+        out["after_commit_s"] = time.perf_counter() - t
+        assert hits and hits[0].id == new_ids[str(new_dir / "NEW_005.jpg")], "the new photo is not found first"
+        assert not set(gone) & {h.id for h in s.by_vector(qs[1], 200)}
+        out["after_commit_next_s"] = _timed(lambda: s.by_vector(qs[2], 50))
+        s._vectors = index = None  # the rescan below reads its own copy, as `photofinder index` would
+
+    t = time.perf_counter()
+    report = Indexer(lib, StubEmbedder()).run()  # type: ignore[arg-type]
+    out["rescan_s"] = time.perf_counter() - t
+    assert report.unchanged == expect and report.indexed == report.removed == 0, report
+    out["peak_after_rescan_mb"] = peak_mb()
+    return out
+
+
+def _timed(fn) -> float:  # noqa: ANN001
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--dir", default=None, help="where to build (default: a new folder under the temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the libraries and files afterwards")
+    ap.add_argument("--noise", type=float, default=None,
+                    help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)")
+    ap.add_argument("--probe", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.noise is not None:
+        global NOISE
+        NOISE = args.noise
+        os.environ["PF_SCALE_NOISE"] = str(args.noise)
+    if args.probe:
+        print(json.dumps(probe(Path(args.probe))))
+        return
+    base = Path(args.dir or tempfile.mkdtemp(prefix="pf-scale-"))
+    base.mkdir(parents=True, exist_ok=True)
+    last: dict = {}
+    for n in (int(x) for x in args.sizes.split(",")):
+        root = base / f"n{n}"
+        shutil.rmtree(root, ignore_errors=True)
+        try:
+            b = build(root, n)
+            r = subprocess.run([sys.executable, __file__, "--probe", str(root)], capture_output=True, text=True)
+            if r.returncode:
+                sys.exit(f"probe at n={n} failed:\n{r.stderr}")
+            m = json.loads(r.stdout.strip().splitlines()[-1])
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+        print(f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "
+              f"({m['index_kind']}); catalog {b['catalog_mb']:.0f} MB, index {b['index_mb']:.0f} MB")
+        print(f"  open {m['open_s']:.3f}s (summary {m['summary_s']:.3f}s); first search {m['first_search_s']:.2f}s; "
+              f"search p50 {m['search_p50_ms']:.2f} ms p95 {m['search_p95_ms']:.2f} ms; end-to-end p50 "
+              f"{m['e2e_p50_ms']:.1f} ms; recall@10 {m['recall@10']:.3f}")
+        print(f"  RSS {m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f} MB, {m['peak_after_rescan_mb']:.0f} MB after "
+              f"the rescan); first search after a commit {m['after_commit_s'] * 1e3:.1f} ms (next "
+              f"{m['after_commit_next_s'] * 1e3:.1f} ms); rescan {m['rescan_s']:.2f}s", flush=True)
+        last = {"n": n, **b, **m}
+    if not args.keep and args.dir is None:
+        shutil.rmtree(base, ignore_errors=True)
+    print(f"scale: n={last['n']} search_p50_ms={last['search_p50_ms']:.2f} recall@10={last['recall@10']:.3f} "
+          f"open_s={last['open_s']:.3f} rescan_s={last['rescan_s']:.2f} rss_mb={last['rss_mb']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

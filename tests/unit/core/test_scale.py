@@ -1,0 +1,290 @@
+"""Issue 9: a million photos on a laptop. The mechanisms, at sizes a unit test can afford (bench/scale.py times
+them at 10k-1M): the approximate index and its exact rescoring, searchers that catch up instead of reloading,
+stored counts, indexed queries, and rescans without per-file SQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photofinder.core import catalog as catalog_mod
+from photofinder.core import library as library_mod
+from photofinder.core import vectors as vectors_mod
+from photofinder.core.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.library import Library, LibraryStore
+from photofinder.core.planner import plan
+from photofinder.core.search import Searcher
+from photofinder.core.vectors import VectorIndex
+
+DIM = 32
+
+
+def _clustered(n: int, seed: int) -> np.ndarray:
+    g = np.random.default_rng(5)
+    centres = g.standard_normal((40, DIM)).astype(np.float32)
+    r = np.random.default_rng(seed)
+    x = centres[r.integers(0, 40, n)] + 0.8 * r.standard_normal((n, DIM)).astype(np.float32)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+class _Stub:
+    model_id = "stub"
+    fingerprint = "sha256:stub"
+    device = "cpu"
+    dim = DIM
+
+
+def _library(store: LibraryStore, folder: Path, n: int, files: bool = True) -> Library:
+    lib = store.create("Big")
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, v in enumerate(_clustered(n, seed=1)):
+        p = folder / f"d{i % 7}" / f"{i:05d}.jpg"
+        if files:
+            p.parent.mkdir(exist_ok=True)
+            p.write_bytes(b"x")
+            st = p.stat()
+            size, mtime = st.st_size, st.st_mtime_ns
+        else:
+            size, mtime = 1, i
+        records.append(PhotoRecord(str(p), str(folder), size, mtime, f"h{i}", INDEXED,
+                                   taken="2020:01:01 00:00:00" if i % 3 else None, embedding=v))
+    with lib.open_catalog() as c:
+        c.add_folder(str(folder))
+        c.bind_model(_Stub.model_id, DIM, _Stub.fingerprint)
+        for k in range(0, n, 500):
+            c.upsert(records[k : k + 500])
+    return lib
+
+
+def _exact_top(c: Catalog, q: np.ndarray, k: int) -> list[int]:
+    ids, vecs = c.embeddings()
+    return ids[np.argsort(-(vecs @ q), kind="stable")[:k]].tolist()
+
+
+@pytest.fixture
+def small_flat_max(monkeypatch):
+    monkeypatch.setattr(vectors_mod, "FLAT_MAX", 400)
+
+
+def test_above_flat_max_the_index_is_ivf_sq8_with_exact_scores_and_high_recall(store, tmp_path, small_flat_max):
+    lib = _library(store, tmp_path / "photos", 3000, files=False)
+    with lib.open_catalog() as c:
+        index = lib.load_vectors(c, save=True)
+        assert index.approximate and index.trained_size == 3000 and len(index) == 3000
+        queries = _clustered(100, seed=2)
+        hits = 0
+        for q in queries:
+            ids, scores = index.search(q, 10, exact=c.vectors_for)
+            stored = dict(zip(*c.vectors_for(ids)))
+            np.testing.assert_allclose(scores, [stored[i] @ q for i in ids.tolist()], rtol=1e-5)  # exact scores
+            hits += len(set(ids.tolist()) & set(_exact_top(c, q, 10)))
+        assert hits / (10 * len(queries)) >= 0.98
+
+        loaded, generation = VectorIndex.load(lib.index_path, DIM, c.uuid)
+        assert loaded.approximate and len(loaded) == 3000 and generation == c.generation
+        assert sorted(loaded.ids().tolist()) == sorted(c.embeddings()[0].tolist())
+
+    raw = bytearray(lib.index_path.read_bytes())
+    raw[len(raw) // 2 : len(raw) // 2 + 64] = os.urandom(64)
+    lib.index_path.write_bytes(bytes(raw))
+    with lib.open_catalog() as c, pytest.raises(ValueError, match="checksum"):
+        VectorIndex.load(lib.index_path, DIM, c.uuid)
+
+
+def test_small_libraries_stay_exact_and_the_index_is_retrained_as_the_library_grows(store, tmp_path,
+                                                                                     small_flat_max):
+    lib = _library(store, tmp_path / "photos", 300, files=False)
+    with lib.open_catalog() as c:
+        index = lib.load_vectors(c, save=True)
+        assert not index.approximate
+        more = [PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
+                for i, v in enumerate(_clustered(1000, seed=3))]
+        ids = c.upsert(more)
+        index.add(np.array(list(ids.values())), np.stack([r.embedding for r in more]))
+        index = lib.outgrown(index, c)  # what the indexer calls as it adds
+        assert index.approximate and index.trained_size == 1300
+        assert VectorIndex.read_header(lib.index_path)[4] == 1300  # and it was saved
+        assert not index.needs_retrain(5000) and index.needs_retrain(5201)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_a_searcher_catches_up_with_commits_without_reloading(store, tmp_path, monkeypatch, approximate):
+    if approximate:
+        monkeypatch.setattr(vectors_mod, "FLAT_MAX", 400)
+    folder = tmp_path / "photos"
+    lib = _library(store, folder, 1200)
+    with lib.open_catalog() as c:
+        lib.load_vectors(c, save=True)
+    with Searcher(lib, _Stub()) as s, lib.open_catalog() as w:  # type: ignore[arg-type]
+        assert s.size == 1200 and s._index().approximate == approximate
+        loads = []
+        monkeypatch.setattr(library_mod.VectorIndex, "load", lambda *a: loads.append(a))
+        monkeypatch.setattr(library_mod.Library, "rebuild_vectors", lambda *a: loads.append(a))
+
+        new = _clustered(20, seed=4)
+        paths = [folder / f"new{i}.jpg" for i in range(20)]
+        for p in paths:
+            p.write_bytes(b"y")
+        ids = w.upsert([PhotoRecord(str(p), str(folder), 1, 1, f"n{i}", INDEXED, embedding=v)
+                        for i, (p, v) in enumerate(zip(paths, new))])
+        top = s.by_vector(new[3], 5)
+        assert top[0].id == ids[str(paths[3])] and top[0].score == pytest.approx(1.0, abs=1e-5)
+
+        # an edited photo (same id, new vector), one now skipped, and deleted ones
+        edited, skipped = str(paths[4]), str(paths[5])
+        fresh = _clustered(1, seed=11)[0]
+        w.upsert([PhotoRecord(edited, str(folder), 2, 2, "e", INDEXED, embedding=fresh),
+                  PhotoRecord(skipped, str(folder), 2, 2, None, SKIPPED, reason="truncated")])
+        gone = [r[0] for r in w.recent_page(None, 10)[0]]
+        w.delete(gone)
+        for q in (fresh, new[4], new[5], _clustered(1, seed=9)[0]):
+            got = [r.id for r in s.by_vector(q, 10)]
+            assert got == _exact_top(w, q, 10)
+        assert s.by_vector(fresh, 1)[0].id == ids[edited]
+        assert ids[skipped] not in [r.id for r in s.by_vector(new[5], 50)]
+        assert s.size == w.count() == 1200 + 20 - 1 - 10
+        assert loads == []  # every change was caught up with, nothing was read whole again
+
+
+def test_a_searcher_reloads_once_the_indexer_saved_a_retrained_index(store, tmp_path, small_flat_max):
+    lib = _library(store, tmp_path / "photos", 300, files=False)
+    with lib.open_catalog() as c:
+        lib.load_vectors(c, save=True)
+    with Searcher(lib, _Stub()) as s, lib.open_catalog() as w:  # type: ignore[arg-type]
+        assert not s._index().approximate
+        more = [PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
+                for i, v in enumerate(_clustered(900, seed=3))]
+        w.upsert(more)
+        s.by_vector(more[0].embedding, 3)
+        assert not s._index().approximate and s.size == 1200  # caught up; a reader never trains
+        lib.load_vectors(w, save=True)  # the indexer: retrained and saved
+        w.upsert([PhotoRecord("/more/last.jpg", "/more", 1, 1, "l", INDEXED, embedding=more[1].embedding)])
+        s.by_vector(more[0].embedding, 3)
+        assert s._index().approximate and s.size == 1201
+
+
+def _true_counts(path: Path) -> dict[tuple[str, str], int]:
+    db = sqlite3.connect(path)
+    out = {(t, st): db.execute(f"SELECT count(*) FROM {t} WHERE status = ?", (st,)).fetchone()[0]
+           for t in ("photos", "staged") for st in (INDEXED, SKIPPED)}
+    db.close()
+    return out
+
+
+def test_stored_counts_stay_equal_to_the_rows(store, tmp_path):
+    lib = _library(store, tmp_path / "photos", 50, files=False)
+
+    def check(c: Catalog) -> None:
+        truth = _true_counts(lib.catalog_path)
+        assert (c.count(), c.count(SKIPPED)) == (truth["photos", INDEXED], truth["photos", SKIPPED])
+        with c.staging() as st:
+            assert (st.count(), st.count(SKIPPED)) == (truth["staged", INDEXED], truth["staged", SKIPPED])
+
+    v = _clustered(5, seed=8)
+    with lib.open_catalog() as c:
+        check(c)
+        c.upsert([PhotoRecord("/x/a.jpg", "/x", 1, 1, None, SKIPPED, reason="truncated"),
+                  PhotoRecord(str(tmp_path / "photos" / "d0" / "00000.jpg"), str(tmp_path / "photos"), 9, 9,
+                              None, SKIPPED, reason="truncated")])  # an indexed photo now skipped
+        check(c)
+        c.upsert([PhotoRecord("/x/a.jpg", "/x", 1, 2, "a", INDEXED, embedding=v[0])])  # and back
+        check(c)
+        c.delete([r[0] for r in c.recent_page(None, 5)[0]])
+        check(c)
+        with c.staging() as st:
+            st.bind_model("other", DIM, "sha256:other")
+            st.upsert([PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
+                       for i, x in enumerate(v)])
+        check(c)
+        c.clear_staged()
+        check(c)
+        with c.staging() as st:
+            st.bind_model("other", DIM, "sha256:other")
+            st.upsert([PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
+                       for i, x in enumerate(v)])
+        c.finish_rebuild()
+        check(c)
+        c.add_folder("/s")
+        c.remove_folder("/s")
+        check(c)
+        assert c.count() == 0
+
+
+def _plans(c: Catalog, sql: str) -> list[str]:
+    return [r[3] for r in c._db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+
+
+def test_every_query_the_app_makes_is_indexed(store, tmp_path):
+    """Each SELECT the catalog runs for the app, traced and explained: none reads the whole table."""
+    folder = tmp_path / "photos"
+    lib = _library(store, folder, 60)
+    with lib.open_catalog() as c:
+        lib.load_vectors(c, save=True)
+    statements: list[str] = []
+    with lib.open_catalog() as c:
+        c._db.set_trace_callback(statements.append)
+        one = str(folder / "d1" / "00001.jpg")
+        calls = {
+            "by path": lambda: (c.embedding_for_path(one), c.hash_for_path(one), c.hashes_for_paths([one])),
+            "by id": lambda: (c.embedding_for_id(3), c.photos([1, 2, 3]), c.vectors_for([1, 2, 3])),
+            "by hash": lambda: (c.find_by_hash("h7"), c.hashes_in_use(["h7", "h8"])),
+            "recent": lambda: c.recent_page(c.recent_page(None, 30)[1], 30) and c.recent_page((1, "", 5, 5), 10),
+            "counts": lambda: (c.count(), c.count(SKIPPED), lib.summary()),
+            "folder filter": lambda: (c.file_stamps(str(folder)), c.known_files(str(folder))),
+            "catch-up": lambda: c.changes_since(c.generation - 1),
+        }
+        for name, call in calls.items():
+            statements.clear()
+            call()
+            selects = [q for q in statements if q.lstrip().upper().startswith("SELECT") and "sqlite_master" not in q]
+            assert selects, name
+            for q in selects:
+                plans = _plans(c, q)
+                # A full scan fails; so does walking a whole index, unless in its order and stopped by a LIMIT
+                # (a browse page). The small tables (meta, folders) may be read whole.
+                full = [p for p in plans if p.startswith("SCAN") and not p.startswith(("SCAN meta", "SCAN folders"))
+                        and ("INDEX" not in p or "LIMIT" not in q)]
+                assert not full, f"{name}: {q}\n{plans}"
+        c._db.set_trace_callback(None)
+
+
+def test_a_rescan_makes_no_query_per_file(store, tmp_path):
+    folder = tmp_path / "photos"
+    lib = _library(store, folder, 400)
+    (folder / "d0" / "00000.jpg").write_bytes(b"changed")
+    os.remove(folder / "d1" / "00001.jpg")
+    statements: list[str] = []
+    with lib.open_catalog() as c:
+        c._db.set_trace_callback(statements.append)
+        result = plan(c)
+    assert result.unchanged == 398 and [w.path for w in result.work] == [str(folder / "d0" / "00000.jpg")]
+    assert list(result.changed.values()) == ["h0"] and len(result.removed) == 1
+    assert len(statements) < 20, statements
+
+
+def test_a_catalog_from_schema_3_gets_counts_and_a_change_log(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in catalog_mod._MIGRATIONS[:3]:
+        for statement in catalog_mod._statements(script):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 3")
+    db.execute("INSERT INTO meta VALUES ('generation', '7'), ('dim', '4')")
+    for i in range(5):
+        db.execute("INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
+                   "VALUES (?, ?, 1, 1, ?, ?, ?, 0)", (f"/p/{i}".encode(), b"/p", f"h{i}",
+                                                       INDEXED if i else SKIPPED, np.ones(4, np.float32).tobytes()))
+    db.close()
+    with Catalog(path) as c:
+        assert (c.count(), c.count(SKIPPED), c.generation) == (4, 1, 7)
+        assert c.changes_since(6) is None  # older than the log: reload
+        assert len(c.changes_since(7).ids) == 0
+        c.delete([2])
+        changes = c.changes_since(7)
+        assert changes.removed.tolist() == [2] and changes.indexed == 3
+        assert set(c.file_stamps("/p")) == {f"/p/{i}".encode() for i in (0, 2, 3, 4)}  # id 2 was /p/1
