@@ -63,14 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
                          "searches until the rebuild completes, and a failed or cancelled one changes nothing")
     ix.add_argument("--json", action="store_true", help="print one JSON report instead of text")
 
-    se = sub.add_parser("search", help="search a library by text or by an image")
+    se = sub.add_parser(
+        "search", help="search a library by text, images, or both; with exclusions and filters",
+        description="Terms combine: the query is the weighted sum of what to look for minus what to avoid. "
+                    "Inline syntax (rclip's): \"2:golden retriever + ./pool.jpg - fruit\" - a term that names an "
+                    "existing image file is an image, N: weights a term.")
     se.add_argument("text", nargs="?", help="what to look for, e.g. 'dog on a beach at sunset'")
-    se.add_argument("--image", metavar="PATH", help="search by an image file instead of text")
+    se.add_argument("--image", metavar="PATH", action="append", default=[], help="look for photos like this")
+    se.add_argument("--not", dest="not_text", metavar="TEXT", action="append", default=[],
+                    help="push away from this (e.g. --not people)")
+    se.add_argument("--not-image", metavar="PATH", action="append", default=[], help="push away from this image")
     for sp in (se, sub.add_parser("similar", help="photos that look like one (in the library or not)")):
         if sp is not se:
             sp.add_argument("path", metavar="PATH", help="a photo file")
         lib_opt(sp)
         sp.add_argument("--top", "-n", type=int, default=20, help="how many results (default 20)")
+        sp.add_argument("--all", action="store_true",
+                        help="show the top results even below the library's good-match cut-off")
+        sp.add_argument("--folder", metavar="FOLDER", help="only photos in this folder (and below)")
+        sp.add_argument("--after", metavar="DATE", help="only photos taken on or after: 2024, 2024-06, 2024-06-15")
+        sp.add_argument("--before", metavar="DATE", help="only photos taken on or before this date")
+        sp.add_argument("--type", dest="types", metavar="EXT", action="append", default=[],
+                        help="only these file types: --type jpg --type heic (or jpg,heic)")
+        sp.add_argument("--orientation", choices=["landscape", "portrait", "square"])
+        sp.add_argument("--min-size", type=int, metavar="PIXELS", help="only photos at least this big (shorter side)")
+        sp.add_argument("--sort", choices=["match", "date"], default="match", help="best match first, or newest")
         sp.add_argument("--model", help="use this model instead of the one the library was indexed with")
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
         sp.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
@@ -291,52 +308,92 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .core.decode import UnreadableImage
     from .core.encoders import open_embedder
     from .core.errors import LibraryError
+    from .core.query import IMAGE, PHOTO, TEXT, Query, QueryError, Term, parse
     from .core.search import Searcher
 
-    if args.command == "search":
-        text = (args.text or "").strip()
-        if args.text is not None and not text and not args.image:
-            raise UsageError("the query is empty: give words to search for, or --image PATH")
-        if bool(text) == bool(args.image):
-            raise UsageError("give either TEXT or --image PATH")
     if args.top < 1:
         raise UsageError("--top must be at least 1")
-    image = args.image if args.command == "search" else args.path
-    if image and not os.path.isfile(image):
-        raise UsageError(f"file not found: {_show(image)}")
+    filters = _filters(args)
+    terms: list[Term] = []
+    try:
+        if args.command == "similar":
+            if not os.path.isfile(args.path):
+                raise UsageError(f"file not found: {_show(args.path)}")
+        else:
+            if args.text is not None and not args.text.strip() and not args.image:
+                raise UsageError("the query is empty: give words to search for, or --image PATH")
+            terms += parse(args.text or "")
+            for path in args.image + args.not_image:
+                if not os.path.isfile(path):
+                    raise UsageError(f"file not found: {_show(path)}")
+            terms += [Term(IMAGE, os.path.abspath(p), label=os.path.basename(p)) for p in args.image]
+            terms += [Term(TEXT, t, negative=True, label=t) for t in args.not_text if t.strip()]
+            terms += [Term(IMAGE, os.path.abspath(p), negative=True, label=os.path.basename(p))
+                      for p in args.not_image]
+            if not terms and not filters:
+                raise UsageError("give TEXT, --image PATH, or a filter (--folder, --after, ...)")
+    except QueryError as e:
+        raise UsageError(str(e)) from e
     lib = _store().get(args.library)
     with lib.open_catalog() as c:
         model = args.model or lib.model_ref(c)
         photos = c.count()
+        own = c.embedding_for_path(os.path.abspath(args.path)) if args.command == "similar" else None
     if model is None or photos == 0:
         raise LibraryError(f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
                            f"--library {lib.name}")
+    if args.command == "similar":  # a photo of the library is a term by its stored vector, else by its pixels
+        terms = [Term(PHOTO, own[0]) if own else Term(IMAGE, os.path.abspath(args.path))]
     with Searcher(lib, open_embedder(model, device=args.device, runtime=args.runtime, purpose="search")) as s:
         s.preload()  # the index is read while the model loads
         try:
-            if args.command == "similar":
-                results = s.similar(args.path, args.top)
-            elif args.image:
-                results = s.by_image(args.image, args.top)
-            else:
-                results = s.by_text(text, args.top)
+            found = s.run(Query(tuple(terms), filters, args.sort), args.top)
         except UnreadableImage as e:
-            raise LibraryError(f"can't read {_show(image)}: {e}") from e
+            raise LibraryError(f"can't read an image of the query: {e}") from e
+        except QueryError as e:
+            raise UsageError(str(e)) from e
+    results = found.results
     if args.json:
-        print(json.dumps({"results": [_result_json(r) for r in results]}, ensure_ascii=False))
-    else:
-        if not results:
-            print("no matches (the photos found may have been moved or deleted since they were indexed; "
-                  "run photofinder index)", file=sys.stderr)
-        for r in results:
-            print(f"{r.score:.3f}  {r.path}")
+        print(json.dumps({"results": [_result_json(r) for r in results], "good": found.good,
+                          "threshold": None if found.threshold is None else round(found.threshold, 4)},
+                         ensure_ascii=False))
+        return 0
+    shown = results if args.all or found.threshold is None or not found.good else found.good_only()
+    if not results:
+        print("no matches (the photos found may have been moved or deleted since they were indexed; "
+              "run photofinder index)", file=sys.stderr)
+    elif found.threshold is not None and not found.good and not args.all:
+        print("no good matches in this library; the closest ones:", file=sys.stderr)
+    for r in shown:
+        print(f"{r.score:.3f}  {r.path}" if r.score is not None else f"{r.taken or '':19s}  {r.path}")
+    if len(shown) < len(results):
+        print(f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
+              file=sys.stderr)
     return 0
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from .core.query import Filters, QueryError, parse_date
+    from .core.scanner import normalise_folder
+
+    try:
+        types = tuple(t.strip().lstrip(".") for arg in args.types for t in arg.split(",") if t.strip())
+        if args.min_size is not None and args.min_size < 1:
+            raise UsageError("--min-size must be at least 1")
+        return Filters(folder=normalise_folder(args.folder) if args.folder else None,
+                       after=parse_date(args.after) if args.after else None,
+                       before=parse_date(args.before, end=True) if args.before else None,
+                       types=types, orientation=args.orientation, min_size=args.min_size)
+    except QueryError as e:
+        raise UsageError(str(e)) from e
 
 
 def _result_json(r: Any) -> dict[str, Any]:
     from .core.paths import is_printable
 
-    out: dict[str, Any] = {"path": _show(r.path), "score": round(r.score, 4)}
+    out: dict[str, Any] = {"path": _show(r.path), "score": None if r.score is None else round(r.score, 4),
+                           "good": r.good, "date": r.taken, "folder": _show(r.folder), "width": r.width,
+                           "height": r.height, "bytes": r.size}
     if not is_printable(r.path):  # the exact name, for scripts: base64 of the file system's bytes
         out["path_bytes"] = base64.b64encode(os.fsencode(r.path)).decode("ascii")
     return out

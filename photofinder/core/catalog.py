@@ -655,6 +655,20 @@ class Catalog:
                 key = (1, "", r[3], r[0])
         return rows, key if len(rows) == limit else None
 
+    def filtered_ids(self, where: str, params: list[Any]) -> np.ndarray:
+        """Ids of the indexed photos a filter (query.filter_sql) allows."""
+        rows = self._all(f"SELECT id FROM {self._t} WHERE status = 'indexed' AND {where}", params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def details(self, ids: Iterable[int]) -> dict[int, tuple[str | None, int, int, int | None, int | None]]:
+        """(date taken or None, file time in ns, bytes, width, height) by id: what a result shows beside it."""
+        out = {}
+        for chunk in _chunks(list(ids), 500):
+            rows = self._all(f"SELECT id, taken, mtime_ns, size, width, height FROM {self._t} "
+                             f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows})
+        return out
+
     def hash_for_path(self, path: str) -> str | None:
         row = self._one(f"SELECT hash FROM {self._t} WHERE path = ?", (to_db(path),))
         return row[0] if row else None

@@ -6,7 +6,8 @@ import logging
 import os
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,10 @@ from PIL import Image
 from .decode import decode
 from .embedder import Embedder
 from .library import Library, check_model
+from .paths import to_db
 from .preprocess import to_pixels
+from .query import IMAGE, PHOTO, TEXT, Calibration, Filters, Query, QueryError, calibrate, calibration_json
+from .query import combine, filter_sql, stored_calibration
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,30 @@ class SearchResult:
     path: str
     score: float | None  # None when browsing (no query to match)
     hash: str | None = None
+    good: bool | None = None  # above the library's good-match cut-off (None: not judged)
+    taken: str | None = None  # the date shown: EXIF date taken, else the file's time (ISO 8601)
+    size: int | None = None  # bytes
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+
+@dataclass
+class QueryResults:
+    """The results of a query, best first (or newest first), and how many of them are good matches."""
+
+    results: list[SearchResult]
+    good: int  # results[:good] are good matches when sorted by match
+    threshold: float | None  # the library's cut-off, None when browsing
+
+    def good_only(self) -> list[SearchResult]:
+        return [r for r in self.results if r.good]
+
+
+FILTER_EXACT_LIMIT = 20_000  # a filter allowing at most this many photos is scored exactly, photo by photo
 
 
 class Searcher:
@@ -38,6 +66,8 @@ class Searcher:
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
         self._loading: Future[VectorIndex] | None = None
+        self._filter_cache: tuple[tuple, np.ndarray] | None = None
+        self._cut: tuple[int, Calibration] | None = None
 
     def preload(self) -> None:
         """Start reading the vector index on a thread of its own, so the first search need not wait for it.
@@ -136,12 +166,117 @@ class Searcher:
         rows = self._catalog.recent_page(None, top)[0]
         return [SearchResult(i, p, None, h) for i, p, h in rows if os.path.exists(p)]
 
-    def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset()) -> list[SearchResult]:
+    # -- combined queries, filters, good matches (what the app's query bar and `photofinder search` run) --------
+    def run(self, query: Query, top: int = 50) -> QueryResults:
+        """A query of weighted positive and negative terms, filtered, sorted, each result judged good or not.
+
+        With no terms it browses (newest first) within the filters. Raises QueryError for a query that can't
+        run (terms that cancel out, nothing positive) and decode.UnreadableImage for an image term that is not
+        an image.
+        """
+        allowed = self.allowed_ids(query.filters)
+        if not query.terms:
+            return self._browse_filtered(allowed, top)
+        if not self._ready():
+            return QueryResults([], 0, None)
+        if not query.positive:
+            raise QueryError("only negative terms: add something to look for")
+        vector, exclude = self.query_vector(query)
+        results = self.by_vector(vector, top, exclude=exclude, allowed=allowed)
+        cut = self.calibration()
+        results = self._with_details([replace(r, good=cut.good(r.score)) for r in results])
+        good = sum(1 for r in results if r.good)
+        if query.sort == "date":
+            results.sort(key=lambda r: r.taken or "", reverse=True)
+        return QueryResults(results, good, cut.threshold)
+
+    def query_vector(self, query: Query) -> tuple[np.ndarray, set[int]]:
+        """The combined query vector, and the library photos that are themselves terms (never a result)."""
+        texts = [t for t in query.terms if t.kind == TEXT]
+        images = [t for t in query.terms if t.kind == IMAGE]
+        photos = [t for t in query.terms if t.kind == PHOTO]
+        vectors, weights, exclude = [], [], set()
+        if texts:
+            vectors += list(self.embedder.encode_text([str(t.value) for t in texts]))
+            weights += [t.signed_weight for t in texts]
+        if images:
+            spec = self.embedder.spec
+            pixels = []
+            for t in images:
+                v = t.value
+                pil = v.convert("RGB") if isinstance(v, Image.Image) else \
+                    decode(v if isinstance(v, bytes) else str(v), spec.decode_side).image
+                pixels.append(to_pixels(pil, spec))
+            vectors += list(self.embedder.encode_pixels(np.stack(pixels)))
+            weights += [t.signed_weight for t in images]
+        for t in photos:
+            vec = self._catalog.embedding_for_id(int(t.value))
+            if vec is None:
+                raise QueryError(f"{t.label or 'that photo'} is no longer in the library")
+            vectors.append(vec)
+            weights.append(t.signed_weight)
+            exclude.add(int(t.value))
+        return combine(np.stack(vectors), weights), exclude
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        """The ids a filter allows (None: no filter). Cached until the catalog changes."""
+        if not filters:
+            return None
+        key = (filters, self._catalog.generation)
+        if self._filter_cache is None or self._filter_cache[0] != key:
+            where, params = filter_sql(filters, to_db)
+            self._filter_cache = (key, self._catalog.filtered_ids(where, params))
+        return self._filter_cache[1]
+
+    def calibration(self) -> Calibration:
+        """The library's good-match cut-off for this model, measured once (and again when the library
+        doubles or halves) on a sample of its own photos."""
+        if self._cut is not None and self._cut[0] == self._catalog.generation:
+            return self._cut[1]
+        fingerprint = getattr(self.embedder, "fingerprint", self.embedder.model_id)
+        count = self._catalog.count()
+        cut = stored_calibration(self._catalog.get_meta("calibration"), fingerprint, count)
+        if cut is None:
+            sample = self._catalog.sample_embeddings(2000)
+            cut = calibrate(self.embedder, sample, count)
+            try:
+                self._catalog.set_meta("calibration", calibration_json(cut, fingerprint))
+            except Exception as e:  # noqa: BLE001 - a read-only library measures again next time
+                log.debug("calibration not stored: %s", e)
+        self._cut = (self._catalog.generation, cut)
+        return cut
+
+    def _browse_filtered(self, allowed: np.ndarray | None, top: int) -> QueryResults:
+        if allowed is None:
+            return QueryResults(self._with_details(self.browse(top)), 0, None)
+        info = self._catalog.details(allowed.tolist()) if len(allowed) <= 50_000 else {}
+        if info:
+            newest = sorted(info, key=lambda i: info[i][0] or _iso(info[i][1]), reverse=True)[: top * 2]
+        else:
+            newest = allowed[-top * 2 :].tolist()[::-1]  # ids grow as photos are indexed
+        paths = self._catalog.photos(newest)
+        results = [SearchResult(i, paths[i][0], None, paths[i][1]) for i in newest
+                   if i in paths and os.path.exists(paths[i][0])][:top]
+        return QueryResults(self._with_details(results), 0, None)
+
+    def _with_details(self, results: list[SearchResult]) -> list[SearchResult]:
+        info = self._catalog.details(r.id for r in results)
+        out = []
+        for r in results:
+            d = info.get(r.id)
+            out.append(replace(r, taken=d[0] or _iso(d[1]), size=d[2], width=d[3], height=d[4]) if d else r)
+        return out
+
+    def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset(),
+                  allowed: np.ndarray | None = None) -> list[SearchResult]:
+        """The `top` photos nearest `vector`, best first; only `allowed` ids when given (a filter)."""
+        if allowed is not None and len(allowed) <= FILTER_EXACT_LIMIT:
+            return self._by_vector_among(vector, top, exclude, allowed)
         index = self._index()
         want = top + len(exclude)
         results: list[SearchResult] = []
         while True:
-            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for)
+            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for, allowed=allowed)
             info = self._catalog.photos(int(i) for i in ids)
             results = []
             for i, s in zip(ids.tolist(), scores.tolist()):
@@ -157,8 +292,31 @@ class Searcher:
                 return results
             want *= 4
 
+    def _by_vector_among(self, vector: np.ndarray, top: int, exclude: set[int],
+                         allowed: np.ndarray) -> list[SearchResult]:
+        """Exact scores of the few photos a filter allows: "top 50 in this folder" finds all 50 there are."""
+        candidates = [int(i) for i in allowed if int(i) not in exclude]
+        if not candidates:
+            return []
+        found, vecs = self._catalog.vectors_for(candidates)
+        scores = vecs @ np.asarray(vector, np.float32)
+        order = np.argsort(-scores, kind="stable")
+        info = self._catalog.photos(int(i) for i in found)
+        results = []
+        for i in order:
+            pid = int(found[i])
+            if pid in info and os.path.exists(info[pid][0]):
+                results.append(SearchResult(pid, info[pid][0], float(scores[i]), info[pid][1]))
+                if len(results) == top:
+                    break
+        return results
+
     def _ready(self) -> bool:
         if self._catalog.model_id is None:  # nothing indexed yet
             return False
         check_model(self._catalog, self.embedder, self.library.name)
         return True
+
+
+def _iso(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")

@@ -105,8 +105,8 @@ class VectorIndex:
             self._max_id = int(self.ids().max())
         return self._max_id
 
-    def search(self, query: np.ndarray, k: int, exact: ExactVectors | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, exact: ExactVectors | None = None,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of the k best matches, best first; fewer when the index holds fewer.
 
         For an approximate index, `exact(ids)` gives the stored float32 vectors of candidates: RERANK * k of
@@ -120,7 +120,13 @@ class VectorIndex:
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)  # this thread only (an OpenMP setting is per thread)
         try:  # one query: a second thread saves nothing and, on a busy CPU, waits 20 ms for its partner
-            scores, ids = self._index.search(q, fetch)
+            if allowed is not None:  # a filter applied inside the search: k results that pass it, if there are
+                selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe) \
+                    if isinstance(self._index, faiss.IndexIVF) else faiss.SearchParameters(sel=selector)
+                scores, ids = self._index.search(q, fetch, params=params)
+            else:
+                scores, ids = self._index.search(q, fetch)
         finally:
             faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0

@@ -54,7 +54,7 @@ def test_bad_arguments_exit_non_zero_with_one_line(tmp_path, tiny_model):
     r = pf("search", "x", "--library", "Nope", check=False)
     assert r.returncode == 1 and r.stderr.strip() == "photofinder: There is no library named 'Nope' (libraries: none yet)."
     r = pf("search", check=False)
-    assert r.returncode == 2 and "give either TEXT or --image" in r.stderr
+    assert r.returncode == 2 and "give TEXT, --image PATH" in r.stderr
 
 
 def test_unavailable_model_is_a_message_not_a_traceback(photos):
@@ -131,3 +131,27 @@ def test_duplicates_are_listed_and_trashed_only_with_consent(tmp_path, tiny_mode
     r = pf("duplicates", "--trash", check=False)  # no terminal to ask on: nothing moves
     assert r.returncode == 2 and "--yes" in r.stderr
     assert (folder / "a.jpg").exists() and (folder / "a copy.jpg").exists()
+
+
+def test_combined_queries_filters_and_good_matches_from_the_command_line(photos, tiny_model, tmp_path):
+    folder, kinds = photos
+    pf("index", str(folder), "--model", tiny_model)
+    red_white, red_black = QUERY_KINDS[0], QUERY_KINDS[3]
+    out = json.loads(pf("search", "a red circle", "--not", "a black background", "-n", "5", "--json").stdout)
+    assert [kinds[Path(r["path"])] for r in out["results"]] == [red_white] * 5
+    assert all(set(r) >= {"good", "date", "folder", "score"} for r in out["results"])
+    inline = json.loads(pf("search", "a red circle - a black background", "-n", "5", "--json").stdout)
+    assert [r["path"] for r in inline["results"]] == [r["path"] for r in out["results"]]
+    star = next(p for p, k in kinds.items() if k == QUERY_KINDS[4])
+    mixed = json.loads(pf("search", f"{star} + 2:a white background", "-n", "1", "--json").stdout)
+    assert kinds[Path(mixed["results"][0]["path"])] == QUERY_KINDS[7]  # a star on white
+    good = pf("search", red_black.caption, "-n", "20")
+    assert 3 <= len(good.stdout.splitlines()) < 20 and "--all shows them" in good.stderr  # good ones only
+    assert len(pf("search", red_black.caption, "-n", "20", "--all").stdout.splitlines()) == 20
+    (tmp_path / "elsewhere").mkdir()
+    none = json.loads(pf("search", "x", "--folder", str(tmp_path / "elsewhere"), "--json").stdout)
+    assert none["results"] == []
+    pngs = pf("search", "a circle", "--type", "png", "--json")
+    assert json.loads(pngs.stdout)["results"] == []  # there are only JPEGs
+    r = pf("search", "a circle", "--after", "last summer", check=False)
+    assert r.returncode == 2 and "is not a date" in r.stderr
