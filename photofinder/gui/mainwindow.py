@@ -229,12 +229,13 @@ class MainWindow(QMainWindow):
 
     # -- settings, misc -------------------------------------------------------------------------
     def open_settings(self) -> None:
-        model, device, thumb = self.settings.model, self.settings.device, self.settings.thumb_size
-        if SettingsDialog(self.settings, self).exec():
-            if self.settings.thumb_size != thumb:
-                self.view.set_thumb_size(self.settings.thumb_size)
-                self.results.set_thumb_size(self.settings.thumb_size)
-            self.app.settings_changed(model, device)
+        s = self.settings
+        model, device, runtime, thumb = s.model, s.device, s.runtime, s.thumb_size
+        if SettingsDialog(s, self).exec():
+            if s.thumb_size != thumb:
+                self.view.set_thumb_size(s.thumb_size)
+                self.results.set_thumb_size(s.thumb_size)
+            self.app.settings_changed(model, device, runtime)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:
