@@ -588,6 +588,12 @@ class AppController(QObject):
         if r is not None and r.kind == "browse":
             self.query.rerun()
 
+    def photos_trashed(self, n: int) -> None:
+        """Photos were moved to the trash (the duplicates window): the status line and the grid follow."""
+        self.notice.emit(f"{n:,} photo{'s' if n != 1 else ''} moved to the trash.", 5000)
+        self.libraries.refresh_summary()
+        self.query.rerun()
+
     def _on_folder_removed(self, n: int) -> None:
         self.notice.emit(f"Folder removed: {n:,} photos forgotten.", 5000)
         r = self.query.last_request

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.remove_folder_menu = m.addMenu("Remove &folder")
         self.remove_folder_menu.aboutToShow.connect(lambda: a.fill_remove_folder_menu(self.remove_folder_menu))
         self.reindex_action = m.addAction("Re-&index now", lambda: self.app.indexing.start([]))
+        self.duplicates_action = m.addAction("Find &duplicates…", a.find_duplicates)
         m.addSeparator()
         m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         e = self.menuBar().addMenu("&Edit")
@@ -165,7 +166,8 @@ class MainWindow(QMainWindow):
         self.library_box.clear()
         self.library_box.addItems(names)
         self.library_box.setCurrentText(current)
-        for w in (self.library_box, self.rename_action, self.remove_action, self.reindex_action):
+        for w in (self.library_box, self.rename_action, self.remove_action, self.reindex_action,
+                  self.duplicates_action):
             w.setEnabled(bool(names))
 
     def _on_library_changed(self, library: object) -> None:
@@ -240,6 +242,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:
             self.settings.geometry = bytes(self.saveGeometry().data())
+        self.library_actions.close_dialogs()
         self.app.shutdown()
         self.icons.shutdown()
         super().closeEvent(event)
