@@ -1,6 +1,6 @@
 """Fixtures every GUI test gets (imported by tests/e2e/conftest.py and tests/unit/gui/conftest.py).
 
-- no QThread of the app outlives a test;
+- no QThread of the app, and no folder watcher's thread, outlives a test;
 - a message box never blocks, and one the test did not expect fails it;
 - a warning or error logged during a test fails it, unless the test allows it with
   ``@pytest.mark.allow_log(r"regex", ...)``.
@@ -24,10 +24,15 @@ def no_leftover_threads(qapp):
     yield
     from photofinder.gui.threads import LIVE_THREADS
 
+    import threading
+
+    from photofinder.gui.watching import THREAD_PREFIX
+
     running = [t.objectName() for t in list(LIVE_THREADS) if t.isRunning()]
     for t in list(LIVE_THREADS):
         t.quit()
         t.wait(5000)
+    running += [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
     assert running == [], f"threads left running: {running}"
 
 

@@ -21,6 +21,7 @@ from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummar
 from ..core.paths import display_path
 from ..core.planner import nested_folders
 from ..core.scanner import normalise_folder
+from ..core.watcher import WatchBatch
 from .care import LibraryCare
 from .fileurls import shown_name
 from .indexing import MODEL, IndexController
@@ -29,6 +30,7 @@ from .paging import PAGE
 from .searching import Found, SearchController, SearchRequest
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
+from .watching import FolderWatch, describe
 
 TOP = 500  # results per query; the grid shows them lazily
 INDEXING_HINT = "Indexing… you can search while it runs."
@@ -71,6 +73,29 @@ class LibraryController(QObject):
         self.store, self.settings, self.searches, self.thumbs = store, settings, searches, thumbs
         self.library: Library | None = None
         self.summary: LibrarySummary | None = None
+        # Jobs that hold the library's lock pause the folder watcher: pause() gives what stops it (called on
+        # the job's thread), resume() runs when the job is done. The AppController sets them.
+        self.pause_watch: Callable[[], Callable[[], None]] = lambda: (lambda: None)
+        self.resume_watch: Callable[[], None] = lambda: None
+
+    def locked_task(self, fn: Callable[[], Any], done: Callable[[Any], None],
+                    failed: Callable[[Exception], None]) -> None:
+        """Run `fn`, which holds the library's lock, on the search thread, with the folder watcher paused."""
+        stop = self.pause_watch()
+
+        def run() -> Any:
+            stop()
+            return fn()
+
+        def ok(value: Any) -> None:
+            self.resume_watch()
+            done(value)
+
+        def bad(error: Exception) -> None:
+            self.resume_watch()
+            failed(error)
+
+        self.searches.run_task(run, ok, bad)
 
     def reload(self, select: str | None = None) -> None:
         names = self.store.names()
@@ -123,7 +148,7 @@ class LibraryController(QObject):
             self.refresh_summary()
 
         self.searches.forget_libraries()  # its open catalogs go first: they hold the damaged file
-        self.searches.run_task(lib.repair, done, self._failed)
+        self.locked_task(lib.repair, done, self._failed)
 
     def create(self, name: str) -> None:
         try:
@@ -175,7 +200,7 @@ class LibraryController(QObject):
         def forget() -> int:
             return lib.remove_folder(folder)
 
-        self.searches.run_task(forget, self.folderRemoved.emit, self._failed)
+        self.locked_task(forget, self.folderRemoved.emit, self._failed)
 
     def show_skipped(self) -> None:
         lib = self.library
@@ -326,7 +351,7 @@ class IndexingFlow(QObject):
         runner.progress.connect(self.progress)
         runner.modelLoading.connect(self.modelLoading)
         runner.finished.connect(self._on_finished)
-        runner.failed.connect(self.failed)
+        runner.failed.connect(self._on_failed)
 
     @property
     def running(self) -> bool:
@@ -375,7 +400,7 @@ class IndexingFlow(QObject):
             return
         self.rebuilding = False
         self.started.emit(False)
-        self.runner.start(lib, self.settings.model, add_folders)
+        self.runner.start(lib, self.settings.model, add_folders, before=self.libraries.pause_watch())
 
     def rebuild(self) -> None:
         """Re-encode the whole library with the model in the settings; it switches only when complete."""
@@ -388,13 +413,14 @@ class IndexingFlow(QObject):
             return
         self.rebuilding = True
         self.started.emit(True)
-        self.runner.start(lib, self.settings.model, [], rebuild=True)
+        self.runner.start(lib, self.settings.model, [], rebuild=True, before=self.libraries.pause_watch())
 
     def cancel(self) -> None:
         self.runner.cancel()
 
     @Slot(object)
     def _on_finished(self, report: IndexReport) -> None:
+        self.libraries.resume_watch()  # before the next queued run, which pauses it again
         self.finished.emit(report)
         if self.closing:
             return
@@ -404,6 +430,11 @@ class IndexingFlow(QObject):
         elif self._pending_rebuild:
             self._pending_rebuild = False
             self.rebuild()
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, kind: str) -> None:
+        self.libraries.resume_watch()
+        self.failed.emit(message, kind)
 
     def shutdown(self) -> None:
         self.closing = True
@@ -419,20 +450,24 @@ class AppController(QObject):
     problem = Signal(str)  # an error the user must be told (a dialog)
     modelProblem = Signal(str)  # the model can't be had: the window may offer `use_model_folder`
 
-    def __init__(self, data_dir: Path, settings: AppSettings, pool: EmbedderPool | None = None):
+    def __init__(self, data_dir: Path, settings: AppSettings, pool: EmbedderPool | None = None,
+                 watch_args: dict[str, float] | None = None):
         super().__init__()
         self.data_dir, self.settings = data_dir, settings
         self.store = LibraryStore(data_dir)
-        self.pool = pool or EmbedderPool(settings.device)
+        self.pool = pool or EmbedderPool(settings.device, runtime=settings.runtime)
         self.searches = SearchController(self.pool)
         self.thumbs = ThumbnailLoader()
         self.libraries = LibraryController(self.store, settings, self.searches, self.thumbs)
+        self.watch = FolderWatch(self.pool, settings, **(watch_args or {}))
+        self.libraries.pause_watch, self.libraries.resume_watch = self.watch.pause, self.watch.resume
         self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
         self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
         self.care = LibraryCare(self.libraries, self.indexing, settings)
         self.page = Page("empty")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
+        self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
         self._wire()
 
     def _wire(self) -> None:
@@ -441,6 +476,9 @@ class AppController(QObject):
         lib.summaryFailed.connect(self._on_summary_failed)
         lib.damaged.connect(self._on_damaged)
         lib.libraryChanged.connect(self._on_library_changed)
+        lib.libraryChanged.connect(self.watch.follow)
+        lib.summaryChanged.connect(self.watch.readable)
+        self.watch.batch.connect(self._on_watch_batch)
         lib.folderRemoved.connect(self._on_folder_removed)
         lib.problem.connect(self.problem)
         ix.problem.connect(self.problem)
@@ -479,10 +517,14 @@ class AppController(QObject):
             self._show(Page("message", INDEXING_HINT))
 
     def _on_searching(self) -> None:
+        self._waiting = True
         self.notice.emit("Searching…", 0)
 
     def _on_answered(self) -> None:
-        self.notice.emit("", 0)
+        if self._waiting:  # only what the query put there: a browse page must not wipe a watcher's notice
+            self._waiting = False
+            self.notice.emit("", 0)
+        self._update_status(self._extra)  # the model may have loaded: its device and runtime are known now
 
     def _on_query_model_problem(self, message: str) -> None:
         self._model_problem(message, self.query.rerun)
@@ -530,6 +572,28 @@ class AppController(QObject):
         if kind == MODEL and not self.indexing.closing:
             self._model_problem(message, lambda: self.indexing.start([]))
 
+    @Slot(object)
+    def _on_watch_batch(self, batch: WatchBatch) -> None:
+        """The folder watcher caught the library up: say so in passing, and show new photos in a browse."""
+        if batch.report is None:
+            if not self.indexing.running and "being indexed" not in (batch.error or ""):  # busy: it retries
+                self.notice.emit(f"Watching the folders: {batch.error}", 8000)
+            return
+        text = describe(batch.report)
+        if not text:
+            return
+        self.notice.emit(text[0].upper() + text[1:] + ".", 6000)
+        self.libraries.refresh_summary()  # the fresh summary browses again when nothing else is shown
+        r = self.query.last_request
+        if r is not None and r.kind == "browse":
+            self.query.rerun()
+
+    def photos_trashed(self, n: int) -> None:
+        """Photos were moved to the trash (the duplicates window): the status line and the grid follow."""
+        self.notice.emit(f"{n:,} photo{'s' if n != 1 else ''} moved to the trash.", 5000)
+        self.libraries.refresh_summary()
+        self.query.rerun()
+
     def _on_folder_removed(self, n: int) -> None:
         self.notice.emit(f"Folder removed: {n:,} photos forgotten.", 5000)
         r = self.query.last_request
@@ -553,16 +617,18 @@ class AppController(QObject):
             retry()
 
     def _on_model_loading(self, model: str) -> None:
+        self._waiting = True
         self.notice.emit(f"Loading the model {model}…", 0)
 
-    def settings_changed(self, model: str, device: str) -> None:
-        """Settings were edited; `model` and `device` are the values before."""
-        if self.settings.device != device:
-            self.pool.device = self.settings.device
-        if (self.settings.model, self.settings.device) != (model, device):
+    def settings_changed(self, model: str, device: str, runtime: str | None = None) -> None:
+        """Settings were edited; `model`, `device` and `runtime` are the values before."""
+        runtime = self.settings.runtime if runtime is None else runtime
+        self.pool.device, self.pool.runtime = self.settings.device, self.settings.runtime
+        if (self.settings.model, self.settings.device, self.settings.runtime) != (model, device, runtime):
             self.searches.forget_libraries()
         if self.settings.model != model:
             self.care.model_changed()
+        self.watch.setting_changed()
         self._update_status(self._extra)
 
     def _update_status(self, extra: str = "") -> None:
@@ -575,17 +641,27 @@ class AppController(QObject):
             return "No library yet: add a folder of photos to start."
         model = (s.model_id or self.settings.model).rstrip("/")
         short = model if len(model) < 40 else "…" + model[-38:]
-        device = self.pool.loaded_device(s.model_id or self.settings.model) or self.settings.device
         parts = [f"{s.photos:,} photos", f"{len(s.folders)} folder{'s' if len(s.folders) != 1 else ''}",
-                 f"model {short} ({device})"]
+                 f"model {short} ({self._engine(s.model_id or self.settings.model)})"]
         if s.last_indexed:
             parts.append(f"indexed {format_duration(max(0.0, time.time() - s.last_indexed))} ago")
         if extra:
             parts.insert(0, extra)
         return "  ·  ".join(parts)
 
+    def _engine(self, model: str) -> str:
+        """Where the model runs: "CPU, ONNX" once loaded; before that the settings ("auto", "cpu, ONNX")."""
+        device = self.pool.loaded_device(model)
+        runtime = self.pool.loaded_runtime(model)
+        if device is None:
+            device = self.settings.device
+            runtime = {"onnx": "ONNX", "torch": "torch"}.get(self.settings.runtime)
+        shown = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU (Apple)", "gpu": "GPU"}.get(device, device)
+        return f"{shown}, {runtime}" if runtime else shown
+
     def shutdown(self) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
+        self.watch.shutdown()
         self.indexing.shutdown()
         self.searches.shutdown()
         self.thumbs.shutdown()

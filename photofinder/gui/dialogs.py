@@ -6,6 +6,7 @@ import time
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 from ..core.embedder import DEFAULT_MODEL
 from ..core.paths import display_path
 from .modelpool import EmbedderPool
-from .settings import DEVICES, AppSettings
+from .settings import DEVICES, RUNTIMES, AppSettings
 
 
 class SettingsDialog(QDialog):
@@ -50,6 +51,16 @@ class SettingsDialog(QDialog):
         self.device.addItems(["Automatic (GPU if present)", "CPU", "GPU"])
         self.device.setCurrentIndex(DEVICES.index(settings.device))
         form.addRow("Device:", self.device)
+        self.runtime = QComboBox()
+        self.runtime.addItems(["Automatic", "ONNX Runtime (CPU)", "torch"])
+        self.runtime.setCurrentIndex(RUNTIMES.index(settings.runtime))
+        self.runtime.setToolTip("Automatic: ONNX Runtime on the CPU (faster there; text searches start without "
+                                "torch), torch on a GPU.")
+        form.addRow("Runtime:", self.runtime)
+        self.watch = QCheckBox("Watch folders for changes")
+        self.watch.setChecked(settings.watch)
+        self.watch.setToolTip("New, edited and deleted photos are indexed by themselves while photofinder runs.")
+        form.addRow("", self.watch)
         self.thumb = QSpinBox()
         self.thumb.setRange(64, 512)
         self.thumb.setSingleStep(16)
@@ -69,6 +80,8 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         self.settings.model = self.model.text().strip() or DEFAULT_MODEL
         self.settings.device = DEVICES[self.device.currentIndex()]
+        self.settings.runtime = RUNTIMES[self.runtime.currentIndex()]
+        self.settings.watch = self.watch.isChecked()
         self.settings.thumb_size = self.thumb.value()
         self.settings.sync()
         super().accept()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -29,15 +30,18 @@ class IndexWorker(QObject):
     modelLoading = Signal(str)
 
     def __init__(self, library: Library, pool: EmbedderPool, model: str | None, add_folders: list[str],
-                 cancel: CancelToken, rebuild: bool = False):
+                 cancel: CancelToken, rebuild: bool = False, before: Callable[[], None] | None = None):
         super().__init__()
         self.library, self.pool, self.model = library, pool, model
         self.add_folders, self.cancel, self.rebuild = add_folders, cancel, rebuild
+        self.before = before  # e.g. stop the folder watcher: it must let go of the library first
         self._last_emit = 0.0
 
     @Slot()
     def run(self) -> None:
         try:
+            if self.before is not None:
+                self.before()
             with self.library.open_catalog() as c:
                 for f in self.add_folders:
                     c.add_folder(f)
@@ -95,13 +99,16 @@ class IndexController(QObject):
         return self._thread is not None
 
     def start(self, library: Library, model: str, add_folders: list[str] | None = None,
-              rebuild: bool = False) -> bool:
-        """Index `library` (adding `add_folders`), or with `rebuild` re-encode it all with `model`."""
+              rebuild: bool = False, before: Callable[[], None] | None = None) -> bool:
+        """Index `library` (adding `add_folders`), or with `rebuild` re-encode it all with `model`.
+
+        `before` runs first, on the index thread (it may wait).
+        """
         if self._thread is not None:
             return False
         self._cancel = CancelToken()
         thread = new_thread("index")
-        worker = IndexWorker(library, self.pool, model, add_folders or [], self._cancel, rebuild)
+        worker = IndexWorker(library, self.pool, model, add_folders or [], self._cancel, rebuild, before)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
 from ..core.paths import display_path
@@ -15,6 +15,7 @@ class LibraryActions(QObject):
     def __init__(self, window: QWidget, app: AppController):
         super().__init__(window)
         self.window, self.app = window, app
+        self.duplicates = None
 
     def new_library(self) -> None:
         name, ok = QInputDialog.getText(self.window, "New library", "Name of the new library:")
@@ -55,6 +56,26 @@ class LibraryActions(QObject):
                                       f"Stop searching {display_path(folder)}?\n\nThe photos in it are not touched.")
         if answer == QMessageBox.StandardButton.Yes:
             self.app.libraries.remove_folder(folder)
+
+    def find_duplicates(self) -> None:
+        """Library → Find duplicates…: a window of its own; the grid follows what it moves to the trash."""
+        from .duplicates import DuplicatesDialog
+
+        if self.app.library is None or self._busy("look for duplicates"):
+            return
+        self.duplicates = DuplicatesDialog(self.app, self.window)
+        self.duplicates.changed.connect(self.app.photos_trashed)
+        self.duplicates.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.duplicates.open()
+
+    def close_dialogs(self) -> None:
+        """The window closes: a duplicates window stops its thread."""
+        d, self.duplicates = self.duplicates, None
+        if d is not None:
+            try:
+                d.close()
+            except RuntimeError:  # already deleted (closed by the user)
+                pass
 
     def _busy(self, what: str) -> bool:
         message = self.app.busy_message(what)

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.remove_folder_menu = m.addMenu("Remove &folder")
         self.remove_folder_menu.aboutToShow.connect(lambda: a.fill_remove_folder_menu(self.remove_folder_menu))
         self.reindex_action = m.addAction("Re-&index now", lambda: self.app.indexing.start([]))
+        self.duplicates_action = m.addAction("Find &duplicates…", a.find_duplicates)
         m.addSeparator()
         m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         e = self.menuBar().addMenu("&Edit")
@@ -165,7 +166,8 @@ class MainWindow(QMainWindow):
         self.library_box.clear()
         self.library_box.addItems(names)
         self.library_box.setCurrentText(current)
-        for w in (self.library_box, self.rename_action, self.remove_action, self.reindex_action):
+        for w in (self.library_box, self.rename_action, self.remove_action, self.reindex_action,
+                  self.duplicates_action):
             w.setEnabled(bool(names))
 
     def _on_library_changed(self, library: object) -> None:
@@ -229,16 +231,18 @@ class MainWindow(QMainWindow):
 
     # -- settings, misc -------------------------------------------------------------------------
     def open_settings(self) -> None:
-        model, device, thumb = self.settings.model, self.settings.device, self.settings.thumb_size
-        if SettingsDialog(self.settings, self).exec():
-            if self.settings.thumb_size != thumb:
-                self.view.set_thumb_size(self.settings.thumb_size)
-                self.results.set_thumb_size(self.settings.thumb_size)
-            self.app.settings_changed(model, device)
+        s = self.settings
+        model, device, runtime, thumb = s.model, s.device, s.runtime, s.thumb_size
+        if SettingsDialog(s, self).exec():
+            if s.thumb_size != thumb:
+                self.view.set_thumb_size(s.thumb_size)
+                self.results.set_thumb_size(s.thumb_size)
+            self.app.settings_changed(model, device, runtime)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:
             self.settings.geometry = bytes(self.saveGeometry().data())
+        self.library_actions.close_dialogs()
         self.app.shutdown()
         self.icons.shutdown()
         super().closeEvent(event)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 from ..core.embedder import DEFAULT_MODEL
 
 DEVICES = ("auto", "cpu", "gpu")
+RUNTIMES = ("auto", "onnx", "torch")  # the order of the Settings dialog's choices
 
 
 class AppSettings:
@@ -35,6 +36,25 @@ class AppSettings:
     @device.setter
     def device(self, value: str) -> None:
         self._s.setValue("device", value)
+
+    @property
+    def runtime(self) -> str:
+        """What encodes: "auto" (ONNX Runtime on a CPU, torch on a GPU), "onnx" or "torch"."""
+        r = self._get("runtime", "auto")
+        return r if r in RUNTIMES else "auto"
+
+    @runtime.setter
+    def runtime(self, value: str) -> None:
+        self._s.setValue("runtime", value)
+
+    @property
+    def watch(self) -> bool:
+        """Whether the selected library follows its folders while the app runs (new photos appear by themselves)."""
+        return self._get("watch", "true").lower() in ("true", "1")
+
+    @watch.setter
+    def watch(self, value: bool) -> None:
+        self._s.setValue("watch", "true" if value else "false")
 
     @property
     def thumb_size(self) -> int:

@@ -225,24 +225,28 @@ def encode_gate(monkeypatch):
     import threading
 
     from photofinder.core.embedder import ClipEmbedder
-    from photofinder.core.indexer import CancelToken
+    from photofinder.core.onnx_encoder import OnnxEmbedder
+    from photofinder.gui.indexing import IndexController
 
     gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0, block_at=2)
-    real_encode, real_cancel = ClipEmbedder.encode_pixels, CancelToken.cancel
+    real_cancel = IndexController.cancel  # the app's index run only: a folder watcher stopping is no cancel
 
-    def encode(self, pixels):
-        gate.calls += 1
-        if gate.block_at is not None and gate.calls >= gate.block_at:
-            gate.reached.set()
-            assert gate.release.wait(30), "the test never released the model"
-        return real_encode(self, pixels)
+    def gated(real_encode):  # whichever runtime encodes (ONNX on a CPU by default, torch when chosen)
+        def encode(self, pixels):
+            gate.calls += 1
+            if gate.block_at is not None and gate.calls >= gate.block_at:
+                gate.reached.set()
+                assert gate.release.wait(30), "the test never released the model"
+            return real_encode(self, pixels)
+        return encode
 
     def cancel(self):
         real_cancel(self)
         gate.release.set()  # a cancelled run finishes the batch in the model, then stops
 
-    monkeypatch.setattr(ClipEmbedder, "encode_pixels", encode)
-    monkeypatch.setattr(CancelToken, "cancel", cancel)
+    for cls in (ClipEmbedder, OnnxEmbedder):
+        monkeypatch.setattr(cls, "encode_pixels", gated(cls.encode_pixels))
+    monkeypatch.setattr(IndexController, "cancel", cancel)
     yield gate
     gate.release.set()
 
@@ -443,15 +447,16 @@ def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data
     def user_edits(dialog):
         dialog.thumb.setValue(208)
         dialog.device.setCurrentIndex(1)  # CPU
+        dialog.runtime.setCurrentIndex(2)  # torch
         dialog.accept()
         return 1
 
     monkeypatch.setattr(SettingsDialog, "exec", user_edits)
     window.open_settings()
     assert window.view.iconSize().width() == 208 and window.results.thumb_size == 208
-    assert window.app.pool.device == "cpu"
+    assert (window.app.pool.device, window.app.pool.runtime) == ("cpu", "torch")
     again = AppSettings(data_dir)
-    assert (again.thumb_size, again.device) == (208, "cpu")
+    assert (again.thumb_size, again.device, again.runtime) == (208, "cpu", "torch")
 
 
 def test_no_display_is_a_message_not_an_abort(tmp_path):
@@ -665,3 +670,25 @@ def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_canc
     search(qtbot, window, QUERY_KINDS[1].caption)  # now with the new model
     assert sum(kinds[p] == QUERY_KINDS[1] for p in shown_paths(window)[:5]) >= 4
     assert window.app.pool.loaded_models == [(str(other), "cpu")]
+
+
+def test_the_status_line_shows_the_runtime_in_use_and_settings_switch_it(qtbot, window, photos, monkeypatch):
+    from photofinder.gui.dialogs import SettingsDialog
+
+    folder, _ = photos
+    add_folder_and_wait(qtbot, window, folder)
+    search(qtbot, window, "a red circle")
+    qtbot.waitUntil(lambda: "(CPU, ONNX)" in window.status.text(), timeout=5000)  # automatic on a CPU: ONNX
+
+    def choose_torch(dialog):
+        dialog.runtime.setCurrentIndex(2)
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", choose_torch)
+    window.open_settings()
+    assert "(CPU, torch)" in window.status.text()  # the setting, until the model loads
+    search(qtbot, window, "a blue square")
+    qtbot.waitUntil(lambda: "(CPU, torch)" in window.status.text(), timeout=5000)
+    assert len(shown_paths(window)) > 0
+    assert window.app.pool.loaded_models == [(window.settings.model, "cpu")]

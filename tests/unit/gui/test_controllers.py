@@ -353,3 +353,59 @@ def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_i
         app.indexing.add_folder(str(tmp_path / "all"))  # a parent: merged by the core
     qtbot.waitUntil(lambda: app.summary is not None and app.summary.photos == 6, timeout=5000)
     assert app.summary.folders == [str(tmp_path / "all")]
+
+
+def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, monkeypatch):
+    from photofinder.gui import modelpool
+    from photofinder.gui.modelpool import EmbedderPool
+
+    pool = EmbedderPool("cpu", factory=factory, runtime="onnx")
+    search = pool.get("m")
+    assert (search.runtime_pref, search.device_pref) == ("onnx", "cpu")
+    assert pool.hold("m") is search  # on a chosen device, indexing and searching share one encoder
+    pool.release("m", "cpu")
+    pool.runtime = "torch"  # the setting changed
+    assert pool.get("m").runtime_pref == "torch" and pool.loaded_models == [("m", "cpu")]
+
+    monkeypatch.setattr(modelpool, "gpu_available", lambda: True)
+    auto = EmbedderPool("auto", factory=factory)
+    text = auto.get("m")
+    index = auto.hold("m")  # automatic on a GPU machine: torch on the GPU indexes, ONNX on the CPU answers text
+    assert index is not text and (index.purpose, text.purpose) == ("index", "search")
+    assert auto.get("m") is text
+    auto.release("m", "auto")
+
+    monkeypatch.setattr(modelpool, "gpu_available", lambda: False)
+    cpu_only = EmbedderPool("auto", factory=factory)
+    assert cpu_only.hold("m") is cpu_only.get("m")  # no GPU: one encoder, never two copies of the weights
+
+
+def watch_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("watch-") and "start" not in t.name)
+
+
+def test_one_folder_watcher_follows_the_selected_library_and_pauses_for_index_runs(
+        qtbot, library_copy, make_app, settings, factory):
+    library_copy("A")
+    library_copy("B")
+    settings.watch = True
+    app = make_app()
+    qtbot.waitUntil(lambda: app.watch.watcher is not None and app.watch.watcher.running, timeout=5000)
+    assert app.watch.watcher.library.name == app.library.name == "A"
+    app.libraries.select("B")
+    qtbot.waitUntil(lambda: watch_threads() == ["watch-B"], timeout=5000)  # never two, never the old one
+    first = app.watch.watcher
+    with qtbot.waitSignal(app.indexing.finished, timeout=30000) as done:
+        app.indexing.start([])  # the app's own run: the watcher lets go of the library first, so it is never busy
+        assert app.watch.watcher is None
+    assert not done.args[0].cancelled
+    qtbot.waitUntil(lambda: app.watch.watcher is not None and app.watch.watcher.running, timeout=5000)
+    assert app.watch.watcher is not first and not first.running and watch_threads() == ["watch-B"]
+    settings.watch = False  # the setting turned off
+    app.settings_changed(settings.model, settings.device, settings.runtime)
+    assert app.watch.watcher is None and watch_threads() == []
+    settings.watch = True
+    app.settings_changed(settings.model, settings.device, settings.runtime)
+    qtbot.waitUntil(lambda: watch_threads() == ["watch-B"], timeout=5000)
+    app.shutdown()
+    assert watch_threads() == []
