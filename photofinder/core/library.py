@@ -220,7 +220,9 @@ class Library:
                 "model_fingerprint": catalog.model_fingerprint}
         try:
             tmp = self.info_path.with_name(f"library.json.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")  # surrogates escaped as \udcXX
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private: it lists the folders
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(info, indent=1))  # surrogates escaped as \udcXX
             os.replace(tmp, self.info_path)
         except OSError as e:
             log.warning("could not write %s: %s", self.info_path, e)
@@ -327,7 +329,9 @@ class LibraryStore:
 
     def _create(self, name: str, exist_ok: bool) -> tuple[Library, bool]:
         _check_name(name)
-        if exist_ok and self.exists(name):  # the common case needs no lock (and works on a read-only disk)
+        if exist_ok and (self.root / name / "library.json").exists() and self.exists(name):
+            # The common case needs no lock (and works on a read-only disk). library.json is written last, so
+            # a library another process is still creating is not taken for a finished one.
             return Library(self.root / name), False
         # Two processes creating the same library must not both build its schema.
         with FileLock(self.root / ".create.lock", "list of libraries").acquire(wait=30):

@@ -39,11 +39,12 @@ def main() -> None:
     real_save = vectors.VectorIndex.save
 
     def save(self, path, generation, owner):
-        print("SAVING", flush=True)
         if slow_save:
             tmp = path.with_name(path.name + ".999.tmp")
             tmp.write_bytes(b"half of an index file")  # what a kill during the write leaves behind
+            print("SAVING", flush=True)
             time.sleep(60)
+        print("SAVING", flush=True)
         return real_save(self, path, generation, owner)
 
     vectors.VectorIndex.save = save  # type: ignore[method-assign]

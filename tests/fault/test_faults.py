@@ -223,9 +223,9 @@ def test_a_lost_wal_after_a_crash_loses_no_folder(photo_set, tiny_model, tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "photofinder", "index", str(photo_set), "--model", tiny_model],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(data))
     deadline = time.monotonic() + 60
-    wal = lib / "catalog.sqlite3-wal"
-    while not (wal.exists() and wal.stat().st_size > 64 * 1024) and time.monotonic() < deadline:
-        time.sleep(0.005)  # a batch or two committed to the -wal, not yet checkpointed into the catalog
+    thumbs = lib / "thumbs"
+    while not (thumbs.exists() and sum(1 for _ in thumbs.rglob("*.jpg")) >= 20) and time.monotonic() < deadline:
+        time.sleep(0.005)  # a batch committed to the -wal, not yet checkpointed into the catalog
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     (lib / "catalog.sqlite3-wal").unlink(missing_ok=True)
