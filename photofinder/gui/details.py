@@ -5,7 +5,7 @@ Used by the grid's tooltip, the details line in the status bar and the preview's
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel
 
 from ..core.paths import display_path
@@ -32,12 +32,17 @@ def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:
 class DetailsLine(QLabel):
     """The selected (or hovered) result's details, in the status bar."""
 
+    WIDTH = 560  # at most: the library's status line keeps the rest
+
     def __init__(self) -> None:
         super().__init__()
         self.setStyleSheet("color: gray")
+        self.setMaximumWidth(self.WIDTH)
 
     def show_result(self, r: SearchResult | None) -> None:
-        self.setText("" if r is None else describe(r))
+        full = "" if r is None else describe(r)
+        self.setToolTip(full)
+        self.setText(self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, self.WIDTH - 8))
 
     def follow(self, view: QAbstractItemView) -> None:
         """Describe the view's current result as the user moves through the grid."""

@@ -178,7 +178,7 @@ class FilterPanel(QWidget):
             items: dict[str, QTreeWidgetItem] = {}
             for path in sorted(facets.folders):
                 parent = items.get(os.path.dirname(path))
-                name = display_path(path) if parent is None else display_path(os.path.basename(path))
+                name = display_path(os.path.basename(path.rstrip(os.sep)) or path)  # the full path: its tooltip
                 item = QTreeWidgetItem(parent or self.folders, [name, f"{facets.folders[path]:,}"])
                 item.setData(0, PathRole, len(self._paths))
                 item.setToolTip(0, display_path(path))
