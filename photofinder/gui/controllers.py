@@ -336,7 +336,7 @@ class QueryController(QObject):
         self.resultsReset.emit(req, Found(shown))
         self.matchesChanged.emit(count)
         if not found.results:
-            text = f"No matches for {req.label}." if req.query.terms else "No photos match these filters."
+            text = "No photos match these filters." if req.query.filters else f"No matches for {req.label}."
             self.pageChanged.emit(Page("message", text))
         elif not shown:
             self.pageChanged.emit(Page("message", f"No good matches for {esc(req.label)} — "
