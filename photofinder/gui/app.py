@@ -72,7 +72,7 @@ def run_app(args: argparse.Namespace | None) -> int:
     window.show()
     if args is not None and args.query:
         window.search_bar.edit.setText(args.query)
-        window.app.query.search_text(args.query)
+        window.search_bar.edit.returnPressed.emit()  # as typed: `-words` become chips
     window.raise_()
     window.search_bar.edit.setFocus(Qt.FocusReason.OtherFocusReason)
     return app.exec()
@@ -96,9 +96,9 @@ def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 
     pump(lambda: window.app.summary is not None or window.progress.isVisible())  # or a notice (damaged)
     if query:
         window.search_bar.edit.setText(query)
-        window.app.query.search_text(query)
+        window.search_bar.edit.returnPressed.emit()  # as typed: `-words` become chips
         pump(lambda: window.app.query.last_request is not None and window.results.total > 0 or
-             window.pages.currentWidget() is window.message and "No matches" in window.message.text())
+             window.pages.currentWidget() is window.message and "No " in window.message.text())
         pump(lambda: window.results.total == 0 or all(
             window.results.has_thumbnail(r) for r in window.view.visible_rows()))
     for _ in range(20):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,12 @@ from ..core.indexer import IndexReport
 from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
 from ..core.paths import display_path
 from ..core.planner import nested_folders
+from ..core.query import IMAGE, Filters, QueryError, Term, parse_search_bar
 from ..core.scanner import normalise_folder
 from ..core.watcher import WatchBatch
 from .care import LibraryCare
 from .fileurls import shown_name
+from .goodmatches import SHOW_CLOSEST, MatchCount, QueryState, esc, good_matches
 from .indexing import MODEL, IndexController
 from .modelpool import EmbedderPool
 from .paging import PAGE
@@ -221,6 +223,7 @@ class QueryController(QObject):
     resultsAppended = Signal(object, object)  # request, Found: the next browse page
     pageChanged = Signal(object)  # Page
     statusExtra = Signal(str)  # what the grid shows, for the status line
+    matchesChanged = Signal(object)  # MatchCount of the query shown, None when there is none
     searching = Signal()
     answered = Signal()  # a query came back (or failed)
     modelProblem = Signal(str)
@@ -231,19 +234,53 @@ class QueryController(QObject):
         self.searches, self.libraries, self.settings = searches, libraries, settings
         self._indexing = indexing_running
         self.last_request: SearchRequest | None = None
+        self.view = QueryState()  # what the user asked for: chips, filters, sort
+        self._last: tuple[SearchRequest, Found] | None = None  # the query's full answer, for "show more"
         self._next: Any = None  # where the next browse page starts
         searches.resultsReady.connect(self._on_results)
         searches.searchFailed.connect(self._on_failed)
         libraries.libraryChanged.connect(self.reset)
 
     def search_text(self, text: str) -> None:
-        self._search("text", text, text)
+        """Typed text alone (`-word` excludes a word), with the filters and sort in force."""
+        try:
+            terms = parse_search_bar(text)
+        except QueryError as e:
+            self.pageChanged.emit(Page("message", str(e)))
+            return
+        self.run_terms(terms)
 
     def search_image(self, image: Any, label: str) -> None:
-        self._search("image", image, label)
+        self.run_terms([Term(IMAGE, image, label=label)])
 
     def find_similar(self, path: str) -> None:
-        self._search("similar", path, f"photos like {shown_name(path)}")
+        self.run_terms([Term(IMAGE, path, label=f"Like {shown_name(path)}")])
+
+    def run_terms(self, terms: Sequence[Term]) -> None:
+        """The query bar's chips and text changed: run them (none: browse, within the filters)."""
+        self.view.terms = tuple(terms)
+        self.view.show_all = False
+        self.run()
+
+    def set_filters(self, filters: Filters) -> None:
+        self.view.filters = filters
+        self.run()
+
+    def set_sort(self, sort: str) -> None:
+        self.view.sort = sort
+        self.run()
+
+    def show_more(self) -> None:
+        """Show every result, not only the good matches."""
+        self.view.show_all = True
+        if self._last is not None:
+            self._present(*self._last)
+
+    def run(self) -> None:
+        if not self.view.terms and not self.view.filters:
+            self.clear()
+            return
+        self._search("query", self.view.query(), self.view.label())
 
     def _search(self, kind: str, query: Any, label: str) -> None:
         lib = self.libraries.library
@@ -273,13 +310,17 @@ class QueryController(QObject):
 
     def clear(self) -> None:
         """Back to browsing the library (the user emptied the search)."""
+        self.view.terms = ()
         self.reset()
         self.browse()
 
     @Slot(object)
     def reset(self, _library: object = None) -> None:
         self.searches.supersede()
-        self.last_request, self._next = None, None
+        self.last_request, self._next, self._last = None, None, None
+        if _library is not None or self.libraries.library is None:
+            self.view = QueryState()  # another library: its folders, its query
+        self.matchesChanged.emit(None)
         self.resultsReset.emit(None, Found([]))
 
     def rerun(self) -> None:
@@ -288,6 +329,8 @@ class QueryController(QObject):
             return
         if r.kind == "browse":
             self.browse()  # from the first page: the library changed
+        elif r.kind == "query":
+            self.run()
         else:
             self._search(r.kind, r.query, r.label)
 
@@ -297,6 +340,10 @@ class QueryController(QObject):
         if req.library is not self.libraries.library:
             return  # a library no longer shown
         self._next = found.more
+        if req.kind == "query":
+            self._last = (req, found)
+            self._present(req, found)
+            return
         if req.kind == "browse" and req.query is not None:
             self.resultsAppended.emit(req, found)
             return
@@ -306,6 +353,22 @@ class QueryController(QObject):
             self.statusExtra.emit("newest first" if found.results else "")
         else:
             self.statusExtra.emit(f"best matches for “{req.label}”" if found.results else "")
+
+    def _present(self, req: SearchRequest, found: Found) -> None:
+        """Good matches only, until the user asks for more; none good: say so, and offer the closest."""
+        shown = good_matches(found, self.view.show_all)
+        count = MatchCount(len(shown), found.good, len(found.results), bool(req.query.terms))
+        self.resultsReset.emit(req, Found(shown))
+        self.matchesChanged.emit(count)
+        if not found.results:
+            text = "No photos match these filters." if req.query.filters else f"No matches for {req.label}."
+            self.pageChanged.emit(Page("message", text))
+        elif not shown:
+            self.pageChanged.emit(Page("message", f"No good matches for {esc(req.label)} — "
+                                       f"<a href='{SHOW_CLOSEST}'>show the closest</a>"))
+        else:
+            self.pageChanged.emit(Page("grid"))
+        self.statusExtra.emit(count.status(req.label))
 
     def _page_for(self, req: SearchRequest, results: list) -> Page:
         s = self.libraries.summary

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Slot
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QGuiApplication,
-    QImage,
-    QKeySequence,
-    QPixmap,
-)
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -28,14 +20,20 @@ from PySide6.QtWidgets import (
 
 from . import fileurls
 from .controllers import AppController, Page
+from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder, show_about
-from .dropzone import ChipIcons, DropZone
+from .dropzone import DropZone
+from .facets import FacetsFeed
 from .fileurls import shown_name
+from .filterpanel import FilterDock
 from .library_menu import LibraryActions
+from .preview import QuickLook
+from .querybar import QueryBar
 from .results import ResultsModel, ResultsView
+from .resultsbar import ResultsBar
 from .searching import Found, SearchRequest
 from .settings import AppSettings
-from .widgets import EmptyPage, MessagePage, ProgressPanel, SearchBar
+from .widgets import EmptyPage, MessagePage, ProgressPanel
 
 
 class MainWindow(QMainWindow):
@@ -48,8 +46,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings(data_dir)
         self.app = app or AppController(data_dir, self.settings)
         self.results = ResultsModel(self.app.thumbs, self.settings.thumb_size)
-        self.icons = ChipIcons()
-        self._chip_token = 0
+        self.facets = FacetsFeed(self.app.libraries, self.app.searches)
         self.remember_geometry = True  # off for --screenshot, whose size is not the user's
         self._build()
         self._build_menus()
@@ -72,8 +69,11 @@ class MainWindow(QMainWindow):
         self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
         bar.addAction(self.add_folder_action)
         bar.addSeparator()
-        self.search_bar = SearchBar()
+        self.search_bar = QueryBar()
         bar.addWidget(self.search_bar)
+        self.filters = FilterDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.filters)
+        bar.addAction(self.filters.toggleViewAction())
         self.empty_page = EmptyPage()
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
@@ -83,15 +83,20 @@ class MainWindow(QMainWindow):
         for w in (self.empty_page, self.view, self.message):
             self.pages.addWidget(w)
         self.progress = ProgressPanel()
+        self.results_bar = ResultsBar()
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addWidget(self.results_bar)
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.progress)
         self.setCentralWidget(central)
         self.status = QLabel()
+        self.details = DetailsLine()
+        self.statusBar().addPermanentWidget(self.details)
         self.statusBar().addPermanentWidget(self.status, 1)
+        self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
         self.downloads = DownloadPrompt(self, self.app.pool)
 
@@ -123,8 +128,14 @@ class MainWindow(QMainWindow):
         self.library_box.activated.connect(lambda i: lib.select(self.library_box.itemText(i)))
         self.add_folder_action.triggered.connect(self.choose_folder)
         self.empty_page.addFolder.connect(self.choose_folder)
-        self.search_bar.textSearch.connect(q.search_text)
-        self.search_bar.cleared.connect(q.clear)
+        self.search_bar.termsChanged.connect(q.run_terms)
+        self.filters.panel.filtersChanged.connect(q.set_filters)
+        self.facets.ready.connect(self.filters.panel.set_facets)
+        self.results_bar.showMore.connect(q.show_more)
+        self.results_bar.sortChanged.connect(q.set_sort)
+        self.message.linkActivated.connect(lambda _: q.show_more())
+        q.matchesChanged.connect(self.results_bar.show_count)
+        self.details.follow(self.view)
         self.view.findSimilar.connect(self.find_similar)
         self.view.openPaths.connect(fileurls.open_paths)
         self.view.showInFolder.connect(fileurls.show_in_folder)
@@ -132,11 +143,10 @@ class MainWindow(QMainWindow):
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
         self.drops.addFolder.connect(ix.add_folder)
-        self.drops.searchImage.connect(self.search_image)
+        self.drops.searchImage.connect(self.search_bar.add_image)
         self.drops.findSimilar.connect(self.find_similar)
         self.drops.message.connect(lambda text: self._show(Page("message", text)))
         self.drops.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
-        self.icons.ready.connect(self._on_icon)
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.showSkipped.connect(lib.show_skipped)
         ix.started.connect(self.progress.start)
@@ -173,8 +183,8 @@ class MainWindow(QMainWindow):
     def _on_library_changed(self, library: object) -> None:
         if library is not None:
             self.library_box.setCurrentText(library.name)  # type: ignore[attr-defined]
-        self.search_bar.edit.clear()
-        self.search_bar.chip.hide()
+        self.search_bar.clear()
+        self.filters.panel.reset()
 
     # -- indexing and searching ----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -190,14 +200,13 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.setFocus()
         self.search_bar.edit.selectAll()
 
-    def search_image(self, image: str | QImage, label: str) -> None:
-        self.search_bar.show_image(label, None)
-        self._chip_token = self.icons.request(image)  # its icon follows, read off the GUI thread
-        self.app.query.search_image(image, label)
-
     def find_similar(self, path: str) -> None:
-        self.search_bar.show_image(f"Like {shown_name(path)}", self.results.cached_pixmap(path))
-        self.app.query.find_similar(path)
+        """A chip for the photo (its stored vector: no decoding); a file from elsewhere is searched by its pixels."""
+        r, label = self.results.result_for_path(path), f"Like {shown_name(path)}"
+        if r is not None:
+            self.search_bar.add_photo(r.id, label, self.results.cached_pixmap(path))
+        else:
+            self.search_bar.add_image(path, label)
 
     def paste(self) -> None:
         md = QGuiApplication.clipboard().mimeData()
@@ -205,11 +214,6 @@ class MainWindow(QMainWindow):
             self.search_bar.edit.paste()
         else:
             self.drops.paste(QGuiApplication.clipboard())
-
-    @Slot(int, QImage)
-    def _on_icon(self, token: int, image: QImage) -> None:
-        if token == self._chip_token and self.search_bar.chip.isVisible() and not image.isNull():
-            self.search_bar.chip.setIcon(QPixmap.fromImage(image))
 
     def _on_results(self, req: SearchRequest | None, found: Found) -> None:
         self.results.set_results(found.results, req.library.thumbs_dir if req else None, found.more is not None)
@@ -244,5 +248,6 @@ class MainWindow(QMainWindow):
             self.settings.geometry = bytes(self.saveGeometry().data())
         self.library_actions.close_dialogs()
         self.app.shutdown()
-        self.icons.shutdown()
+        self.search_bar.shutdown()
+        self.preview.shutdown()
         super().closeEvent(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from ..core.catalog import Catalog, PageKey
 from ..core.search import SearchResult
@@ -18,4 +19,11 @@ def browse_page(catalog: Catalog, after: BrowseKey | None, limit: int = PAGE
     Photos deleted since they were indexed are left out (never a dead tile), but still move the key on.
     """
     rows, key = catalog.recent_page(after, limit)
-    return [SearchResult(i, p, None, h) for i, p, h in rows if os.path.exists(p)], key
+    info = catalog.details(i for i, _, _ in rows)  # what a tile's tooltip and the details line show
+    results = []
+    for i, p, h in rows:
+        if os.path.exists(p):
+            d = info.get(i)
+            taken = d and (d[0] or datetime.fromtimestamp(d[1] / 1e9).isoformat(timespec="seconds"))
+            results.append(SearchResult(i, p, None, h, None, taken, *d[2:]) if d else SearchResult(i, p, None, h))
+    return results, key

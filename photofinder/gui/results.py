@@ -17,12 +17,13 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QKeyEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
 from ..core.paths import display_path
 from ..core.search import SearchResult
 from .delegate import TileDelegate
+from .details import describe
 from .fileurls import file_url, shown_name
 from .thumbnails import ThumbKey, ThumbnailLoader
 
@@ -100,6 +101,10 @@ class ResultsModel(QAbstractListModel):
     def result(self, row: int) -> SearchResult:
         return self._results[row]
 
+    def result_for_path(self, path: str) -> SearchResult | None:
+        row = self._rows.get(path)
+        return self._results[row] if row is not None else None
+
     @property
     def total(self) -> int:
         return len(self._results)
@@ -136,8 +141,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
-            match = "" if r.score is None else f"\nmatch {r.score:.3f}"
-            return f"{shown_name(r.path)}{match}\n{display_path(r.path)}"
+            return f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
         if role == PathRole:
             return Path(r.path)
         if role == ScoreRole:
@@ -244,6 +248,7 @@ class ResultsView(QListView):
     showInFolder = Signal(object)  # str
     copyPaths = Signal(object)  # list[str]
     devicePixelRatioChanged = Signal(float)
+    previewRequested = Signal(int)  # Space on a result: the row to show large
 
     def __init__(self, thumb_size: int = 160):
         super().__init__()
@@ -275,6 +280,12 @@ class ResultsView(QListView):
         if e.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another density
             self.devicePixelRatioChanged.emit(self.devicePixelRatioF())
         return super().event(e)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():
+            self.previewRequested.emit(self.currentIndex().row())
+            return
+        super().keyPressEvent(event)
 
     def visible_rows(self) -> list[int]:
         """Rows whose tile is at least partly on screen."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
@@ -21,6 +21,7 @@ from ..core.decode import UnreadableImage
 from ..core.embedder import DownloadCancelled
 from ..core.errors import ModelMismatchError, ModelUnavailableError, PhotofinderError
 from ..core.library import Library
+from ..core.query import IMAGE, TEXT, Query, QueryError
 from ..core.search import Searcher
 from .modelpool import EmbedderPool
 from .paging import PAGE, browse_page
@@ -33,8 +34,8 @@ log = logging.getLogger(__name__)
 class SearchRequest:
     serial: int
     library: Library
-    kind: str  # "browse", "text", "image" or "similar"
-    query: Any  # text; image path, bytes, PIL or Q image; photo path; for "browse", the key of the page
+    kind: str  # "query", "browse", "text", "image" or "similar"
+    query: Any  # a core Query; text; image path, bytes, PIL or Q image; photo path; for "browse", the page key
     top: int
     default_model: str
     label: str = ""  # what the user sees for this query
@@ -46,6 +47,7 @@ class Found:
 
     results: list
     more: Any = None
+    good: int | None = None  # of a "query": how many results are good matches (None: not judged)
 
 
 def qimage_to_pil(image: QImage) -> Image.Image:
@@ -107,7 +109,7 @@ class SearchWorker(QObject):
             self.failed.emit(req, str(e), True)
         except UnreadableImage as e:
             self.failed.emit(req, f"That image can't be read: {e}.", False)
-        except PhotofinderError as e:
+        except (PhotofinderError, QueryError) as e:
             self.failed.emit(req, str(e), False)
         except Exception as e:
             log.exception("search failed")
@@ -118,6 +120,8 @@ class SearchWorker(QObject):
             found, more = browse_page(self._catalog(req.library), req.query, req.top)
             return Found(found, more)
         s = self._searcher(req.library, req.default_model)
+        if req.kind == "query":
+            return self._query(s, req.query, req.top)
         if req.kind in ("text", "image"):
             self.pool.load(s.embedder, self.modelLoading.emit)
         if req.kind == "text":
@@ -126,6 +130,15 @@ class SearchWorker(QObject):
             query = qimage_to_pil(req.query) if isinstance(req.query, QImage) else req.query
             return Found(s.by_image(query, req.top))
         return Found(s.similar(req.query, req.top))
+
+    def _query(self, s: Searcher, query: Query, top: int) -> Found:
+        """A combined query (chips, filters, sort); a pasted QImage becomes pixels here, off the GUI thread."""
+        terms = tuple(replace(t, value=qimage_to_pil(t.value)) if isinstance(t.value, QImage) else t
+                      for t in query.terms)
+        if any(t.kind in (TEXT, IMAGE) for t in terms):
+            self.pool.load(s.embedder, self.modelLoading.emit)
+        found = s.run(replace(query, terms=terms), top)
+        return Found(found.results, good=found.good if terms else None)
 
     @Slot(object, object, object)
     def task(self, fn: Callable[[], object], done: Callable[[object], None], failed: Callable[[str], None]) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QToolButton,
@@ -20,80 +18,6 @@ from PySide6.QtWidgets import (
 from ..core.indexer import IndexReport, Progress
 from ..core.paths import display_path
 from .controllers import format_duration
-
-
-class SearchBar(QWidget):
-    """A text field that searches on Enter or after a short pause; an image query shows as a removable chip."""
-
-    textSearch = Signal(str)
-    cleared = Signal()
-    DEBOUNCE_MS = 350
-
-    def __init__(self) -> None:
-        super().__init__()
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
-        self.chip = QToolButton()
-        self.chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.chip.setIconSize(QSize(20, 20))
-        self.chip.setToolTip("Searching by this image. Click to clear.")
-        self.chip.setStyleSheet("QToolButton { border: 1px solid palette(mid); border-radius: 10px; padding: 1px 6px; }")
-        self.chip.clicked.connect(self.clear_image)
-        self.chip.hide()
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Describe a photo, e.g. \"dog on a beach at sunset\" — or drop a photo here")
-        self.edit.setClearButtonEnabled(True)
-        self.edit.setMinimumWidth(320)
-        lay.addWidget(self.chip)
-        lay.addWidget(self.edit, 1)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(self.DEBOUNCE_MS)
-        self._timer.timeout.connect(self._fire)
-        self.edit.textEdited.connect(self._on_edited)
-        self.edit.returnPressed.connect(self._fire)
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Escape and (self.edit.text() or self.chip.isVisible()):
-            self.edit.clear()
-            self.chip.hide()
-            self._timer.stop()
-            self.cleared.emit()  # Esc: back to browsing the library
-            return
-        super().keyPressEvent(event)
-
-    def _on_edited(self, text: str) -> None:
-        if self.chip.isVisible():
-            self.chip.hide()
-        if text.strip():
-            self._timer.start()
-        else:
-            self._timer.stop()
-            self.cleared.emit()
-
-    def _fire(self) -> None:
-        self._timer.stop()
-        text = self.edit.text().strip()
-        if text:
-            self.textSearch.emit(text)
-
-    def show_image(self, label: str, thumb: QPixmap | None) -> None:
-        """Show an image query as a chip (the text field is emptied: the query is the image now)."""
-        self._timer.stop()
-        self.edit.clear()
-        short = label if len(label) <= 28 else f"{label[:13]}…{label[-14:]}"  # keep the extension visible
-        self.chip.setText(f"{short}  ✕")
-        if thumb is not None and not thumb.isNull():
-            self.chip.setIcon(thumb)
-        else:
-            self.chip.setIcon(QPixmap())
-        self.chip.show()
-
-    def clear_image(self) -> None:
-        self.chip.hide()
-        self.cleared.emit()
-        self.edit.setFocus()
 
 
 class ProgressPanel(QWidget):

@@ -1,0 +1,53 @@
+"""A result described in one line: match score, date taken, size (MB and pixels), folder.
+
+Used by the grid's tooltip, the details line in the status bar and the preview's caption.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QLabel
+
+from ..core.paths import display_path
+from ..core.search import SearchResult
+from .fileurls import shown_name
+
+
+def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:
+    """“sunset.jpg · match 0.31 (good) · 2023-06-01 14:02 · 2.4 MB · 4032×3024 · /home/me/Pictures”."""
+    parts = [shown_name(r.path)] if name else []
+    if r.score is not None:
+        parts.append(f"match {r.score:.3f}" + (" (good)" if r.good else ""))
+    if r.taken:
+        parts.append(r.taken[:16].replace("T", " "))
+    if r.size is not None:
+        parts.append(f"{r.size / 1e6:.1f} MB" if r.size >= 100_000 else f"{r.size / 1e3:.0f} KB")
+    if r.width and r.height:
+        parts.append(f"{r.width}×{r.height}")
+    if folder:
+        parts.append(display_path(r.folder))
+    return " · ".join(parts)
+
+
+class DetailsLine(QLabel):
+    """The selected (or hovered) result's details, in the status bar."""
+
+    WIDTH = 560  # at most: the library's status line keeps the rest
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setStyleSheet("color: gray")
+        self.setMaximumWidth(self.WIDTH)
+
+    def show_result(self, r: SearchResult | None) -> None:
+        full = "" if r is None else describe(r)
+        self.setToolTip(full)
+        self.setText(self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, self.WIDTH - 8))
+
+    def follow(self, view: QAbstractItemView) -> None:
+        """Describe the view's current result as the user moves through the grid."""
+
+        def changed(index: QModelIndex, _previous: QModelIndex) -> None:
+            self.show_result(view.model().result(index.row()) if index.isValid() else None)
+
+        view.selectionModel().currentChanged.connect(changed)

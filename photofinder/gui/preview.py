@@ -1,0 +1,136 @@
+"""Quick look: Space on a result shows it large; Left/Right step through the results, Esc (or Space) closes.
+
+The photo is read on a pool thread (QImageReader, scaled while reading) and only turned into a pixmap here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from PySide6.QtCore import QBuffer, QByteArray, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage, QImageReader, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QVBoxLayout, QWidget
+
+from ..core.search import SearchResult
+from .details import describe
+
+PREVIEW_SIDE = 1600  # read at most this big: sharp on a large screen, quick to decode
+
+
+def read_preview(path: str, side: int = PREVIEW_SIDE) -> QImage:
+    """The photo, upright, no larger than `side` (JPEGs decode scaled). Opened by Python: any name works."""
+    try:
+        with open(path, "rb") as f:
+            data = QByteArray(f.read())
+    except OSError:
+        return QImage()
+    buffer = QBuffer(data)
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()
+
+
+class _Signals(QObject):
+    ready = Signal(int, QImage)
+
+
+class _Job(QRunnable):
+    def __init__(self, signals: _Signals, token: int, path: str):
+        super().__init__()
+        self.signals, self.token, self.path = signals, token, path
+
+    def run(self) -> None:
+        self.signals.ready.emit(self.token, read_preview(self.path))
+
+
+class QuickLook(QDialog):
+    """A large preview of one result; `rowChanged(row)` lets the grid follow as the user steps."""
+
+    rowChanged = Signal(int)
+
+    def __init__(self, parent: QWidget, view: QAbstractItemView):
+        super().__init__(parent)
+        self.setWindowTitle("Preview")
+        self.setModal(False)
+        model = view.model()  # a results.ResultsModel
+        self._count: Callable[[], int] = model.rowCount
+        self._result: Callable[[int], SearchResult] = model.result
+        view.previewRequested.connect(self.open_at)  # type: ignore[attr-defined]
+        self.rowChanged.connect(lambda row: view.setCurrentIndex(model.index(row, 0)))
+        self.row = -1
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(200, 150)
+        self.image.setStyleSheet("background: #111")
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 6)
+        lay.addWidget(self.image, 1)
+        lay.addWidget(self.caption)
+        self._pixmap = QPixmap()
+        self._pool = QThreadPool()
+        self._pool.setMaxThreadCount(1)
+        self._signals = _Signals()
+        self._signals.ready.connect(self._on_ready)
+        self._tokens = itertools.count(1)
+        self._wanted = 0
+        self.resize(min(1000, parent.width() - 80), min(760, parent.height() - 60))
+
+    def open_at(self, row: int) -> None:
+        if not 0 <= row < self._count():
+            return
+        self.row = row
+        r = self._result(row)
+        self.caption.setText(f"  {describe(r)}   ({row + 1} of {self._count()})")
+        self._wanted = next(self._tokens)
+        self._pixmap = QPixmap()
+        self.image.setText("Loading…")
+        self._pool.start(_Job(self._signals, self._wanted, r.path))
+        if not self.isVisible():
+            self.show()
+        self.raise_()
+        self.activateWindow()
+        self.rowChanged.emit(row)
+
+    @property
+    def loaded(self) -> bool:
+        return not self._pixmap.isNull()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.open_at(self.row + 1)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.open_at(self.row - 1)
+        elif key in (Qt.Key.Key_Escape, Qt.Key.Key_Space):
+            self.close()
+        else:
+            super().keyPressEvent(event)
+
+    @Slot(int, QImage)
+    def _on_ready(self, token: int, image: QImage) -> None:
+        if token != self._wanted:
+            return  # the user stepped on before it was read
+        if image.isNull():
+            self.image.setText("This photo can't be shown.")
+            return
+        self._pixmap = QPixmap.fromImage(image)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self._pixmap.isNull():
+            self.image.setPixmap(self._pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation))
+
+    def shutdown(self) -> None:
+        self._pool.clear()
+        self._pool.waitForDone()

@@ -1,0 +1,213 @@
+"""The query bar: typed text plus chips — images dropped or pasted, "Find similar" photos, and `-words` to exclude.
+
+Each chip has a weight (mouse wheel, or its ×N menu) and an ✕; the bar says `termsChanged` whenever the query
+changes (text after a short pause or on Enter, a chip added, weighed or removed). Chip icons are read off the GUI
+thread (dropzone.ChipIcons).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+
+from ..core.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
+from .dropzone import ChipIcons
+
+WEIGHTS = (0.5, 1.0, 2.0, 3.0)
+_CHIP = "QFrame#chip {{ border: 1px solid {border}; border-radius: 11px; background: {fill}; }}"
+
+
+def short_label(label: str, limit: int = 28) -> str:
+    """A chip's text: long names keep their start and their extension."""
+    return label if len(label) <= limit else f"{label[:13]}…{label[-14:]}"
+
+
+class Chip(QFrame):
+    """One term of the query: its icon (images), its text, its weight and an ✕ to remove it."""
+
+    removed = Signal()
+    weightChanged = Signal()
+
+    def __init__(self, term: Term, icon: QPixmap | None = None):
+        super().__init__()
+        self.setObjectName("chip")
+        self.term = term
+        neg = term.negative
+        self.setStyleSheet(_CHIP.format(border="#c0392b" if neg else "palette(mid)",
+                                        fill="rgba(192,57,43,30)" if neg else "palette(base)"))
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 1, 2, 1)
+        lay.setSpacing(3)
+        self.icon = QLabel()
+        self.icon.setFixedSize(20, 20)
+        self.icon.setScaledContents(False)
+        self.icon.setVisible(term.kind != TEXT)
+        self.label = QLabel(("− " if neg else "") + short_label(term.label or str(term.value)))
+        self.weight = QToolButton()
+        self.weight.setAutoRaise(True)
+        self.weight.setToolTip("Weight of this term (or turn the mouse wheel over the chip)")
+        self.weight.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.weight)
+        for w in WEIGHTS:
+            menu.addAction(f"×{w:g}", lambda _=False, w=w: self.set_weight(w))
+        self.weight.setMenu(menu)
+        self.remove_button = QToolButton()
+        self.remove_button.setText("✕")
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setToolTip("Remove from the query")
+        self.remove_button.clicked.connect(self.removed)
+        for w in (self.icon, self.label, self.weight, self.remove_button):
+            lay.addWidget(w)
+        self.setToolTip(("Excluded: " if neg else "") + (term.label or str(term.value)))
+        self.set_icon(icon)
+        self._show_weight()
+
+    def set_icon(self, icon: QPixmap | None) -> None:
+        if icon is not None and not icon.isNull():
+            self.icon.setPixmap(icon.scaled(QSize(20, 20), Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation))
+
+    def has_icon(self) -> bool:
+        pm = self.icon.pixmap()
+        return pm is not None and not pm.isNull()
+
+    def set_weight(self, weight: float) -> None:
+        if weight != self.term.weight:
+            self.term = replace(self.term, weight=weight)
+            self._show_weight()
+            self.weightChanged.emit()
+
+    def _show_weight(self) -> None:
+        self.weight.setText(f"×{self.term.weight:g}")
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        step = 1 if event.angleDelta().y() > 0 else -1 if event.angleDelta().y() < 0 else 0
+        i = min(range(len(WEIGHTS)), key=lambda k: abs(WEIGHTS[k] - self.term.weight))
+        self.set_weight(WEIGHTS[max(0, min(len(WEIGHTS) - 1, i + step))])
+        event.accept()
+
+
+class QueryBar(QWidget):
+    """Chips beside a text field; the whole query goes out as `termsChanged(tuple[Term, ...])`."""
+
+    termsChanged = Signal(object)  # tuple[Term, ...]; empty: back to browsing
+    DEBOUNCE_MS = 350
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.chip_row = QHBoxLayout()
+        self.chip_row.setSpacing(4)
+        lay.addLayout(self.chip_row)
+        self.chips: list[Chip] = []
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("Describe a photo, e.g. \"dog on a beach\" -people — or drop a photo here")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setMinimumWidth(320)
+        lay.addWidget(self.edit, 1)
+        self.icons = ChipIcons()
+        self.icons.ready.connect(self._on_icon)
+        self._waiting: dict[int, Chip] = {}  # icon token -> its chip
+        self._text_terms: tuple[Term, ...] = ()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DEBOUNCE_MS)
+        self._timer.timeout.connect(self._changed)
+        self.edit.textEdited.connect(self._on_edited)
+        self.edit.returnPressed.connect(self._changed)
+        self.edit.installEventFilter(self)
+
+    # -- the query -----------------------------------------------------------------------------------------
+    def terms(self) -> tuple[Term, ...]:
+        """The typed text first, then the chips, in the order they were added."""
+        return self._text_terms + tuple(c.term for c in self.chips)
+
+    def add_term(self, term: Term, icon: QPixmap | QImage | str | None = None, emit: bool = True) -> Chip:
+        """A chip for `term`; `icon` is a pixmap to show, or an image (path or QImage) to read one from."""
+        chip = Chip(term, icon if isinstance(icon, QPixmap) else None)
+        if isinstance(icon, (str, QImage)):
+            self._waiting[self.icons.request(icon)] = chip
+        chip.removed.connect(lambda: self.remove_chip(chip))
+        chip.weightChanged.connect(self._changed)
+        self.chips.append(chip)
+        self.chip_row.addWidget(chip)
+        if emit:
+            self._changed()
+        return chip
+
+    def add_image(self, image: str | QImage, label: str) -> None:
+        self.add_term(Term(IMAGE, image, label=label), image)
+
+    def add_photo(self, photo_id: int, label: str, thumb: QPixmap | None) -> None:
+        self.add_term(Term(PHOTO, photo_id, label=label), thumb)
+
+    def remove_chip(self, chip: Chip) -> None:
+        if chip in self.chips:
+            self.chips.remove(chip)
+            chip.hide()
+            chip.deleteLater()
+            self._changed()
+            self.edit.setFocus()
+
+    def clear(self, emit: bool = False) -> None:
+        """Empty the bar (another library was opened; Esc)."""
+        self._timer.stop()
+        self.edit.clear()
+        self._text_terms = ()
+        for c in self.chips:
+            c.hide()
+            c.deleteLater()
+        self.chips.clear()
+        self._waiting.clear()
+        if emit:
+            self.termsChanged.emit(())
+
+    def _changed(self) -> None:
+        self._timer.stop()
+        self._absorb_text()
+        self.termsChanged.emit(self.terms())
+
+    # -- typing --------------------------------------------------------------------------------------------
+    def _on_edited(self, text: str) -> None:
+        if text.strip():
+            self._timer.start()
+        else:  # emptied: the chips alone, or browsing
+            self._changed()
+
+    def _absorb_text(self) -> None:
+        """The typed text as terms: `-word` and `-"two words"` leave the field as negative chips."""
+        try:
+            terms = parse_search_bar(self.edit.text())
+        except QueryError:
+            terms = [Term(TEXT, self.edit.text().strip(), label=self.edit.text().strip())]
+        keep = [t for t in terms if t.kind == TEXT and not t.negative][:1]
+        for t in terms:
+            if t not in keep:
+                self.add_term(t, t.value if t.kind == IMAGE else None, emit=False)
+        if len(keep) != len(terms):
+            self.edit.setText(keep[0].value if keep else "")
+        self._text_terms = tuple(keep)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.edit and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape and (self.edit.text() or self.chips):
+                self.clear(emit=True)  # Esc: back to browsing the library
+                return True
+            if event.key() == Qt.Key.Key_Backspace and not self.edit.text() and self.chips:
+                self.remove_chip(self.chips[-1])
+                return True
+        return False
+
+    @Slot(int, QImage)
+    def _on_icon(self, token: int, image: QImage) -> None:
+        chip = self._waiting.pop(token, None)
+        if chip is not None and chip in self.chips and not image.isNull():
+            chip.set_icon(QPixmap.fromImage(image))
+
+    def shutdown(self) -> None:
+        self.icons.shutdown()

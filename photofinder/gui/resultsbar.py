@@ -1,0 +1,44 @@
+"""The strip above the grid: how many good matches there are ("· show more" for the rest) and the sort order."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from .goodmatches import SHOW_MORE, MatchCount
+
+SORTS = (("Best match", "match"), ("Newest first", "date"))
+
+
+class ResultsBar(QWidget):
+    """Shows a MatchCount; `showMore` asks for the results past the good matches, `sortChanged` a new order."""
+
+    showMore = Signal()
+    sortChanged = Signal(str)  # "match" or "date"
+
+    def __init__(self) -> None:
+        super().__init__()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        self.count = QLabel()
+        self.count.setTextFormat(Qt.TextFormat.RichText)
+        self.count.linkActivated.connect(self._on_link)
+        self.sort = QComboBox()
+        self.sort.setToolTip("Sort the results")
+        for text, key in SORTS:
+            self.sort.addItem(text, key)
+        self.sort.activated.connect(lambda i: self.sortChanged.emit(self.sort.itemData(i)))
+        lay.addWidget(self.count, 1)
+        lay.addWidget(QLabel("Sort:"))
+        lay.addWidget(self.sort)
+
+    def show_count(self, count: MatchCount | None) -> None:
+        self.count.setText("" if count is None else count.text())
+        self.sort.setEnabled(count is not None and count.judged)  # browsing is newest first already
+
+    def set_sort(self, key: str) -> None:
+        self.sort.setCurrentIndex(max(0, self.sort.findData(key)))
+
+    def _on_link(self, link: str) -> None:
+        if link == SHOW_MORE:
+            self.showMore.emit()
