@@ -52,3 +52,29 @@ def copy_paths(paths: list[str]) -> None:
     md.setUrls([file_url(p) for p in paths])
     md.setText("\n".join(display_path(p) for p in paths))
     QGuiApplication.clipboard().setMimeData(md)
+    _hand_over_at_exit()
+
+
+_HANDOVER = False
+
+
+def _hand_over_at_exit() -> None:
+    """Before the process ends, swap our QMimeData for text Qt owns itself.
+
+    With a QMimeData made in Python still on the clipboard, PySide 6.12 crashes while the interpreter shuts down
+    (segmentation fault after the app closed, seen offscreen; also on the test runner's exit). The copied text
+    stays on the clipboard for a clipboard manager to keep.
+    """
+    global _HANDOVER
+    if _HANDOVER:
+        return
+    _HANDOVER = True
+    import atexit
+
+    def hand_over() -> None:
+        if QGuiApplication.instance() is not None:
+            cb = QGuiApplication.clipboard()
+            if cb.ownsClipboard() or cb.mimeData() is not None:
+                cb.setText(cb.text())
+
+    atexit.register(hand_over)
