@@ -327,7 +327,9 @@ class LibraryStore:
 
     def _create(self, name: str, exist_ok: bool) -> tuple[Library, bool]:
         _check_name(name)
-        if exist_ok and self.exists(name):  # the common case needs no lock (and works on a read-only disk)
+        # The common case needs no lock (and works on a read-only disk). library.json is written last, once the
+        # catalog is complete: a library another process is creating right now is waited for below.
+        if exist_ok and (self.root / name / "library.json").exists():
             return Library(self.root / name), False
         # Two processes creating the same library must not both build its schema.
         with FileLock(self.root / ".create.lock", "list of libraries").acquire(wait=30):
