@@ -329,9 +329,9 @@ class LibraryStore:
 
     def _create(self, name: str, exist_ok: bool) -> tuple[Library, bool]:
         _check_name(name)
+        # The common case needs no lock (and works on a read-only disk). library.json is written last, once the
+        # catalog is complete: a library another process is creating right now is waited for below.
         if exist_ok and (self.root / name / "library.json").exists() and self.exists(name):
-            # The common case needs no lock (and works on a read-only disk). library.json is written last, so
-            # a library another process is still creating is not taken for a finished one.
             return Library(self.root / name), False
         # Two processes creating the same library must not both build its schema.
         with FileLock(self.root / ".create.lock", "list of libraries").acquire(wait=30):

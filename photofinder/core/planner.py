@@ -59,7 +59,11 @@ def normalise_folders(catalog: Catalog) -> list[str]:
 
 def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
          should_stop: Callable[[], bool] | None = None) -> Plan:
-    """Scan every folder of the library and compare with the catalog. Changes nothing but folder merges."""
+    """Scan every folder of the library and compare with the catalog.
+
+    Changes nothing but folder merges, and the stored photo counts should they have drifted from the rows.
+    """
+    catalog.check_counts()
     result = Plan()
     found_total = 0
     for folder in normalise_folders(catalog):

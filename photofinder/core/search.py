@@ -83,7 +83,7 @@ class Searcher:
             try:
                 with self.library.open_catalog() as catalog:  # a connection of this thread's own
                     future.set_result(self.library.load_vectors(catalog, save=False))
-            except BaseException as e:  # handed to the search that waits for it
+            except BaseException as e:  # noqa: BLE001 - handed to the search that waits for it
                 future.set_exception(e)
 
         threading.Thread(target=load, name="index-preload", daemon=True).start()
@@ -113,7 +113,7 @@ class Searcher:
             loading, self._loading = self._loading, None
             try:
                 self._vectors = loading.result()
-            except Exception as e:  # read again here, where its error reaches the caller
+            except Exception as e:  # noqa: BLE001 - read again below, where its error reaches the caller
                 log.debug("preloading the vector index failed: %s", e)
         v = self._vectors
         if v is not None and self._catalog.generation == v.generation:

@@ -288,3 +288,14 @@ def test_a_catalog_from_schema_3_gets_counts_and_a_change_log(tmp_path):
         changes = c.changes_since(7)
         assert changes.removed.tolist() == [2] and changes.indexed == 3
         assert set(c.file_stamps("/p")) == {f"/p/{i}".encode() for i in (0, 2, 3, 4)}  # id 2 was /p/1
+
+
+def test_an_index_run_repairs_counts_that_drifted(store, tmp_path, caplog):
+    lib = _library(store, tmp_path / "photos", 30)
+    with lib.open_catalog() as c:
+        c.upsert([PhotoRecord("/x/a.jpg", "/x", 1, 1, None, SKIPPED, reason="truncated")])
+        c._exec("UPDATE counts SET n = 0")  # what a -wal lost mid-checkpoint can leave
+        assert c.count() == 0
+        plan(c)
+        assert (c.count(), c.count(SKIPPED)) == (30, 1) and "repaired" in caplog.text
+        assert c.check_counts()
