@@ -135,15 +135,15 @@ def main() -> None:
     from photofinder.core.tuning import tune_process
 
     tune_process()  # what the CLI and the app do first: the same settings for every loop measured here
+    import torch
+    from transformers.utils import logging as hf_logging
+    from vitb32 import make_vitb32
+
     from photofinder.core.decode import is_photo_name
     from photofinder.core.embedder import ClipEmbedder
     from photofinder.core.indexer import Indexer
     from photofinder.core.library import LibraryStore
     from photofinder.core.onnx_encoder import OnnxEmbedder
-
-    import torch
-    from transformers.utils import logging as hf_logging
-    from vitb32 import make_vitb32
 
     hf_logging.disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="pf-bench-"))

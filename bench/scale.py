@@ -223,7 +223,7 @@ def probe(root: Path) -> dict:
                                            hashlib.sha256(str(p).encode()).hexdigest(), INDEXED, embedding=v))
             new_ids = w.upsert(records)
             gone = [r[0] for r in w.recent_page(None, 8)[0]]
-            for pid, path, _h in w.recent_page(None, 8)[0]:
+            for _pid, path, _h in w.recent_page(None, 8)[0]:
                 os.remove(path)
             w.delete(gone)
             expect = w.count()

@@ -22,10 +22,9 @@ def pytest_configure(config):
 def no_leftover_threads(qapp):
     """Fail any test that leaves one of the app's QThreads running (it would abort Qt at exit)."""
     yield
-    from photofinder.gui.threads import LIVE_THREADS
-
     import threading
 
+    from photofinder.gui.threads import LIVE_THREADS
     from photofinder.gui.watching import THREAD_PREFIX
 
     running = [t.objectName() for t in list(LIVE_THREADS) if t.isRunning()]

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import ModelUnavailableError
-from .models import DEFAULT_MODEL, DownloadCancelled, explain_unavailable, fingerprint, model_identity, resolve_model
+from .models import (
+    DEFAULT_MODEL,
+    DownloadCancelled,
+    explain_unavailable,
+    fingerprint,
+    model_identity,
+    resolve_model,
+)
 from .preprocess import PreprocessSpec
 
 __all__ = ["DEFAULT_MODEL", "ClipEmbedder", "DownloadCancelled", "Embedder", "pick_device"]

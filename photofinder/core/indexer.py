@@ -29,6 +29,7 @@ from .planner import Plan, SkippedFile, plan
 from .preprocess import PreprocessSpec, to_pixels
 from .scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
 from .thumbnails import THUMB_MIN, thumb_path, write_thumbnail
+from .vectors import VectorIndex
 
 __all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "SkippedFile"]
 
@@ -205,7 +206,7 @@ class Indexer:
         return report
 
     def _forget_removed(self, library: Library, catalog: Catalog, the_plan: Plan, report: IndexReport,
-                        vectors):  # noqa: ANN001, ANN202
+                        vectors: VectorIndex | None) -> VectorIndex | None:
         """Forget photos that are gone, after the run (their vectors served renamed copies meanwhile)."""
         dropped = [h for h in the_plan.changed.values() if h]
         if the_plan.removed:
@@ -220,7 +221,7 @@ class Indexer:
 
     # -- the pipeline --------------------------------------------------------------------------------------
     def _index(self, library: Library, catalog: Catalog, the_plan: Plan, report: IndexReport,
-               notify: ProgressCallback, cancel: CancelToken):  # noqa: ANN202 - VectorIndex
+               notify: ProgressCallback, cancel: CancelToken) -> VectorIndex:
         if self.torch_threads and "torch" in sys.modules:  # the torch runtime (ONNX Runtime sets its own)
             sys.modules["torch"].set_num_threads(self.torch_threads)
         check_model(catalog, self.embedder, self.library.name)

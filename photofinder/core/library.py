@@ -224,8 +224,8 @@ class Library:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(json.dumps(info, indent=1))  # surrogates escaped as \udcXX
             os.replace(tmp, self.info_path)
-        except OSError as e:
-            log.warning("could not write %s: %s", self.info_path, e)
+        except OSError as e:  # a backup of what the catalog holds: the next write tries again
+            log.info("could not write %s: %s", self.info_path, e)
 
     def model_ref(self, catalog: Catalog) -> str | None:
         """The model the library was indexed with, even when its catalog lost the record (repair, lost -wal)."""

@@ -88,7 +88,7 @@ def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
         work: list[FileInfo] = []
         changed: list[str] = []
         unchanged = 0
-        on_error = lambda p, r: errors.append(SkippedFile(p, r))  # noqa: E731
+        on_error = lambda p, r, errors=errors: errors.append(SkippedFile(p, r))  # noqa: E731
         fsencode = os.fsencode
         for info in scan(folder, on_error, should_stop):
             found += 1

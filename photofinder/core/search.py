@@ -18,8 +18,20 @@ from .embedder import Embedder
 from .library import Library, check_model
 from .paths import to_db
 from .preprocess import to_pixels
-from .query import IMAGE, PHOTO, TEXT, Calibration, Filters, Query, QueryError, calibrate, calibration_json
-from .query import combine, filter_sql, stored_calibration
+from .query import (
+    IMAGE,
+    PHOTO,
+    TEXT,
+    Calibration,
+    Filters,
+    Query,
+    QueryError,
+    calibrate,
+    calibration_json,
+    combine,
+    filter_sql,
+    stored_calibration,
+)
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)

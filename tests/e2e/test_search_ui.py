@@ -131,7 +131,7 @@ def sorted_photos(photos):
             moved[p] = old / p.name
             p.rename(moved[p])
     kinds = {moved.get(p, p): k for p, k in kinds.items()}
-    for i, p in enumerate(sorted(kinds)[:3]):
+    for p in sorted(kinds)[:3]:
         png = p.with_suffix(".png")
         Image.open(p).save(png)
         p.unlink()

@@ -12,12 +12,12 @@ import json
 import sys
 import time
 
+from photofinder.core import vectors
 from photofinder.core.embedder import ClipEmbedder
 from photofinder.core.indexer import Indexer
 from photofinder.core.library import LibraryStore
 from photofinder.core.paths import data_dir
 from photofinder.core.tuning import tune_process
-from photofinder.core import vectors
 
 
 def main() -> None:

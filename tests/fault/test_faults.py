@@ -284,7 +284,7 @@ def test_hostile_names_and_files(tmp_path, tiny_model, shape_folder):
     folder = tmp_path / "hostile"
     folder.mkdir()
     photos = sorted(kinds)
-    names = [b"caf\xe9.jpg", "new\nline.jpg".encode(), b"-rf.jpg", "😀 birthday.jpg".encode(),
+    names = [b"caf\xe9.jpg", b"new\nline.jpg", b"-rf.jpg", "😀 birthday.jpg".encode(),
              ("x" * 251 + ".jpg").encode()]
     for raw, p in zip(names, photos):
         with open(os.fsencode(folder) + b"/" + raw, "wb") as f:

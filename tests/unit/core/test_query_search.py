@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import QUERY_KINDS, new_library
-from shapes import Kind, all_kinds, draw
+from shapes import all_kinds, draw
 
 from photofinder.core.indexer import Indexer
 from photofinder.core.query import IMAGE, PHOTO, TEXT, Filters, Query, QueryError, Term

@@ -441,7 +441,7 @@ def test_catalog_from_schema_1_is_migrated_and_renames_still_reuse(store, tmp_pa
     db = sqlite3.connect(lib.catalog_path)
     db.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
     vec = counting.encode_text(["a photo"])[0]
-    for i, p in enumerate(sorted(kinds)):
+    for p in sorted(kinds):
         target = folder / p.name
         st = target.stat()
         db.execute("INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
