@@ -127,7 +127,9 @@ def main() -> None:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     ap.add_argument("--repeat", type=int, default=7, help="alternating runs of (3) and (4) (default 7)")
     ap.add_argument("--skip-seed", action="store_true", help="only (3) and (4)")
-    ap.add_argument("--runtimes", default="", help="comma-separated subset of torch,onnx,onnx-int8 (default all)")
+    ap.add_argument(
+        "--runtimes", default="", help="comma-separated subset of torch,onnx,onnx-int8 (default all)"
+    )
     ap.add_argument("--repeat-cold", type=int, default=5, help="fresh processes timed for the cold start")
     args = ap.parse_args()
 
@@ -163,20 +165,29 @@ def main() -> None:
         print(f"photos: {what}; mean {mp:.1f} MP", flush=True)
 
         t = time.perf_counter()
-        runtimes = {"torch": ClipEmbedder(str(model_dir), device=args.device),
-                    "onnx": OnnxEmbedder(str(model_dir)), "onnx-int8": OnnxEmbedder(str(model_dir), int8=True)}
+        runtimes = {
+            "torch": ClipEmbedder(str(model_dir), device=args.device),
+            "onnx": OnnxEmbedder(str(model_dir)),
+            "onnx-int8": OnnxEmbedder(str(model_dir), int8=True),
+        }
         if args.runtimes:
             runtimes = {k: v for k, v in runtimes.items() if k in args.runtimes.split(",")}
         for e in runtimes.values():
             e.load()
         print(f"models loaded (ONNX exported and int8 quantised once) in {time.perf_counter() - t:.0f} s")
-        default = "onnx" if "onnx" in runtimes and (args.device == "cpu" or not torch.cuda.is_available()) \
+        default = (
+            "onnx"
+            if "onnx" in runtimes and (args.device == "cpu" or not torch.cuda.is_available())
             else next(iter(runtimes))
+        )
         indexer = Indexer(LibraryStore(work / "data").create("settings"), runtimes[default])
         batch = indexer.effective_batch_size()
-        print(f"device: {runtimes[default].device}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-              f"indexer batch {batch}, {indexer.effective_decode_threads()} decode threads; default runtime "
-              f"{default}", flush=True)
+        print(
+            f"device: {runtimes[default].device}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+            f"indexer batch {batch}, {indexer.effective_decode_threads()} decode threads; default runtime "
+            f"{default}",
+            flush=True,
+        )
         rng = np.random.default_rng(0)
         tensors = rng.standard_normal((len(paths), 3, 224, 224)).astype(np.float32)
         for e in runtimes.values():
@@ -185,7 +196,9 @@ def main() -> None:
         # (3) and (4) alternate, `--repeat` times each, runtime after runtime: shared machines drift +-10 % from
         # minute to minute, so each indexer run is compared with the model run just before it, and the medians
         # are reported.
-        rates: dict[str, dict[str, list[float]]] = {r: {"model": [], "indexer": [], "pairs": []} for r in runtimes}
+        rates: dict[str, dict[str, list[float]]] = {
+            r: {"model": [], "indexer": [], "pairs": []} for r in runtimes
+        }
         rss_before = rss_mb()
         for rep in range(args.repeat):
             for name, embedder in runtimes.items():
@@ -202,17 +215,27 @@ def main() -> None:
                 r["indexer"].append(report.indexed / (time.perf_counter() - t))
                 assert report.indexed == len(paths) and not report.skipped, report
                 r["pairs"].append(r["indexer"][-1] / r["model"][-1])
-                print(f"    run {rep + 1} {name:9s}: model {r['model'][-1]:6.2f}, indexer {r['indexer'][-1]:6.2f} "
-                      f"images/s ({r['pairs'][-1]:.2f})", flush=True)
+                print(
+                    f"    run {rep + 1} {name:9s}: model {r['model'][-1]:6.2f}, indexer {r['indexer'][-1]:6.2f} "
+                    f"images/s ({r['pairs'][-1]:.2f})",
+                    flush=True,
+                )
         rss_indexer = rss_mb()
         med = {name: {k: float(np.median(v)) for k, v in r.items()} for name, r in rates.items()}
         results: dict[str, float] = {"model": med[default]["model"], "indexer": med[default]["indexer"]}
         for name in runtimes:
-            print(f"(3) model alone, {name:9s}:   {med[name]['model']:6.2f} images/s (median of {args.repeat})")
-            print(f"(4) indexer, {name:9s}:       {med[name]['indexer']:6.2f} images/s; (4)/(3) "
-                  f"{med[name]['pairs']:.2f}", flush=True)
-        print(f"peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB while indexing (three runtimes "
-              "loaded)")
+            print(
+                f"(3) model alone, {name:9s}:   {med[name]['model']:6.2f} images/s (median of {args.repeat})"
+            )
+            print(
+                f"(4) indexer, {name:9s}:       {med[name]['indexer']:6.2f} images/s; (4)/(3) "
+                f"{med[name]['pairs']:.2f}",
+                flush=True,
+            )
+        print(
+            f"peak RSS {rss_indexer:.0f} MB, +{rss_indexer - rss_before:.0f} MB while indexing (three runtimes "
+            "loaded)"
+        )
         cold = cold_start(work, paths, runtimes.get("onnx"), args.repeat_cold) if "onnx" in runtimes else {}
 
         if not args.skip_seed:
@@ -235,23 +258,35 @@ def main() -> None:
             print(f"(2) seed, batched 64:   {results['seed_batched']:6.2f} images/s", flush=True)
 
         print("summary (images/s):")
-        for key, label in (("seed_naive", "(1) seed, naive loop"), ("seed_batched", "(2) seed, batched 64"),
-                           ("model", "(3) model alone"), ("indexer", "(4) photofinder indexer")):
+        for key, label in (
+            ("seed_naive", "(1) seed, naive loop"),
+            ("seed_batched", "(2) seed, batched 64"),
+            ("model", "(3) model alone"),
+            ("indexer", "(4) photofinder indexer"),
+        ):
             if key in results:
                 print(f"  {label:26s} {results[key]:6.2f}")
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
-              f"peak RSS overall {rss_mb():.0f} MB (the seed's batched loop holds 64 full-size frames)")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
+            f"peak RSS overall {rss_mb():.0f} MB (the seed's batched loop holds 64 full-size frames)"
+        )
         ratio_model = med[default]["pairs"]
-        ratio_seed = results["indexer"] / results["seed_batched"] if "seed_batched" in results else float("nan")
+        ratio_seed = (
+            results["indexer"] / results["seed_batched"] if "seed_batched" in results else float("nan")
+        )
         nan = float("nan")
         torch_ix = med.get("torch", {}).get("indexer", nan)
         if cold:
-            print(f"cold start: fresh `photofinder search` {cold['search']:.2f} s, fresh `import torch` "
-                  f"{cold['torch']:.2f} s (medians of {args.repeat_cold}, alternating)")
+            print(
+                f"cold start: fresh `photofinder search` {cold['search']:.2f} s, fresh `import torch` "
+                f"{cold['torch']:.2f} s (medians of {args.repeat_cold}, alternating)"
+            )
         print(f"ratios: indexer/model={ratio_model:.2f} indexer/seed_batched={ratio_seed:.2f}")
-        print(f"runtime: onnx/torch={med.get('onnx', {}).get('indexer', nan) / torch_ix:.2f} "
-              f"int8/torch={med.get('onnx-int8', {}).get('indexer', nan) / torch_ix:.2f} "
-              f"search_cold/import_torch={cold.get('search', nan) / cold.get('torch', nan):.2f}")
+        print(
+            f"runtime: onnx/torch={med.get('onnx', {}).get('indexer', nan) / torch_ix:.2f} "
+            f"int8/torch={med.get('onnx-int8', {}).get('indexer', nan) / torch_ix:.2f} "
+            f"search_cold/import_torch={cold.get('search', nan) / cold.get('torch', nan):.2f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,8 +18,17 @@ from PIL import Image
 
 MATE = Path("/usr/share/backgrounds/mate/nature")
 PLASMA = Path("/usr/share/wallpapers")
-PLASMA_PHOTOS = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
-                 "Kite", "Path"]
+PLASMA_PHOTOS = [
+    "Autumn",
+    "BytheWater",
+    "ColdRipple",
+    "ColorfulCups",
+    "DarkestHour",
+    "EveningGlow",
+    "FallenLeaf",
+    "Kite",
+    "Path",
+]
 
 
 def main() -> None:
@@ -37,7 +46,9 @@ def main() -> None:
     if not picked:
         sys.exit("no wallpapers found: apt-get install mate-backgrounds plasma-workspace-wallpapers")
     for p in picked:
-        shutil.copyfile(p, dest / (p.parent.parent.parent.name + "-" + p.name if p.is_relative_to(PLASMA) else p.name))
+        shutil.copyfile(
+            p, dest / (p.parent.parent.parent.name + "-" + p.name if p.is_relative_to(PLASMA) else p.name)
+        )
     print(f"{len(picked)} photos in {dest}")
 
 

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's photofinder, not an installed one
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # this checkout's photofinder, not an installed one
 
 DIM = 512
 PER_FOLDER = 500
@@ -52,12 +54,16 @@ def clustered(n: int, seed: int, noise: float | None = None) -> np.ndarray:
     mean /= np.linalg.norm(mean)
     topics = g.standard_normal((300, DIM)).astype(np.float32)
     topics /= np.linalg.norm(topics, axis=1, keepdims=True)
-    subs = topics[np.arange(9000) // 30] + 0.6 * g.standard_normal((9000, DIM)).astype(np.float32) / np.sqrt(DIM)
+    subs = topics[np.arange(9000) // 30] + 0.6 * g.standard_normal((9000, DIM)).astype(np.float32) / np.sqrt(
+        DIM
+    )
     subs = subs / np.linalg.norm(subs, axis=1, keepdims=True) + mean
     subs /= np.linalg.norm(subs, axis=1, keepdims=True)
     noise = NOISE if noise is None else noise
     r = np.random.default_rng(seed)
-    x = subs[r.integers(0, len(subs), n)] + noise * r.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM)
+    x = subs[r.integers(0, len(subs), n)] + noise * r.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(
+        DIM
+    )
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -124,11 +130,23 @@ def build(root: Path, n: int) -> dict:
             nonlocal batch, done
             vecs = clustered(len(batch), seed=done)
             dates = rng.integers(0, 20 * 365, len(batch))
-            records = [PhotoRecord(info.path, info.folder, info.size, info.mtime_ns,
-                                   hashlib.sha256(info.path.encode()).hexdigest(), INDEXED, 4000, 3000,
-                                   time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(1.0e9 + 86400 * int(day)))
-                                   if day % 10 < 7 else None, embedding=v)
-                       for info, v, day in zip(batch, vecs, dates)]
+            records = [
+                PhotoRecord(
+                    info.path,
+                    info.folder,
+                    info.size,
+                    info.mtime_ns,
+                    hashlib.sha256(info.path.encode()).hexdigest(),
+                    INDEXED,
+                    4000,
+                    3000,
+                    time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(1.0e9 + 86400 * int(day)))
+                    if day % 10 < 7
+                    else None,
+                    embedding=v,
+                )
+                for info, v, day in zip(batch, vecs, dates)
+            ]
             c.upsert(records)
             done += len(batch)
             batch = []
@@ -176,8 +194,9 @@ def probe(root: Path) -> dict:
         s.by_vector(qs[0], 50)
         out["first_search_s"] = time.perf_counter() - t
         index = s._index()
-        out["index_kind"] = f"IVF{index._index.nlist},SQ8 nprobe={index._index.nprobe}" if index.approximate \
-            else "Flat"
+        out["index_kind"] = (
+            f"IVF{index._index.nlist},SQ8 nprobe={index._index.nprobe}" if index.approximate else "Flat"
+        )
         exact = s._catalog.vectors_for
         times, found = [], []
         for q in qs:
@@ -206,8 +225,9 @@ def probe(root: Path) -> dict:
             top = np.argpartition(-allsc, 9, axis=1)[:, :10]
             best = np.take_along_axis(allsc, top, 1)
             best_ids = np.take_along_axis(allid, top, 1)
-        out["recall@10"] = float(np.mean([len(set(f.tolist()) & set(b.tolist())) / 10
-                                          for f, b in zip(found, best_ids)]))
+        out["recall@10"] = float(
+            np.mean([len(set(f.tolist()) & set(b.tolist())) / 10 for f, b in zip(found, best_ids)])
+        )
 
         # a commit beside the searcher, as the indexer makes one per batch: 32 photos in, 8 out
         new_dir = root / "photos" / "new"
@@ -219,8 +239,17 @@ def probe(root: Path) -> dict:
                 p = new_dir / f"NEW_{i:03d}.jpg"
                 p.write_bytes(b"y")
                 st = p.stat()
-                records.append(PhotoRecord(str(p), str(root / "photos"), st.st_size, st.st_mtime_ns,
-                                           hashlib.sha256(str(p).encode()).hexdigest(), INDEXED, embedding=v))
+                records.append(
+                    PhotoRecord(
+                        str(p),
+                        str(root / "photos"),
+                        st.st_size,
+                        st.st_mtime_ns,
+                        hashlib.sha256(str(p).encode()).hexdigest(),
+                        INDEXED,
+                        embedding=v,
+                    )
+                )
             new_ids = w.upsert(records)
             gone = [r[0] for r in w.recent_page(None, 8)[0]]
             for _pid, path, _h in w.recent_page(None, 8)[0]:
@@ -230,7 +259,9 @@ def probe(root: Path) -> dict:
         t = time.perf_counter()
         hits = s.by_vector(vecs[5], 10)
         out["after_commit_s"] = time.perf_counter() - t
-        assert hits and hits[0].id == new_ids[str(new_dir / "NEW_005.jpg")], "the new photo is not found first"
+        assert hits and hits[0].id == new_ids[str(new_dir / "NEW_005.jpg")], (
+            "the new photo is not found first"
+        )
         assert not set(gone) & {h.id for h in s.by_vector(qs[1], 200)}
         out["after_commit_next_s"] = _timed(lambda: s.by_vector(qs[2], 50))
         s._vectors = index = None  # the rescan below reads its own copy, as `photofinder index` would
@@ -254,8 +285,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--dir", default=None, help="where to build (default: a new folder under the temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the libraries and files afterwards")
-    ap.add_argument("--noise", type=float, default=None,
-                    help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)")
+    ap.add_argument(
+        "--noise",
+        type=float,
+        default=None,
+        help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)",
+    )
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.noise is not None:
@@ -273,26 +308,37 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         try:
             b = build(root, n)
-            r = subprocess.run([sys.executable, __file__, "--probe", str(root)], capture_output=True, text=True, check=False)
+            r = subprocess.run(
+                [sys.executable, __file__, "--probe", str(root)], capture_output=True, text=True, check=False
+            )
             if r.returncode:
                 sys.exit(f"probe at n={n} failed:\n{r.stderr}")
             m = json.loads(r.stdout.strip().splitlines()[-1])
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
-        print(f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "
-              f"({m['index_kind']}); catalog {b['catalog_mb']:.0f} MB, index {b['index_mb']:.0f} MB")
-        print(f"  open {m['open_s']:.3f}s (summary {m['summary_s']:.3f}s); first search {m['first_search_s']:.2f}s; "
-              f"search p50 {m['search_p50_ms']:.2f} ms p95 {m['search_p95_ms']:.2f} ms; end-to-end p50 "
-              f"{m['e2e_p50_ms']:.1f} ms; recall@10 {m['recall@10']:.3f}")
-        print(f"  RSS {m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f} MB, {m['peak_after_rescan_mb']:.0f} MB after "
-              f"the rescan); first search after a commit {m['after_commit_s'] * 1e3:.1f} ms (next "
-              f"{m['after_commit_next_s'] * 1e3:.1f} ms); rescan {m['rescan_s']:.2f}s", flush=True)
+        print(
+            f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "
+            f"({m['index_kind']}); catalog {b['catalog_mb']:.0f} MB, index {b['index_mb']:.0f} MB"
+        )
+        print(
+            f"  open {m['open_s']:.3f}s (summary {m['summary_s']:.3f}s); first search {m['first_search_s']:.2f}s; "
+            f"search p50 {m['search_p50_ms']:.2f} ms p95 {m['search_p95_ms']:.2f} ms; end-to-end p50 "
+            f"{m['e2e_p50_ms']:.1f} ms; recall@10 {m['recall@10']:.3f}"
+        )
+        print(
+            f"  RSS {m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f} MB, {m['peak_after_rescan_mb']:.0f} MB after "
+            f"the rescan); first search after a commit {m['after_commit_s'] * 1e3:.1f} ms (next "
+            f"{m['after_commit_next_s'] * 1e3:.1f} ms); rescan {m['rescan_s']:.2f}s",
+            flush=True,
+        )
         last = {"n": n, **b, **m}
     if not args.keep and args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
-    print(f"scale: n={last['n']} search_p50_ms={last['search_p50_ms']:.2f} recall@10={last['recall@10']:.3f} "
-          f"open_s={last['open_s']:.3f} rescan_s={last['rescan_s']:.2f} rss_mb={last['rss_mb']:.0f}")
+    print(
+        f"scale: n={last['n']} search_p50_ms={last['search_p50_ms']:.2f} recall@10={last['recall@10']:.3f} "
+        f"open_s={last['open_s']:.3f} rescan_s={last['rescan_s']:.2f} rss_mb={last['rss_mb']:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .core.models import DEFAULT_MODEL
 
     p = argparse.ArgumentParser(
-        prog="photofinder",
-        description="Find photos by what is in them. With no command, opens the app.")
+        prog="photofinder", description="Find photos by what is in them. With no command, opens the app."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
     p.add_argument("--version", action="version", version=f"photofinder {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -46,48 +46,90 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--library", "-l", default=default, help=f"library name (default: {DEFAULT_LIBRARY})")
 
     ix = sub.add_parser("index", help="add folders to a library and index new or changed photos")
-    ix.add_argument("folders", nargs="*", metavar="FOLDER",
-                    help="photo folders to add; with none, re-index the library's folders")
+    ix.add_argument(
+        "folders",
+        nargs="*",
+        metavar="FOLDER",
+        help="photo folders to add; with none, re-index the library's folders",
+    )
     lib_opt(ix)
-    ix.add_argument("--model", help=f"hub id or local folder of a CLIP model (default: the library's, "
-                                    f"or {DEFAULT_MODEL} for a new library)")
+    ix.add_argument(
+        "--model",
+        help=f"hub id or local folder of a CLIP model (default: the library's, "
+        f"or {DEFAULT_MODEL} for a new library)",
+    )
     ix.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
-    ix.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"],
-                    help="torch, or ONNX Runtime (the default on a CPU: faster, and no torch for text queries)")
-    ix.add_argument("--fast", action="store_true",
-                    help="index with the int8 vision tower (about 1.6x faster on a CPU) if a check on your own "
-                         "photos shows it finds the same neighbours as fp32; otherwise fp32")
+    ix.add_argument(
+        "--runtime",
+        default="auto",
+        choices=["auto", "torch", "onnx"],
+        help="torch, or ONNX Runtime (the default on a CPU: faster, and no torch for text queries)",
+    )
+    ix.add_argument(
+        "--fast",
+        action="store_true",
+        help="index with the int8 vision tower (about 1.6x faster on a CPU) if a check on your own "
+        "photos shows it finds the same neighbours as fp32; otherwise fp32",
+    )
     ix.add_argument("--batch-size", type=int, default=None, help="images per model batch")
-    ix.add_argument("--rebuild", action="store_true",
-                    help="encode every photo again (to switch a library's model); the old vectors keep serving "
-                         "searches until the rebuild completes, and a failed or cancelled one changes nothing")
+    ix.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="encode every photo again (to switch a library's model); the old vectors keep serving "
+        "searches until the rebuild completes, and a failed or cancelled one changes nothing",
+    )
     ix.add_argument("--json", action="store_true", help="print one JSON report instead of text")
 
     se = sub.add_parser(
-        "search", help="search a library by text, images, or both; with exclusions and filters",
+        "search",
+        help="search a library by text, images, or both; with exclusions and filters",
         description="Terms combine: the query is the weighted sum of what to look for minus what to avoid. "
-                    "Inline syntax (rclip's): \"2:golden retriever + ./pool.jpg - fruit\" - a term that names an "
-                    "existing image file is an image, N: weights a term.")
+        'Inline syntax (rclip\'s): "2:golden retriever + ./pool.jpg - fruit" - a term that names an '
+        "existing image file is an image, N: weights a term.",
+    )
     se.add_argument("text", nargs="?", help="what to look for, e.g. 'dog on a beach at sunset'")
     se.add_argument("--image", metavar="PATH", action="append", default=[], help="look for photos like this")
-    se.add_argument("--not", dest="not_text", metavar="TEXT", action="append", default=[],
-                    help="push away from this (e.g. --not people)")
-    se.add_argument("--not-image", metavar="PATH", action="append", default=[], help="push away from this image")
+    se.add_argument(
+        "--not",
+        dest="not_text",
+        metavar="TEXT",
+        action="append",
+        default=[],
+        help="push away from this (e.g. --not people)",
+    )
+    se.add_argument(
+        "--not-image", metavar="PATH", action="append", default=[], help="push away from this image"
+    )
     for sp in (se, sub.add_parser("similar", help="photos that look like one (in the library or not)")):
         if sp is not se:
             sp.add_argument("path", metavar="PATH", help="a photo file")
         lib_opt(sp)
         sp.add_argument("--top", "-n", type=int, default=20, help="how many results (default 20)")
-        sp.add_argument("--all", action="store_true",
-                        help="show the top results even below the library's good-match cut-off")
+        sp.add_argument(
+            "--all",
+            action="store_true",
+            help="show the top results even below the library's good-match cut-off",
+        )
         sp.add_argument("--folder", metavar="FOLDER", help="only photos in this folder (and below)")
-        sp.add_argument("--after", metavar="DATE", help="only photos taken on or after: 2024, 2024-06, 2024-06-15")
+        sp.add_argument(
+            "--after", metavar="DATE", help="only photos taken on or after: 2024, 2024-06, 2024-06-15"
+        )
         sp.add_argument("--before", metavar="DATE", help="only photos taken on or before this date")
-        sp.add_argument("--type", dest="types", metavar="EXT", action="append", default=[],
-                        help="only these file types: --type jpg --type heic (or jpg,heic)")
+        sp.add_argument(
+            "--type",
+            dest="types",
+            metavar="EXT",
+            action="append",
+            default=[],
+            help="only these file types: --type jpg --type heic (or jpg,heic)",
+        )
         sp.add_argument("--orientation", choices=["landscape", "portrait", "square"])
-        sp.add_argument("--min-size", type=int, metavar="PIXELS", help="only photos at least this big (shorter side)")
-        sp.add_argument("--sort", choices=["match", "date"], default="match", help="best match first, or newest")
+        sp.add_argument(
+            "--min-size", type=int, metavar="PIXELS", help="only photos at least this big (shorter side)"
+        )
+        sp.add_argument(
+            "--sort", choices=["match", "date"], default="match", help="best match first, or newest"
+        )
         sp.add_argument("--model", help="use this model instead of the one the library was indexed with")
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
         sp.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
@@ -103,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     ln = lsub.add_parser("rename", help="rename a library")
     ln.add_argument("name")
     ln.add_argument("new_name")
-    lp = lsub.add_parser("repair", help="set a damaged catalog aside and start the library again from its folders")
+    lp = lsub.add_parser(
+        "repair", help="set a damaged catalog aside and start the library again from its folders"
+    )
     lp.add_argument("name")
 
     fo = sub.add_parser("folders", help="list or remove a library's folders")
@@ -116,16 +160,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     wa = sub.add_parser("watch", help="keep a library current as photos are added, changed, moved or deleted")
     lib_opt(wa)
-    wa.add_argument("--rescan", type=float, default=600, metavar="SECONDS",
-                    help="full rescan interval, the safety net for network drives (default 600)")
+    wa.add_argument(
+        "--rescan",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="full rescan interval, the safety net for network drives (default 600)",
+    )
     wa.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     wa.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
 
     du = sub.add_parser("duplicates", help="find duplicate photos (copies, resized, re-saved, RAW + JPEG)")
     lib_opt(du)
     du.add_argument("--prefer", metavar="FOLDER", help="keep the copy in this folder when sizes are equal")
-    du.add_argument("--trash", action="store_true",
-                    help="move every copy but the suggested keeper to the system trash (asks first)")
+    du.add_argument(
+        "--trash",
+        action="store_true",
+        help="move every copy but the suggested keeper to the system trash (asks first)",
+    )
     du.add_argument("--yes", "-y", action="store_true", help="with --trash: don't ask")
     du.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -163,9 +215,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
-        return {"index": cmd_index, "search": cmd_search, "similar": cmd_search, "libraries": cmd_libraries,
-                "folders": cmd_folders, "duplicates": cmd_duplicates, "watch": cmd_watch,
-                "install-desktop": cmd_install_desktop}[args.command](args)
+        return {
+            "index": cmd_index,
+            "search": cmd_search,
+            "similar": cmd_search,
+            "libraries": cmd_libraries,
+            "folders": cmd_folders,
+            "duplicates": cmd_duplicates,
+            "watch": cmd_watch,
+            "install-desktop": cmd_install_desktop,
+        }[args.command](args)
     except UsageError as e:
         print(f"photofinder {args.command}: {e}", file=sys.stderr)
         return 2
@@ -193,8 +252,10 @@ def _store() -> Any:
     except OSError as e:
         from .core.errors import LibraryError
 
-        raise LibraryError(f"The data folder can't be used ({e.strerror or e}). Check that it is writable, "
-                           "or set PHOTOFINDER_DATA_DIR to another folder.") from e
+        raise LibraryError(
+            f"The data folder can't be used ({e.strerror or e}). Check that it is writable, "
+            "or set PHOTOFINDER_DATA_DIR to another folder."
+        ) from e
 
 
 def _show(path: str) -> str:
@@ -222,8 +283,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         from .core.errors import LibraryError
 
         known = ", ".join(store.names()) or "none yet"
-        raise LibraryError(f"There is no library named {args.library!r} (libraries: {known}); give a folder to "
-                           f"create it: photofinder index FOLDER --library {args.library}")
+        raise LibraryError(
+            f"There is no library named {args.library!r} (libraries: {known}); give a folder to "
+            f"create it: photofinder index FOLDER --library {args.library}"
+        )
     lib, created = store.ensure(args.library)
     try:
         with lib.open_catalog() as catalog:
@@ -233,8 +296,11 @@ def cmd_index(args: argparse.Namespace) -> int:
             if args.fast:
                 fast, agreement, how = check_int8(catalog, model)
                 if not fast:
-                    print(f"fast indexing: not used ({how}; int8 agreed with fp32 on {agreement:.0%} of the "
-                          "nearest neighbours, 90 % needed): indexing in fp32", file=sys.stderr)
+                    print(
+                        f"fast indexing: not used ({how}; int8 agreed with fp32 on {agreement:.0%} of the "
+                        "nearest neighbours, 90 % needed): indexing in fp32",
+                        file=sys.stderr,
+                    )
             embedder = open_embedder(model, device=args.device, runtime=args.runtime, fast=fast)
             if not args.rebuild:
                 check_model(catalog, embedder, lib.name)  # before any change: a wrong model changes nothing
@@ -242,12 +308,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             for f in folders:
                 inside = nested_folders([*existing, f]).get(f)
                 if inside is not None:
-                    print(f"{_show(f)} is already part of the library (inside {_show(inside)})", file=sys.stderr)
+                    print(
+                        f"{_show(f)} is already part of the library (inside {_show(inside)})", file=sys.stderr
+                    )
                     continue
                 catalog.add_folder(f)
             lib.write_info(catalog, model=embedder.model_id)
         report = Indexer(lib, embedder, batch_size=args.batch_size, rebuild=args.rebuild).run(
-            progress=_progress_bar(args.json))
+            progress=_progress_bar(args.json)
+        )
     except BaseException:
         if created:  # a first run that failed (no model, offline) leaves no empty library behind
             _remove_quietly(store, lib.name)
@@ -256,9 +325,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json(), ensure_ascii=False))
         return 0
     rebuilt = " (rebuilt with the new model)" if report.rebuilt else ""
-    print(f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied/duplicate), "
-          f"{report.unchanged} unchanged, {report.removed} removed, {len(report.skipped)} skipped "
-          f"in {report.seconds:.1f}s{rebuilt}")
+    print(
+        f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied/duplicate), "
+        f"{report.unchanged} unchanged, {report.removed} removed, {len(report.skipped)} skipped "
+        f"in {report.seconds:.1f}s{rebuilt}"
+    )
     if report.cancelled:
         print("  interrupted: run it again to finish (nothing done so far is lost)")
     for s in report.skipped:
@@ -286,7 +357,8 @@ def _progress_bar(quiet: bool) -> Any:
     def update(p: Any) -> None:
         if p.phase == "scanning":
             bar = bars.get("scan") or bars.setdefault(
-                "scan", tqdm(desc="looking for photos", unit=" found", leave=False, file=sys.stderr))
+                "scan", tqdm(desc="looking for photos", unit=" found", leave=False, file=sys.stderr)
+            )
             bar.n = p.done
             bar.refresh()
             return
@@ -294,7 +366,8 @@ def _progress_bar(quiet: bool) -> Any:
             bars.pop("scan").close()
         if p.phase == "indexing":
             bar = bars.get("index") or bars.setdefault(
-                "index", tqdm(total=p.total, unit="photo", dynamic_ncols=True, file=sys.stderr))
+                "index", tqdm(total=p.total, unit="photo", dynamic_ncols=True, file=sys.stderr)
+            )
             bar.n = p.done
             bar.set_postfix_str(_show(os.path.basename(p.current))[-30:], refresh=False)
             bar.refresh()
@@ -328,8 +401,10 @@ def cmd_search(args: argparse.Namespace) -> int:
                     raise UsageError(f"file not found: {_show(path)}")
             terms += [Term(IMAGE, os.path.abspath(p), label=os.path.basename(p)) for p in args.image]
             terms += [Term(TEXT, t, negative=True, label=t) for t in args.not_text if t.strip()]
-            terms += [Term(IMAGE, os.path.abspath(p), negative=True, label=os.path.basename(p))
-                      for p in args.not_image]
+            terms += [
+                Term(IMAGE, os.path.abspath(p), negative=True, label=os.path.basename(p))
+                for p in args.not_image
+            ]
             if not terms and not filters:
                 raise UsageError("give TEXT, --image PATH, or a filter (--folder, --after, ...)")
     except QueryError as e:
@@ -340,8 +415,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         photos = c.count()
         own = c.embedding_for_path(os.path.abspath(args.path)) if args.command == "similar" else None
     if model is None or photos == 0:
-        raise LibraryError(f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
-                           f"--library {lib.name}")
+        raise LibraryError(
+            f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
+            f"--library {lib.name}"
+        )
     if args.command == "similar":  # a photo of the library is a term by its stored vector, else by its pixels
         terms = [Term(PHOTO, own[0]) if own else Term(IMAGE, os.path.abspath(args.path))]
     with Searcher(lib, open_embedder(model, device=args.device, runtime=args.runtime, purpose="search")) as s:
@@ -354,21 +431,33 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from e
     results = found.results
     if args.json:
-        print(json.dumps({"results": [_result_json(r) for r in results], "good": found.good,
-                          "threshold": None if found.threshold is None else round(found.threshold, 4)},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "results": [_result_json(r) for r in results],
+                    "good": found.good,
+                    "threshold": None if found.threshold is None else round(found.threshold, 4),
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     shown = results if args.all or found.threshold is None or not found.good else found.good_only()
     if not results:
-        print("no matches (the photos found may have been moved or deleted since they were indexed; "
-              "run photofinder index)", file=sys.stderr)
+        print(
+            "no matches (the photos found may have been moved or deleted since they were indexed; "
+            "run photofinder index)",
+            file=sys.stderr,
+        )
     elif found.threshold is not None and not found.good and not args.all:
         print("no good matches in this library; the closest ones:", file=sys.stderr)
     for r in shown:
         print(f"{r.score:.3f}  {r.path}" if r.score is not None else f"{r.taken or '':19s}  {r.path}")
     if len(shown) < len(results):
-        print(f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
-              file=sys.stderr)
+        print(
+            f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -380,10 +469,14 @@ def _filters(args: argparse.Namespace) -> Any:
         types = tuple(t.strip().lstrip(".") for arg in args.types for t in arg.split(",") if t.strip())
         if args.min_size is not None and args.min_size < 1:
             raise UsageError("--min-size must be at least 1")
-        return Filters(folder=normalise_folder(args.folder) if args.folder else None,
-                       after=parse_date(args.after) if args.after else None,
-                       before=parse_date(args.before, end=True) if args.before else None,
-                       types=types, orientation=args.orientation, min_size=args.min_size)
+        return Filters(
+            folder=normalise_folder(args.folder) if args.folder else None,
+            after=parse_date(args.after) if args.after else None,
+            before=parse_date(args.before, end=True) if args.before else None,
+            types=types,
+            orientation=args.orientation,
+            min_size=args.min_size,
+        )
     except QueryError as e:
         raise UsageError(str(e)) from e
 
@@ -391,9 +484,16 @@ def _filters(args: argparse.Namespace) -> Any:
 def _result_json(r: Any) -> dict[str, Any]:
     from .core.paths import is_printable
 
-    out: dict[str, Any] = {"path": _show(r.path), "score": None if r.score is None else round(r.score, 4),
-                           "good": r.good, "date": r.taken, "folder": _show(r.folder), "width": r.width,
-                           "height": r.height, "bytes": r.size}
+    out: dict[str, Any] = {
+        "path": _show(r.path),
+        "score": None if r.score is None else round(r.score, 4),
+        "good": r.good,
+        "date": r.taken,
+        "folder": _show(r.folder),
+        "width": r.width,
+        "height": r.height,
+        "bytes": r.size,
+    }
     if not is_printable(r.path):  # the exact name, for scripts: base64 of the file system's bytes
         out["path_bytes"] = base64.b64encode(os.fsencode(r.path)).decode("ascii")
     return out
@@ -407,8 +507,9 @@ def cmd_libraries(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError(f"removing {args.name!r} deletes its index; add --yes to confirm")
-            answer = input(f"Delete the library {args.name!r} (its index and thumbnails; the photos are kept)? "
-                           "[y/N] ")
+            answer = input(
+                f"Delete the library {args.name!r} (its index and thumbnails; the photos are kept)? [y/N] "
+            )
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing removed")
                 return 1
@@ -423,8 +524,10 @@ def cmd_libraries(args: argparse.Namespace) -> int:
         lib = store.get(args.name)
         aside = lib.repair()
         where = f"the damaged catalog was kept as {aside}; " if aside else ""
-        print(f"repaired {lib.name!r}: {where}run `photofinder index --library {lib.name}` to index its "
-              "folders again")
+        print(
+            f"repaired {lib.name!r}: {where}run `photofinder index --library {lib.name}` to index its "
+            "folders again"
+        )
         return 0
     rows = []
     for name in store.names():
@@ -433,10 +536,25 @@ def cmd_libraries(args: argparse.Namespace) -> int:
         except PhotofinderError as e:  # one damaged library must not hide the others
             rows.append((name, None, str(e)))
     if args.json:
-        print(json.dumps({"libraries": [
-            {"name": n, "photos": s.photos, "skipped": s.skipped, "folders": [_show(f) for f in s.folders],
-             "model": s.model_id} if s else {"name": n, "error": err} for n, s, err in rows]},
-            ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "libraries": [
+                        {
+                            "name": n,
+                            "photos": s.photos,
+                            "skipped": s.skipped,
+                            "folders": [_show(f) for f in s.folders],
+                            "model": s.model_id,
+                        }
+                        if s
+                        else {"name": n, "error": err}
+                        for n, s, err in rows
+                    ]
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     if not rows:
         print("No libraries yet. Create one with: photofinder index FOLDER")
@@ -444,7 +562,9 @@ def cmd_libraries(args: argparse.Namespace) -> int:
         if s is None:
             print(f"{name}: can't be opened: {err}")
             continue
-        print(f"{s.name}: {s.photos} photos ({s.skipped} skipped) in {len(s.folders)} folder(s); model {s.model_id}")
+        print(
+            f"{s.name}: {s.photos} photos ({s.skipped} skipped) in {len(s.folders)} folder(s); model {s.model_id}"
+        )
         for f in s.folders:
             print(f"    {_show(f)}")
     return 0
@@ -461,7 +581,9 @@ def cmd_folders(args: argparse.Namespace) -> int:
         match = next((f for f in folders if f in (wanted, os.path.abspath(args.path), args.path)), None)
         if match is None:
             listed = ", ".join(_show(f) for f in folders) or "none"
-            raise UsageError(f"{_show(args.path)} is not a folder of the library {lib.name!r} (folders: {listed})")
+            raise UsageError(
+                f"{_show(args.path)} is not a folder of the library {lib.name!r} (folders: {listed})"
+            )
         n = lib.remove_folder(match)
         print(f"removed {_show(match)} from {lib.name!r}: {n} photos forgotten (the photos were not touched)")
         return 0
@@ -491,11 +613,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
         stamp = time.strftime("%H:%M:%S")
         if batch.error:
             print(f"{stamp} {lib.name}: {batch.error}", flush=True)
-        elif batch.report and (batch.report.indexed or batch.report.reused or batch.report.removed
-                               or batch.report.skipped):
+        elif batch.report and (
+            batch.report.indexed or batch.report.reused or batch.report.removed or batch.report.skipped
+        ):
             r = batch.report
-            print(f"{stamp} {lib.name}: {r.indexed} indexed, {r.reused} reused, {r.removed} removed, "
-                  f"{len(r.skipped)} skipped", flush=True)
+            print(
+                f"{stamp} {lib.name}: {r.indexed} indexed, {r.reused} reused, {r.removed} removed, "
+                f"{len(r.skipped)} skipped",
+                flush=True,
+            )
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -519,8 +645,21 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     with lib.open_catalog() as c:
         groups = find_duplicates(lib, c, preferred_folder=prefer)
     if args.json:
-        print(json.dumps({"groups": [{"keep": g.keep.as_json(), "others": [m.as_json() for m in g.others],
-                                      "identical": g.exact} for g in groups]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "groups": [
+                        {
+                            "keep": g.keep.as_json(),
+                            "others": [m.as_json() for m in g.others],
+                            "identical": g.exact,
+                        }
+                        for g in groups
+                    ]
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         if not groups:
             print(f"{lib.name}: no duplicates")
@@ -530,8 +669,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
                 print(f"  dup {_size(m)}  {m.path}")
         extra = sum(len(g.others) for g in groups)
         if groups:
-            print(f"{len(groups)} groups, {extra} copies ({sum(m.bytes for g in groups for m in g.others) / 1e6:.1f} MB)",
-                  file=sys.stderr)
+            print(
+                f"{len(groups)} groups, {extra} copies ({sum(m.bytes for g in groups for m in g.others) / 1e6:.1f} MB)",
+                file=sys.stderr,
+            )
     if args.trash and groups:
         victims = [m.path for g in groups for m in g.others]
         if not args.yes:

@@ -17,7 +17,8 @@ def install_desktop_entry(data_home: Path | None = None) -> list[Path]:
     if sys.platform in ("win32", "darwin"):
         raise PhotofinderError(
             "install-desktop is for Linux desktops. On Windows, launch photofinder-gui (Start menu or a shortcut); "
-            "on macOS build the app bundle described in packaging/README.md.")
+            "on macOS build the app bundle described in packaging/README.md."
+        )
     home = data_home or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     res = resources.files("photofinder.resources")
     written: list[Path] = []
@@ -25,8 +26,11 @@ def install_desktop_entry(data_home: Path | None = None) -> list[Path]:
     apps.mkdir(parents=True, exist_ok=True)
     # Exec names this very interpreter, so the entry works whatever PATH the desktop session has.
     exec_line = f"{shlex.quote(sys.executable)} -m photofinder gui"
-    entry = (res / "photofinder.desktop").read_text(encoding="utf-8").replace("Exec=photofinder gui",
-                                                                               f"Exec={exec_line}")
+    entry = (
+        (res / "photofinder.desktop")
+        .read_text(encoding="utf-8")
+        .replace("Exec=photofinder gui", f"Exec={exec_line}")
+    )
     target = apps / "photofinder.desktop"
     target.write_text(entry, encoding="utf-8")
     target.chmod(0o755)

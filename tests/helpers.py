@@ -32,7 +32,9 @@ class CountingEmbedder:
         return self.inner.encode_text(texts)
 
 
-def make_photos(folder: Path, kinds: list[Kind], per_kind: int, seed: int = 0, size=(320, 240)) -> dict[Path, Kind]:
+def make_photos(
+    folder: Path, kinds: list[Kind], per_kind: int, seed: int = 0, size=(320, 240)
+) -> dict[Path, Kind]:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -45,9 +47,16 @@ def make_photos(folder: Path, kinds: list[Kind], per_kind: int, seed: int = 0, s
 
 
 # A fixed, confusable set: every kind here shares two attributes with another.
-QUERY_KINDS = [Kind("circle", "red", "white"), Kind("square", "red", "white"), Kind("circle", "blue", "white"),
-               Kind("circle", "red", "black"), Kind("star", "yellow", "gray"), Kind("triangle", "green", "brown"),
-               Kind("square", "purple", "black"), Kind("star", "orange", "white")]
+QUERY_KINDS = [
+    Kind("circle", "red", "white"),
+    Kind("square", "red", "white"),
+    Kind("circle", "blue", "white"),
+    Kind("circle", "red", "black"),
+    Kind("star", "yellow", "gray"),
+    Kind("triangle", "green", "brown"),
+    Kind("square", "purple", "black"),
+    Kind("star", "orange", "white"),
+]
 
 
 def new_library(store, folder: Path, name: str = "Photos"):
@@ -69,10 +78,15 @@ def make_dng(path: Path, preview, orientation: int = 1) -> Path:
     import tifffile
 
     raw = np.random.default_rng(0).integers(0, 4095, (64, 96)).astype(np.uint16)
-    dng = [(50706, "B", 4, (1, 4, 0, 0), True), (50708, "s", 0, "photofinder test camera", True),
-           (274, "H", 1, orientation, True)]
+    dng = [
+        (50706, "B", 4, (1, 4, 0, 0), True),
+        (50708, "s", 0, "photofinder test camera", True),
+        (274, "H", 1, orientation, True),
+    ]
     cfa = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True), (50717, "I", 1, 4095, True)]
     with tifffile.TiffWriter(path) as t:
-        t.write(np.asarray(preview.convert("RGB")), photometric="rgb", subfiletype=1, subifds=1, extratags=dng)
+        t.write(
+            np.asarray(preview.convert("RGB")), photometric="rgb", subfiletype=1, subifds=1, extratags=dng
+        )
         t.write(raw, photometric=32803, subfiletype=0, extratags=cfa)
     return path

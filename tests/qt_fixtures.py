@@ -15,7 +15,9 @@ import pytest
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "allow_log(*patterns): warnings/errors logged that match do not fail the test")
+    config.addinivalue_line(
+        "markers", "allow_log(*patterns): warnings/errors logged that match do not fail the test"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +52,22 @@ def dialogs(monkeypatch):
         shown.append((kind, text))
 
     for kind in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, kind, staticmethod(
-            lambda parent, title, text, *a, _k=kind, **k: record(_k, text) or QMessageBox.StandardButton.Ok))
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(
-        lambda parent, title, text, *a, **k: record("question", text) or QMessageBox.StandardButton.No))
+        monkeypatch.setattr(
+            QMessageBox,
+            kind,
+            staticmethod(
+                lambda parent, title, text, *a, _k=kind, **k: (
+                    record(_k, text) or QMessageBox.StandardButton.Ok
+                )
+            ),
+        )
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        staticmethod(
+            lambda parent, title, text, *a, **k: record("question", text) or QMessageBox.StandardButton.No
+        ),
+    )
     yield shown  # a test that expects a dialog checks it and removes it from the list
     assert all(t is threading.main_thread() for t in threads), f"a dialog made off the GUI thread: {threads}"
     unexpected = [d for d in shown if d[0] != "question"]
@@ -66,9 +80,12 @@ def no_unexpected_log_warnings(request, caplog):
     caplog.set_level(logging.WARNING)
     yield
     allowed = [re.compile(p) for m in request.node.iter_markers("allow_log") for p in m.args]
-    bad = [f"{r.levelname} {r.name}: {r.getMessage()}" for when in ("setup", "call")
-           for r in caplog.get_records(when) if r.levelno >= logging.WARNING
-           and not any(p.search(r.getMessage()) for p in allowed)]
+    bad = [
+        f"{r.levelname} {r.name}: {r.getMessage()}"
+        for when in ("setup", "call")
+        for r in caplog.get_records(when)
+        if r.levelno >= logging.WARNING and not any(p.search(r.getMessage()) for p in allowed)
+    ]
     assert bad == [], f"unexpected log records: {bad}"
 
 

@@ -55,11 +55,18 @@ def _jitter(rgb: tuple[int, int, int], rng: np.random.Generator, amount: int) ->
 
 def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
     if shape == "square":
-        pts = [(math.cos(angle + k * math.pi / 2 + math.pi / 4), math.sin(angle + k * math.pi / 2 + math.pi / 4))
-               for k in range(4)]
+        pts = [
+            (math.cos(angle + k * math.pi / 2 + math.pi / 4), math.sin(angle + k * math.pi / 2 + math.pi / 4))
+            for k in range(4)
+        ]
     elif shape == "triangle":
-        pts = [(math.cos(angle + k * 2 * math.pi / 3 - math.pi / 2), math.sin(angle + k * 2 * math.pi / 3 - math.pi / 2))
-               for k in range(3)]
+        pts = [
+            (
+                math.cos(angle + k * 2 * math.pi / 3 - math.pi / 2),
+                math.sin(angle + k * 2 * math.pi / 3 - math.pi / 2),
+            )
+            for k in range(3)
+        ]
     elif shape == "star":
         pts = []
         for k in range(10):

@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 INDEXED = "indexed"
 # A rebuild's own records, all but the counters that must only ever grow (readers compare against them).
-_DROP_STAGED_META = ("DELETE FROM meta WHERE key LIKE 'staged\\_%' ESCAPE '\\' "
-                     "AND key NOT IN ('staged_generation', 'staged_log_floor')")
+_DROP_STAGED_META = (
+    "DELETE FROM meta WHERE key LIKE 'staged\\_%' ESCAPE '\\' "
+    "AND key NOT IN ('staged_generation', 'staged_log_floor')"
+)
 SKIPPED = "skipped"
 
 _PHOTO_COLUMNS = """
@@ -46,8 +48,10 @@ _PHOTO_COLUMNS = """
         embedding BLOB,
         indexed_at REAL NOT NULL
 """
-_COLUMN_NAMES = ("id, path, folder, size, mtime_ns, hash, width, height, taken, status, reason, retry, "
-                 "embedding, indexed_at")
+_COLUMN_NAMES = (
+    "id, path, folder, size, mtime_ns, hash, width, height, taken, status, reason, retry, "
+    "embedding, indexed_at"
+)
 
 
 def _log_schema(table: str, key: str) -> str:
@@ -231,8 +235,10 @@ class Catalog:
             except FileExistsError:
                 pass
             except OSError as e:
-                raise LibraryError(f"The library catalog {self.path} can't be created ({e.strerror or e}). "
-                                   "Check that the data folder is writable.") from e
+                raise LibraryError(
+                    f"The library catalog {self.path} can't be created ({e.strerror or e}). "
+                    "Check that the data folder is writable."
+                ) from e
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
         except sqlite3.Error as e:
@@ -281,7 +287,8 @@ class Catalog:
         if version > SCHEMA_VERSION:
             raise LibraryError(
                 f"The library catalog {self.path} was written by a newer photofinder (schema {version}); "
-                "update photofinder to open it.")
+                "update photofinder to open it."
+            )
         if version == 0 and tables:
             raise CatalogDamagedError(damaged_message(self.path, "it is not a photofinder catalog"))
         if version == SCHEMA_VERSION:
@@ -349,7 +356,8 @@ class Catalog:
         row = self._one(
             "INSERT INTO meta (key, value) VALUES (?, '1') "
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)",
-            ((self._k if prefix is None else prefix) + "generation",))
+            ((self._k if prefix is None else prefix) + "generation",),
+        )
         return int(row[0])  # type: ignore[index]
 
     def _restart_log(self, prefix: str) -> None:
@@ -370,10 +378,18 @@ class Catalog:
             if generation < floor or generation > now:
                 return None
             if generation == now:
-                return Changes(now, self.count(), np.empty(0, np.int64), np.empty(0, np.int64),
-                               np.empty(0, np.int64), np.empty((0, self.dim or 0), np.float32))
-            removed = np.array([r[0] for r in self._all(
-                f"SELECT id FROM {self._t}_deleted WHERE gen > ?", (generation,))], np.int64)
+                return Changes(
+                    now,
+                    self.count(),
+                    np.empty(0, np.int64),
+                    np.empty(0, np.int64),
+                    np.empty(0, np.int64),
+                    np.empty((0, self.dim or 0), np.float32),
+                )
+            removed = np.array(
+                [r[0] for r in self._all(f"SELECT id FROM {self._t}_deleted WHERE gen > ?", (generation,))],
+                np.int64,
+            )
             rows = self._all(f"SELECT id, status, embedding FROM {self._t} WHERE gen > ?", (generation,))
             changed = np.array([r[0] for r in rows], np.int64)
             good = [r for r in rows if r[1] == INDEXED and r[2] is not None]
@@ -491,37 +507,52 @@ class Catalog:
 
         Read from the index alone, never the rows (each holds a 2 KB embedding): a million files in a few seconds.
         """
-        return {r[0]: r[1:] for r in self._all(
-            f"SELECT path, size, mtime_ns, retry, id FROM {self._t} INDEXED BY {self._t}_files WHERE folder = ?",
-            (to_db(folder),))}
+        return {
+            r[0]: r[1:]
+            for r in self._all(
+                f"SELECT path, size, mtime_ns, retry, id FROM {self._t} INDEXED BY {self._t}_files WHERE folder = ?",
+                (to_db(folder),),
+            )
+        }
 
     def hashes_for_paths(self, paths: Iterable[str]) -> dict[str, str | None]:
         """{path: the content hash stored for it} for those of `paths` in the catalog."""
         out: dict[str, str | None] = {}
         for chunk in _chunks([to_db(p) for p in paths], 500):
-            out.update((from_db(r[0]), r[1]) for r in self._all(
-                f"SELECT path, hash FROM {self._t} WHERE path IN ({','.join('?' * len(chunk))})", chunk))
+            out.update(
+                (from_db(r[0]), r[1])
+                for r in self._all(
+                    f"SELECT path, hash FROM {self._t} WHERE path IN ({','.join('?' * len(chunk))})", chunk
+                )
+            )
         return out
 
     def known_files(self, folder: str) -> dict[str, KnownFile]:
         rows = self._all(
             f"SELECT path, id, size, mtime_ns, status, hash, retry FROM {self._t} WHERE folder = ?",
-            (to_db(folder),))
+            (to_db(folder),),
+        )
         return {from_db(r[0]): KnownFile(r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows}
 
     def find_by_hash(self, content_hash: str) -> StoredEmbedding | None:
         """A stored vector for identical content (a renamed, moved or copied file), if there is one."""
         row = self._one(
             f"SELECT embedding, width, height, taken FROM {self._t} "
-            "WHERE hash = ? AND status = 'indexed' AND embedding IS NOT NULL LIMIT 1", (content_hash,))
+            "WHERE hash = ? AND status = 'indexed' AND embedding IS NOT NULL LIMIT 1",
+            (content_hash,),
+        )
         if row is None:
             return None
         return StoredEmbedding(np.frombuffer(row[0], dtype=np.float32).copy(), row[1], row[2], row[3])
 
     def indexed_hashes(self) -> set[str]:
         """Content hashes of every indexed photo: lets workers spot renamed or copied files cheaply."""
-        return {r[0] for r in self._all(
-            f"SELECT DISTINCT hash FROM {self._t} WHERE status = 'indexed' AND hash IS NOT NULL")}
+        return {
+            r[0]
+            for r in self._all(
+                f"SELECT DISTINCT hash FROM {self._t} WHERE status = 'indexed' AND hash IS NOT NULL"
+            )
+        }
 
     def hashes_in_use(self, hashes: Iterable[str]) -> set[str]:
         """Which of `hashes` some photo (live or staged) still has: their thumbnails are still needed."""
@@ -529,7 +560,9 @@ class Catalog:
         for chunk in _chunks(list(set(hashes)), 500):
             marks = ",".join("?" * len(chunk))
             for table in ("photos", "staged"):
-                out.update(r[0] for r in self._all(f"SELECT hash FROM {table} WHERE hash IN ({marks})", chunk))
+                out.update(
+                    r[0] for r in self._all(f"SELECT hash FROM {table} WHERE hash IN ({marks})", chunk)
+                )
         return out
 
     def upsert(self, records: Iterable[PhotoRecord]) -> dict[str, int]:
@@ -539,7 +572,9 @@ class Catalog:
         with self._transaction():
             generation = self._bump()
             for r in records:
-                blob = None if r.embedding is None else np.ascontiguousarray(r.embedding, np.float32).tobytes()
+                blob = (
+                    None if r.embedding is None else np.ascontiguousarray(r.embedding, np.float32).tobytes()
+                )
                 row = self._one(
                     f"INSERT INTO {self._t} (path, folder, size, mtime_ns, hash, width, height, taken, status,"
                     " reason, retry, embedding, indexed_at, gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -548,8 +583,23 @@ class Catalog:
                     " height=excluded.height, taken=excluded.taken, status=excluded.status,"
                     " reason=excluded.reason, retry=excluded.retry, embedding=excluded.embedding,"
                     " indexed_at=excluded.indexed_at, gen=excluded.gen RETURNING id",
-                    (to_db(r.path), to_db(r.folder), r.size, r.mtime_ns, r.hash, r.width, r.height, r.taken,
-                     r.status, r.reason, int(r.retry), blob, now, generation))
+                    (
+                        to_db(r.path),
+                        to_db(r.folder),
+                        r.size,
+                        r.mtime_ns,
+                        r.hash,
+                        r.width,
+                        r.height,
+                        r.taken,
+                        r.status,
+                        r.reason,
+                        int(r.retry),
+                        blob,
+                        now,
+                        generation,
+                    ),
+                )
                 ids[r.path] = row[0]  # type: ignore[index]
         return ids
 
@@ -563,8 +613,12 @@ class Catalog:
             self._bump()  # first: the deletion log stamps rows with the new generation
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
-                hashes += [r[0] for r in self._all(
-                    f"SELECT hash FROM {self._t} WHERE id IN ({marks}) AND hash IS NOT NULL", chunk)]
+                hashes += [
+                    r[0]
+                    for r in self._all(
+                        f"SELECT hash FROM {self._t} WHERE id IN ({marks}) AND hash IS NOT NULL", chunk
+                    )
+                ]
                 self._exec(f"DELETE FROM {self._t} WHERE id IN ({marks})", chunk)
         return hashes
 
@@ -581,7 +635,9 @@ class Catalog:
         while True:
             rows = self._all(
                 f"SELECT id, embedding FROM {self._t} WHERE id > ? AND status = 'indexed' "
-                "AND embedding IS NOT NULL ORDER BY id LIMIT ?", (after, chunk))
+                "AND embedding IS NOT NULL ORDER BY id LIMIT ?",
+                (after, chunk),
+            )
             if not rows:
                 return
             after = rows[-1][0]
@@ -602,7 +658,9 @@ class Catalog:
         for start in np.linspace(lo, hi, windows, endpoint=False).astype(np.int64):
             rows = self._all(
                 f"SELECT id, embedding FROM {self._t} WHERE id >= ? AND status = 'indexed' "
-                "AND embedding IS NOT NULL ORDER BY id LIMIT ?", (int(start), -(-k // windows)))
+                "AND embedding IS NOT NULL ORDER BY id LIMIT ?",
+                (int(start), -(-k // windows)),
+            )
             parts.append(_unpack(rows, self.dim or 0)[1])
         return np.concatenate(parts)[:k]
 
@@ -612,12 +670,15 @@ class Catalog:
         for chunk in _chunks([int(i) for i in ids], 500):
             rows += self._all(
                 f"SELECT id, embedding FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))}) "
-                "AND status = 'indexed' AND embedding IS NOT NULL", chunk)
+                "AND status = 'indexed' AND embedding IS NOT NULL",
+                chunk,
+            )
         return _unpack(rows, self.dim or 0)
 
     def embedding_for_path(self, path: str) -> tuple[int, np.ndarray] | None:
-        row = self._one(f"SELECT id, embedding FROM {self._t} WHERE path = ? AND status = 'indexed'",
-                        (to_db(path),))
+        row = self._one(
+            f"SELECT id, embedding FROM {self._t} WHERE path = ? AND status = 'indexed'", (to_db(path),)
+        )
         if row is None or row[1] is None:
             return None
         return row[0], np.frombuffer(row[1], dtype=np.float32).copy()
@@ -631,7 +692,8 @@ class Catalog:
         out: dict[int, tuple[str, str | None]] = {}
         for chunk in _chunks(list(ids), 500):
             rows = self._all(
-                f"SELECT id, path, hash FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                f"SELECT id, path, hash FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
             out.update({r[0]: (from_db(r[1]), r[2]) for r in rows})
         return out
 
@@ -639,8 +701,9 @@ class Catalog:
         """(id, path, hash) of indexed photos, newest first: by EXIF date taken, then by file time."""
         return self.recent_page(None, limit)[0]
 
-    def recent_page(self, after: PageKey | None, limit: int
-                    ) -> tuple[list[tuple[int, str, str | None]], PageKey | None]:
+    def recent_page(
+        self, after: PageKey | None, limit: int
+    ) -> tuple[list[tuple[int, str, str | None]], PageKey | None]:
         """A page of `recent()`: (id, path, hash) after `after`, and the key of the next page (None at the end).
 
         Keyset paging over two indexes (photos with an EXIF date, newest first; then the rest by file time), so
@@ -651,17 +714,20 @@ class Catalog:
         if after is None or after[0] == 0:
             cond, params = ("AND (taken, mtime_ns, id) < (?, ?, ?)", after[1:]) if after else ("", ())
             for r in self._all(
-                    f"SELECT id, path, hash, taken, mtime_ns FROM {self._t} INDEXED BY {self._t}_recent_taken "
-                    f"WHERE status = 'indexed' AND taken IS NOT NULL {cond} "
-                    "ORDER BY taken DESC, mtime_ns DESC, id DESC LIMIT ?", (*params, limit)):
+                f"SELECT id, path, hash, taken, mtime_ns FROM {self._t} INDEXED BY {self._t}_recent_taken "
+                f"WHERE status = 'indexed' AND taken IS NOT NULL {cond} "
+                "ORDER BY taken DESC, mtime_ns DESC, id DESC LIMIT ?",
+                (*params, limit),
+            ):
                 rows.append((r[0], from_db(r[1]), r[2]))
                 key = (0, r[3], r[4], r[0])
         if len(rows) < limit:
             cond, params = ("AND (mtime_ns, id) < (?, ?)", after[2:]) if after and after[0] == 1 else ("", ())
             for r in self._all(
-                    f"SELECT id, path, hash, mtime_ns FROM {self._t} INDEXED BY {self._t}_recent_file "
-                    f"WHERE status = 'indexed' AND taken IS NULL {cond} ORDER BY mtime_ns DESC, id DESC LIMIT ?",
-                    (*params, limit - len(rows))):
+                f"SELECT id, path, hash, mtime_ns FROM {self._t} INDEXED BY {self._t}_recent_file "
+                f"WHERE status = 'indexed' AND taken IS NULL {cond} ORDER BY mtime_ns DESC, id DESC LIMIT ?",
+                (*params, limit - len(rows)),
+            ):
                 rows.append((r[0], from_db(r[1]), r[2]))
                 key = (1, "", r[3], r[0])
         return rows, key if len(rows) == limit else None
@@ -675,8 +741,11 @@ class Catalog:
         """(date taken or None, file time in ns, bytes, width, height) by id: what a result shows beside it."""
         out = {}
         for chunk in _chunks(list(ids), 500):
-            rows = self._all(f"SELECT id, taken, mtime_ns, size, width, height FROM {self._t} "
-                             f"WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            rows = self._all(
+                f"SELECT id, taken, mtime_ns, size, width, height FROM {self._t} "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
             out.update({r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows})
         return out
 
@@ -685,8 +754,10 @@ class Catalog:
         return row[0] if row else None
 
     def skipped(self) -> list[tuple[str, str]]:
-        return [(from_db(r[0]), r[1] or "") for r in self._all(
-            f"SELECT path, reason FROM {self._t} WHERE status = 'skipped' ORDER BY path")]
+        return [
+            (from_db(r[0]), r[1] or "")
+            for r in self._all(f"SELECT path, reason FROM {self._t} WHERE status = 'skipped' ORDER BY path")
+        ]
 
     def check_counts(self) -> bool:
         """Recount from the indexes and repair the stored counts if they drifted; True when they were right.
@@ -698,12 +769,19 @@ class Catalog:
         indexed = self._one(
             f"SELECT (SELECT count(*) FROM {t} INDEXED BY {t}_recent_taken "
             "WHERE status = 'indexed' AND taken IS NOT NULL) + "
-            f"(SELECT count(*) FROM {t} INDEXED BY {t}_recent_file WHERE status = 'indexed' AND taken IS NULL)")[0]  # type: ignore[index]
+            f"(SELECT count(*) FROM {t} INDEXED BY {t}_recent_file WHERE status = 'indexed' AND taken IS NULL)"
+        )[0]  # type: ignore[index]
         skipped = self._one(f"SELECT count(*) FROM {t} INDEXED BY {t}_skipped WHERE status = 'skipped'")[0]  # type: ignore[index]
         if (self.count(), self.count(SKIPPED)) == (indexed, skipped):
             return True
-        log.warning("catalog %s: stored photo counts (%d, %d) differ from the rows (%d, %d); repaired", self.path,
-                    self.count(), self.count(SKIPPED), indexed, skipped)
+        log.warning(
+            "catalog %s: stored photo counts (%d, %d) differ from the rows (%d, %d); repaired",
+            self.path,
+            self.count(),
+            self.count(SKIPPED),
+            indexed,
+            skipped,
+        )
         with self._transaction():
             for status, n in ((INDEXED, indexed), (SKIPPED, skipped)):
                 self._exec("INSERT OR REPLACE INTO counts (tbl, status, n) VALUES (?, ?, ?)", (t, status, n))
@@ -761,9 +839,11 @@ class _Transaction:
 
 def damaged_message(path: Path, why: str) -> str:
     library = path.parent.name
-    return (f"The catalog of the library {library!r} ({path}) is damaged: {why}. Run "
-            f"`photofinder libraries repair {library}` to set it aside and rebuild the library from its folders "
-            "(the damaged file is kept).")
+    return (
+        f"The catalog of the library {library!r} ({path}) is damaged: {why}. Run "
+        f"`photofinder libraries repair {library}` to set it aside and rebuild the library from its folders "
+        "(the damaged file is kept)."
+    )
 
 
 def translate(e: sqlite3.Error, path: Path) -> LibraryError:
@@ -774,23 +854,35 @@ def translate(e: sqlite3.Error, path: Path) -> LibraryError:
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in low or "not a database" in low:
         return CatalogDamagedError(damaged_message(path, msg))
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in low:
-        return LibraryBusyError(f"The library catalog {path} is busy: another photofinder is writing to it. "
-                                "Try again when it has finished.")
+        return LibraryBusyError(
+            f"The library catalog {path} is busy: another photofinder is writing to it. "
+            "Try again when it has finished."
+        )
     if name.startswith("SQLITE_FULL") or "disk is full" in low or "database or disk is full" in low:
-        return LibraryError(f"The disk holding {path.parent} is full; nothing of this step was saved. "
-                            "Free some space, then run it again: what was saved before is kept.")
+        return LibraryError(
+            f"The disk holding {path.parent} is full; nothing of this step was saved. "
+            "Free some space, then run it again: what was saved before is kept."
+        )
     if name.startswith("SQLITE_READONLY") or "readonly" in low or "read-only" in low:
-        return LibraryError(f"The library catalog {path} is read-only, so nothing can be saved. Check the "
-                            "permissions of the data folder and its files.")
+        return LibraryError(
+            f"The library catalog {path} is read-only, so nothing can be saved. Check the "
+            "permissions of the data folder and its files."
+        )
     if _read_only_disk(path):
-        return LibraryError(f"The library catalog {path} is on a read-only disk, so it can't be opened for "
-                            "writing. Remount the disk read-write (or move the data folder) and try again.")
+        return LibraryError(
+            f"The library catalog {path} is on a read-only disk, so it can't be opened for "
+            "writing. Remount the disk read-write (or move the data folder) and try again."
+        )
     if name.startswith("SQLITE_CANTOPEN") or "unable to open" in low:
-        return LibraryError(f"The library catalog {path} can't be opened. Check that the data folder exists "
-                            "and is readable and writable.")
+        return LibraryError(
+            f"The library catalog {path} can't be opened. Check that the data folder exists "
+            "and is readable and writable."
+        )
     if name.startswith("SQLITE_IOERR") or "disk i/o" in low:
-        return LibraryError(f"Reading or writing {path} failed ({msg}): the disk may be failing, full or "
-                            "unplugged. Nothing of this step was saved.")
+        return LibraryError(
+            f"Reading or writing {path} failed ({msg}): the disk may be failing, full or "
+            "unplugged. Nothing of this step was saved."
+        )
     return LibraryError(f"The library catalog {path} can't be used: {msg}.")
 
 

@@ -31,8 +31,10 @@ except Exception as e:  # noqa: BLE001 - any failure here only costs HEIC suppor
 # Camera RAW files: indexed from the JPEG preview the camera embedded (tens of times faster than demosaicing).
 RAW_EXTENSIONS = frozenset(".cr2 .cr3 .nef .nrw .arw .srf .sr2 .dng .raf .orf .rw2 .pef .srw .x3f".split())
 # Photo formats we index. Others (PSD, SVG) are not looked at at all.
-EXTENSIONS = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .webp .gif .bmp .tif .tiff .heic .heif .avif".split()) | RAW_EXTENSIONS
+EXTENSIONS = (
+    frozenset(".jpg .jpeg .jpe .jfif .png .webp .gif .bmp .tif .tiff .heic .heif .avif".split())
+    | RAW_EXTENSIONS
+)
 
 # Refused from the header, before any pixel is decoded (a decompression bomb, or a scan too big to be a photo).
 MAX_PIXELS = 180_000_000
@@ -108,7 +110,11 @@ def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
 
 
 # LibRaw's flip codes to the turn that makes the picture upright.
-_RAW_FLIP = {3: (Image.Transpose.ROTATE_180,), 5: (Image.Transpose.ROTATE_90,), 6: (Image.Transpose.ROTATE_270,)}
+_RAW_FLIP = {
+    3: (Image.Transpose.ROTATE_180,),
+    5: (Image.Transpose.ROTATE_90,),
+    6: (Image.Transpose.ROTATE_270,),
+}
 
 
 def _decode_raw(f, min_side: int) -> DecodedImage:
@@ -132,7 +138,9 @@ def _decode_raw(f, min_side: int) -> DecodedImage:
                     for op in _RAW_FLIP.get(flip, ()):  # the preview carries no orientation of its own
                         img = img.transpose(op)
             else:
-                pixels = thumb.data if thumb is not None else raw.postprocess(half_size=True, use_camera_wb=True)
+                pixels = (
+                    thumb.data if thumb is not None else raw.postprocess(half_size=True, use_camera_wb=True)
+                )
                 img, taken = Image.fromarray(pixels).convert("RGB"), None
                 factor = min(img.size) // min_side if min_side > 0 else 1
                 if factor >= 2:

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 CANDIDATE_SCORE = 0.90  # cosine of two photo vectors worth a perceptual look
 NEIGHBOURS = 8  # per photo
-PIXEL_DISTANCE = 0.35  # contrast-normalised 64x64 grayscale (in standard deviations): the same picture is below
+PIXEL_DISTANCE = (
+    0.35  # contrast-normalised 64x64 grayscale (in standard deviations): the same picture is below
+)
 # Measured on generated photos (tests/unit/core/test_duplicates.py): resized, re-compressed, re-tagged and
 # RAW-preview copies 0.00-0.12, a copy cropped 4 % on each side 0.22-0.23 (with the crop search below); a
 # different photo of the same subject on the same background 0.53 and up. Tried and dropped: a 64-bit difference
@@ -62,8 +64,13 @@ class Member:
     def as_json(self) -> dict[str, Any]:
         from .paths import display_path
 
-        return {"path": display_path(self.path), "bytes": self.bytes, "width": self.width, "height": self.height,
-                "taken": self.taken}
+        return {
+            "path": display_path(self.path),
+            "bytes": self.bytes,
+            "width": self.width,
+            "height": self.height,
+            "taken": self.taken,
+        }
 
 
 @dataclass
@@ -78,8 +85,13 @@ class Group:
         return [m for m in self.members if m is not self.keep]
 
 
-def find_duplicates(library: Library, catalog: Catalog, *, preferred_folder: str | None = None,
-                    progress: Callable[[str, int, int], None] | None = None) -> list[Group]:
+def find_duplicates(
+    library: Library,
+    catalog: Catalog,
+    *,
+    preferred_folder: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Group]:
     """Every group of duplicate photos in the library, biggest groups first."""
     notify = progress or (lambda phase, done, total: None)
     parent = _UnionFind()
@@ -104,8 +116,13 @@ def find_duplicates(library: Library, catalog: Catalog, *, preferred_folder: str
         members = [info[i] for i in g if i in info]
         if len(members) < 2:
             continue
-        out.append(Group(members, suggest_keep(members, preferred_folder),
-                         len({content.get(m.id) for m in members}) == 1))
+        out.append(
+            Group(
+                members,
+                suggest_keep(members, preferred_folder),
+                len({content.get(m.id) for m in members}) == 1,
+            )
+        )
     out.sort(key=lambda g: (-len(g.members), g.keep.path))
     log.info("duplicates in %s: %d groups (%d identical pairs)", library.name, len(out), exact_pairs)
     return out
@@ -113,6 +130,7 @@ def find_duplicates(library: Library, catalog: Catalog, *, preferred_folder: str
 
 def suggest_keep(members: list[Member], preferred_folder: str | None = None) -> Member:
     """The one to keep: the most pixels, then a RAW over its JPEG, then the oldest, then the preferred folder."""
+
     def rank(m: Member) -> tuple:
         preferred = bool(preferred_folder) and m.path.startswith(preferred_folder.rstrip(os.sep) + os.sep)
         raw = os.path.splitext(m.path)[1].lower() in RAW_EXTENSIONS
@@ -180,7 +198,8 @@ class _UnionFind:
 def _same_hash(catalog: Catalog) -> list[list[int]]:
     rows = catalog._all(  # one indexed pass (photos_hash)
         "SELECT hash, group_concat(id) FROM photos WHERE status = 'indexed' AND hash IS NOT NULL "
-        "GROUP BY hash HAVING count(*) > 1")
+        "GROUP BY hash HAVING count(*) > 1"
+    )
     return [[int(i) for i in r[1].split(",")] for r in rows]
 
 
@@ -197,8 +216,9 @@ def _neighbour_pairs(catalog: Catalog, notify: Callable[[str, int, int], None]) 
         index: Any = faiss.IndexFlatIP(dim)
     else:
         nlist = int(4 * np.sqrt(n))
-        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
         sample = vectors[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)]
         index.train(sample)
         index.nprobe = 8
@@ -226,7 +246,9 @@ def _raw_and_jpeg(catalog: Catalog) -> list[tuple[int, int]]:
     for pid, raw_path in catalog._all("SELECT id, path FROM photos WHERE status = 'indexed'"):
         path = from_db(raw_path)
         stem, ext = os.path.splitext(path)
-        by_stem.setdefault((os.path.dirname(stem), os.path.basename(stem).lower()), []).append((pid, ext.lower()))
+        by_stem.setdefault((os.path.dirname(stem), os.path.basename(stem).lower()), []).append(
+            (pid, ext.lower())
+        )
     pairs = []
     for files in by_stem.values():
         raws = [i for i, e in files if e in raw_exts]
@@ -239,8 +261,11 @@ def _members(catalog: Catalog, ids: list[int]) -> dict[int, Member]:
     out: dict[int, Member] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
-        rows = catalog._all(f"SELECT id, path, size, width, height, taken, mtime_ns FROM photos "
-                            f"WHERE id IN ({','.join('?' * len(part))})", part)
+        rows = catalog._all(
+            f"SELECT id, path, size, width, height, taken, mtime_ns FROM photos "
+            f"WHERE id IN ({','.join('?' * len(part))})",
+            part,
+        )
         for r in rows:
             out[r[0]] = Member(r[0], from_db(r[1]), r[2], r[3], r[4], r[5], r[6])
     return out

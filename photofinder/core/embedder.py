@@ -26,6 +26,7 @@ __all__ = ["DEFAULT_MODEL", "ClipEmbedder", "DownloadCancelled", "Embedder", "pi
 
 log = logging.getLogger(__name__)
 
+
 class Embedder(Protocol):
     """What the indexer and the search need of a model (tests pass fakes)."""
 
@@ -62,8 +63,12 @@ def pick_device(preference: str = "auto") -> str:
 class ClipEmbedder:
     """A CLIP model loaded lazily, on first use, from a hub id or a local folder (safetensors only)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto",
-                 download_progress: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "auto",
+        download_progress: Callable[[int, int], None] | None = None,
+    ):
         """`download_progress(done_bytes, total_bytes)` is called while a first-use download runs; it may
         raise DownloadCancelled to stop the download."""
         self.model_ref = model
@@ -174,13 +179,17 @@ class ClipEmbedder:
         import torch
 
         self._ensure()
-        model, tokenizer = self._model, self._tokenizer  # held here: an unload() meanwhile can't pull them away
+        model, tokenizer = (
+            self._model,
+            self._tokenizer,
+        )  # held here: an unload() meanwhile can't pull them away
         max_len = int(model.config.text_config.max_position_embeddings)
         tok = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
         tok = {k: v.to(self._device) for k, v in tok.items()}
         with torch.inference_mode():
             out = model.get_text_features(**tok)
         return _normalise(_features(out))
+
 
 def _features(out: Any) -> Any:
     # transformers 4.x returns the projected tensor; 5.x an output object whose pooler_output is the projection.

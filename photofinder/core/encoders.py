@@ -24,11 +24,38 @@ RUNTIMES = ("auto", "torch", "onnx")
 
 # Generic captions for the int8 check: queries of the kinds people type, none tied to a library.
 CAPTIONS = [
-    "a dog", "a cat", "people smiling", "a child playing", "a birthday cake", "a beach at sunset", "mountains",
-    "a city street at night", "a car", "food on a plate", "a forest", "snow", "a flower", "a document",
-    "a screenshot", "a group photo", "a wedding", "a building", "the sea", "a bird", "a red object",
-    "a blue sky", "a dark photo", "a bright photo", "text", "a face", "a landscape", "an animal", "a drawing",
-    "a circle", "a star", "green grass",
+    "a dog",
+    "a cat",
+    "people smiling",
+    "a child playing",
+    "a birthday cake",
+    "a beach at sunset",
+    "mountains",
+    "a city street at night",
+    "a car",
+    "food on a plate",
+    "a forest",
+    "snow",
+    "a flower",
+    "a document",
+    "a screenshot",
+    "a group photo",
+    "a wedding",
+    "a building",
+    "the sea",
+    "a bird",
+    "a red object",
+    "a blue sky",
+    "a dark photo",
+    "a bright photo",
+    "text",
+    "a face",
+    "a landscape",
+    "an animal",
+    "a drawing",
+    "a circle",
+    "a star",
+    "green grass",
 ]
 
 
@@ -42,8 +69,15 @@ def gpu_available() -> bool:
     return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
 
 
-def open_embedder(model: str, *, device: str = "auto", runtime: str = "auto", purpose: str = "index",
-                  fast: bool = False, download_progress: Callable[[int, int], None] | None = None) -> Embedder:
+def open_embedder(
+    model: str,
+    *,
+    device: str = "auto",
+    runtime: str = "auto",
+    purpose: str = "index",
+    fast: bool = False,
+    download_progress: Callable[[int, int], None] | None = None,
+) -> Embedder:
     """The encoder for `model`: torch on a GPU, else ONNX Runtime (falling back to torch with a log line).
 
     purpose "search" never looks for a GPU (that would import torch for a text query that ONNX answers in
@@ -51,8 +85,11 @@ def open_embedder(model: str, *, device: str = "auto", runtime: str = "auto", pu
     """
     if runtime not in RUNTIMES:
         raise PhotofinderError(f"Unknown runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
-    if runtime == "torch" or device == "gpu" or (
-            runtime == "auto" and device == "auto" and purpose == "index" and gpu_available()):
+    if (
+        runtime == "torch"
+        or device == "gpu"
+        or (runtime == "auto" and device == "auto" and purpose == "index" and gpu_available())
+    ):
         if runtime == "onnx":
             log.warning("ONNX Runtime encodes on the CPU here; using torch for the GPU")
         return ClipEmbedder(model, device=device, download_progress=download_progress)
@@ -64,8 +101,14 @@ class CpuEmbedder:
 
     device = "cpu"
 
-    def __init__(self, model: str, *, int8: bool = False, strict: bool = False,
-                 download_progress: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        model: str,
+        *,
+        int8: bool = False,
+        strict: bool = False,
+        download_progress: Callable[[int, int], None] | None = None,
+    ):
         self.onnx = OnnxEmbedder(model, int8=int8, download_progress=download_progress)
         self._strict = strict
         self._progress = download_progress
@@ -127,7 +170,9 @@ class CpuEmbedder:
         return self._loaded().encode_text(texts)
 
 
-def int8_agreement(fp32: Any, int8: Any, pixels: np.ndarray, captions: list[str] = CAPTIONS, k: int = 10) -> float:
+def int8_agreement(
+    fp32: Any, int8: Any, pixels: np.ndarray, captions: list[str] = CAPTIONS, k: int = 10
+) -> float:
     """How well int8 keeps fp32's neighbour lists on these photos: mean top-k overlap, 1.0 = identical.
 
     Two kinds of lists: each photo's k nearest photos in the sample, and each caption's k best photos.
@@ -186,6 +231,10 @@ def check_int8(catalog: Any, model: str, sample: int = 64) -> tuple[bool, float,
         return False, 0.0, f"only {len(pixels)} photos to check it on (16 needed)"
     agreement = int8_agreement(fp32, OnnxEmbedder(model, int8=True), np.stack(pixels))
     ok = agreement >= INT8_MIN_AGREEMENT
-    catalog.set_meta("int8_check", json.dumps({"fingerprint": fp32.fingerprint, "agreement": agreement,
-                                               "ok": ok, "photos": len(pixels)}))
+    catalog.set_meta(
+        "int8_check",
+        json.dumps(
+            {"fingerprint": fp32.fingerprint, "agreement": agreement, "ok": ok, "photos": len(pixels)}
+        ),
+    )
     return ok, agreement, f"measured on {len(pixels)} of your photos"

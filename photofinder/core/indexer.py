@@ -84,7 +84,9 @@ class IndexReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": [{"path": display_path(s.path), "reason": s.reason} for s in self.skipped],
-            "missing_folders": [{"path": display_path(s.path), "reason": s.reason} for s in self.missing_folders],
+            "missing_folders": [
+                {"path": display_path(s.path), "reason": s.reason} for s in self.missing_folders
+            ],
             "cancelled": self.cancelled,
             "rebuilt": self.rebuilt,
             "seconds": round(self.seconds, 2),
@@ -115,9 +117,17 @@ class Indexer:
     switches to the new vectors (and model) only when the whole run completes.
     """
 
-    def __init__(self, library: Library, embedder: Embedder, *, batch_size: int | None = None,
-                 decode_threads: int | None = None, torch_threads: int | None = None, thumbnails: bool = True,
-                 rebuild: bool = False):
+    def __init__(
+        self,
+        library: Library,
+        embedder: Embedder,
+        *,
+        batch_size: int | None = None,
+        decode_threads: int | None = None,
+        torch_threads: int | None = None,
+        thumbnails: bool = True,
+        rebuild: bool = False,
+    ):
         self.library = library
         self.embedder = embedder
         self.batch_size = batch_size
@@ -151,9 +161,16 @@ class Indexer:
         report.seconds = time.monotonic() - started
         finished = report.indexed + report.reused + len(report.skipped)
         notify(Progress("done", finished, finished, 0.0, 0.0, ""))
-        log.info("indexed %s in %.1fs: %d new, %d reused, %d unchanged, %d removed, %d skipped",
-                 self.library.name, report.seconds, report.indexed, report.reused, report.unchanged,
-                 report.removed, len(report.skipped))
+        log.info(
+            "indexed %s in %.1fs: %d new, %d reused, %d unchanged, %d removed, %d skipped",
+            self.library.name,
+            report.seconds,
+            report.indexed,
+            report.reused,
+            report.unchanged,
+            report.removed,
+            len(report.skipped),
+        )
         return report
 
     def _rebuild(self, notify: ProgressCallback, cancel: CancelToken) -> IndexReport:
@@ -181,8 +198,11 @@ class Indexer:
         report = IndexReport()
         with library.open_catalog() as catalog:
             self.library.restore_lost_folders(catalog)
-            the_plan = plan(catalog, lambda n, p: notify(Progress("scanning", n, 0, 0.0, None, p)),
-                            lambda: cancel.cancelled)
+            the_plan = plan(
+                catalog,
+                lambda n, p: notify(Progress("scanning", n, 0, 0.0, None, p)),
+                lambda: cancel.cancelled,
+            )
             report.unchanged = the_plan.unchanged
             report.skipped += the_plan.scan_errors
             report.missing_folders += the_plan.missing_folders
@@ -205,8 +225,14 @@ class Indexer:
                     self.library.write_info(catalog)
         return report
 
-    def _forget_removed(self, library: Library, catalog: Catalog, the_plan: Plan, report: IndexReport,
-                        vectors: VectorIndex | None) -> VectorIndex | None:
+    def _forget_removed(
+        self,
+        library: Library,
+        catalog: Catalog,
+        the_plan: Plan,
+        report: IndexReport,
+        vectors: VectorIndex | None,
+    ) -> VectorIndex | None:
         """Forget photos that are gone, after the run (their vectors served renamed copies meanwhile)."""
         dropped = [h for h in the_plan.changed.values() if h]
         if the_plan.removed:
@@ -220,15 +246,23 @@ class Indexer:
         return vectors
 
     # -- the pipeline --------------------------------------------------------------------------------------
-    def _index(self, library: Library, catalog: Catalog, the_plan: Plan, report: IndexReport,
-               notify: ProgressCallback, cancel: CancelToken) -> VectorIndex:
+    def _index(
+        self,
+        library: Library,
+        catalog: Catalog,
+        the_plan: Plan,
+        report: IndexReport,
+        notify: ProgressCallback,
+        cancel: CancelToken,
+    ) -> VectorIndex:
         if self.torch_threads and "torch" in sys.modules:  # the torch runtime (ONNX Runtime sets its own)
             sys.modules["torch"].set_num_threads(self.torch_threads)
         check_model(catalog, self.embedder, self.library.name)
         spec = self.embedder.spec  # loads the model: a missing model fails here, before any work
         if catalog.model_id is None:
-            catalog.bind_model(self.embedder.model_id, self.embedder.dim,
-                               getattr(self.embedder, "fingerprint", None))
+            catalog.bind_model(
+                self.embedder.model_id, self.embedder.dim, getattr(self.embedder, "fingerprint", None)
+            )
             if not library.staged:
                 self.library.write_info(catalog)  # the model is on record before the first vector
         vectors = library.load_vectors(catalog, save=False)
@@ -267,18 +301,34 @@ class Indexer:
                 vectors.remove(np.array([ids[r.path] for r in records if r.path in changed], np.int64))
                 ok = [r for r in records if r.status == INDEXED]
                 if ok:
-                    vectors.add(np.array([ids[r.path] for r in ok], np.int64), np.stack([r.embedding for r in ok]))
+                    vectors.add(
+                        np.array([ids[r.path] for r in ok], np.int64), np.stack([r.embedding for r in ok])
+                    )
                     vectors = library.outgrown(vectors, catalog)  # past its size: retrained and saved
             records, pixels, pixel_records = [], [], []
 
         def submit(info: FileInfo, claim: bool = True) -> Future[_Prepared]:
-            return pool.submit(_prepare, info, spec, known_hashes, thumbs, claims if claim else None,
-                               claims_lock, legacy and info.path not in changed)
+            return pool.submit(
+                _prepare,
+                info,
+                spec,
+                known_hashes,
+                thumbs,
+                claims if claim else None,
+                claims_lock,
+                legacy and info.path not in changed,
+            )
 
-        with ThreadPoolExecutor(threads, thread_name_prefix="decode", initializer=decode_thread_setup,
-                                initargs=(self.embedder.device == "cpu",)) as pool:
+        with ThreadPoolExecutor(
+            threads,
+            thread_name_prefix="decode",
+            initializer=decode_thread_setup,
+            initargs=(self.embedder.device == "cpu",),
+        ) as pool:
             pending: deque[Future[_Prepared]] = deque()
-            ahead = batch_size * 3  # decode up to three batches ahead of the model, no more (memory stays flat)
+            ahead = (
+                batch_size * 3
+            )  # decode up to three batches ahead of the model, no more (memory stays flat)
             it = iter(work)
             try:
                 while True:
@@ -290,8 +340,17 @@ class Indexer:
                     if not pending or cancel.cancelled:
                         break
                     p = pending.popleft().result()
-                    record = PhotoRecord(p.info.path, p.info.folder, p.info.size, p.info.mtime_ns, p.hash,
-                                         INDEXED, p.width, p.height, p.taken)
+                    record = PhotoRecord(
+                        p.info.path,
+                        p.info.folder,
+                        p.info.size,
+                        p.info.mtime_ns,
+                        p.hash,
+                        INDEXED,
+                        p.width,
+                        p.height,
+                        p.taken,
+                    )
                     if p.reason is not None:
                         record.status, record.reason = SKIPPED, p.reason
                         record.retry = p.reason in TRANSIENT_REASONS
@@ -301,11 +360,16 @@ class Indexer:
                         for twin in waiting.pop(p.hash or "", []):
                             pending.appendleft(submit(_info_of(twin), claim=False))
                     elif p.reuse or p.follow:
-                        stored = catalog.find_by_hash(p.hash or "") or \
-                            (catalog.find_by_hash(p.legacy) if p.legacy else None)
+                        stored = catalog.find_by_hash(p.hash or "") or (
+                            catalog.find_by_hash(p.legacy) if p.legacy else None
+                        )
                         if stored is not None:
                             record.embedding = stored.embedding
-                            record.width, record.height, record.taken = stored.width, stored.height, stored.taken
+                            record.width, record.height, record.taken = (
+                                stored.width,
+                                stored.height,
+                                stored.taken,
+                            )
                             report.reused += 1
                             records.append(record)
                         elif p.follow:  # its twin is still on its way to the model
@@ -320,8 +384,10 @@ class Indexer:
                     # Batches start at 16 and double up to batch_size: the model starts after a few photos instead
                     # of idling while a whole GPU batch decodes, and on a CPU no batch is so small that it runs
                     # slower per photo (4 photos cost 20-30 % more each than 16; 16 as little as 32).
-                    if len(pixels) >= min(batch_size, max(FIRST_BATCH, report.indexed)) or \
-                            len(records) >= 4 * batch_size:
+                    if (
+                        len(pixels) >= min(batch_size, max(FIRST_BATCH, report.indexed))
+                        or len(records) >= 4 * batch_size
+                    ):
                         flush(encode=True)
                     elapsed = time.monotonic() - started
                     rate = done / elapsed if elapsed > 0 else 0.0
@@ -360,8 +426,15 @@ def decode_thread_setup(on_cpu: bool) -> None:
             log.debug("decode threads keep normal scheduling: %s", e)
 
 
-def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: set[str], thumbs_dir: os.PathLike[str] | None,
-             claims: dict[str, str] | None, claims_lock: threading.Lock, legacy: bool) -> _Prepared:
+def _prepare(
+    info: FileInfo,
+    spec: PreprocessSpec,
+    known_hashes: set[str],
+    thumbs_dir: os.PathLike[str] | None,
+    claims: dict[str, str] | None,
+    claims_lock: threading.Lock,
+    legacy: bool,
+) -> _Prepared:
     """Worker thread: hash; then reuse a stored vector, or decode small, make the thumbnail, preprocess."""
     p = _Prepared(info)
     try:
@@ -384,7 +457,9 @@ def _prepare(info: FileInfo, spec: PreprocessSpec, known_hashes: set[str], thumb
                 p.follow = True  # an identical file of this run is decoded instead
                 return p
     try:
-        d = decode(info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side)
+        d = decode(
+            info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side
+        )
     except UnreadableImage as e:
         p.reason = str(e)
         return p

@@ -114,12 +114,18 @@ class Library:
             stamp = _stamp(self.index_path)
             index, saved = VectorIndex.load(self.index_path, dim, catalog.uuid)
         except (OSError, ValueError) as e:
-            log.warning("vector index %s can't be used (%s): rebuilding it from the catalog", self.index_path, e)
+            log.warning(
+                "vector index %s can't be used (%s): rebuilding it from the catalog", self.index_path, e
+            )
             return None, -1
         index.file_stamp = stamp
         if not self.catch_up(index, catalog, saved):
-            log.info("vector index %s is stale (generation %d, catalog %d): rebuilding",
-                     self.index_path, saved, catalog.generation)
+            log.info(
+                "vector index %s is stale (generation %d, catalog %d): rebuilding",
+                self.index_path,
+                saved,
+                catalog.generation,
+            )
             return None, -1
         return index, saved
 
@@ -134,8 +140,9 @@ class Library:
         index.add(changes.ids, changes.vectors)
         index.generation = changes.generation
         if len(index) != changes.indexed:
-            log.warning("vector index of %s holds %d vectors, the catalog %d", self.name, len(index),
-                        changes.indexed)
+            log.warning(
+                "vector index of %s holds %d vectors, the catalog %d", self.name, len(index), changes.indexed
+            )
             return False
         return True
 
@@ -216,8 +223,11 @@ class Library:
     # -- library.json: what is needed to rebuild the library if its catalog is lost -----------------------
     def write_info(self, catalog: Catalog, model: str | None = None) -> None:
         """Record the folders and the model (`model`: the one chosen before anything is indexed with it)."""
-        info = {"folders": catalog.folders(), "model": catalog.model_id or model or self.read_info().get("model"),
-                "model_fingerprint": catalog.model_fingerprint}
+        info = {
+            "folders": catalog.folders(),
+            "model": catalog.model_id or model or self.read_info().get("model"),
+            "model_fingerprint": catalog.model_fingerprint,
+        }
         try:
             tmp = self.info_path.with_name(f"library.json.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private: it lists the folders
@@ -269,15 +279,20 @@ class Library:
         for f in lost:
             catalog.add_folder(f)
         if lost:
-            log.warning("library %s: its catalog had lost %d folder(s); restored from %s",
-                        self.name, len(lost), self.info_path)
+            log.warning(
+                "library %s: its catalog had lost %d folder(s); restored from %s",
+                self.name,
+                len(lost),
+                self.info_path,
+            )
         return lost
 
     def summary(self) -> LibrarySummary:
         with self.open_catalog() as c:
             self.restore_lost_folders(c)
-            return LibrarySummary(self.name, c.folders(), c.count(), c.count("skipped"), c.model_id,
-                                  c.last_indexed())
+            return LibrarySummary(
+                self.name, c.folders(), c.count(), c.count("skipped"), c.model_id, c.last_indexed()
+            )
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
@@ -298,8 +313,10 @@ class LibraryStore:
             make_private_dir(data_dir)
             make_private_dir(self.root)
         except OSError as e:
-            raise LibraryError(f"The data folder {data_dir} can't be used ({e.strerror or e}). Check that it "
-                               "exists and is writable, or set PHOTOFINDER_DATA_DIR to another folder.") from e
+            raise LibraryError(
+                f"The data folder {data_dir} can't be used ({e.strerror or e}). Check that it "
+                "exists and is writable, or set PHOTOFINDER_DATA_DIR to another folder."
+            ) from e
 
     def names(self) -> list[str]:
         try:
@@ -343,8 +360,10 @@ class LibraryStore:
             try:
                 make_private_dir(lib.root)
             except OSError as e:
-                raise LibraryError(f"The library {name!r} can't be created in {self.root} "
-                                   f"({e.strerror or e}). Check that the data folder is writable.") from e
+                raise LibraryError(
+                    f"The library {name!r} can't be created in {self.root} "
+                    f"({e.strerror or e}). Check that the data folder is writable."
+                ) from e
             with Catalog(lib.catalog_path, create=True) as c:
                 lib.write_info(c)
         return lib, True
@@ -405,8 +424,10 @@ def name_problem(name: str) -> str | None:
 def _check_name(name: str) -> None:
     problem = name_problem(name)
     if problem:
-        raise LibraryError(f"{name!r} can't be a library name: {problem}. Use up to 100 characters, no "
-                           "slashes or :*?\"<>|, not starting with '.'.")
+        raise LibraryError(
+            f"{name!r} can't be a library name: {problem}. Use up to 100 characters, no "
+            "slashes or :*?\"<>|, not starting with '.'."
+        )
 
 
 def check_model(catalog: Catalog, embedder: Any, library: str = "") -> None:
@@ -433,4 +454,5 @@ def check_model(catalog: Catalog, embedder: Any, library: str = "") -> None:
     raise ModelMismatchError(
         f"The library {library!r} was indexed with the model {bound_id!r}, not {embedder.model_id!r}. Search it "
         "with that model, or re-index it with the new one (photofinder index --rebuild --model ..., or Settings "
-        "in the app).")
+        "in the app)."
+    )

@@ -57,22 +57,34 @@ class FileLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
             if e.errno == errno.EROFS:
-                raise LibraryError(f"The {self.what} can't be changed: {self.path.parent} is on a read-only disk.") from e
-            raise LibraryError(f"Can't use {self.what}: its lock file {self.path} can't be opened "
-                               f"({e.strerror or e}). Check the data folder's permissions.") from e
+                raise LibraryError(
+                    f"The {self.what} can't be changed: {self.path.parent} is on a read-only disk."
+                ) from e
+            raise LibraryError(
+                f"Can't use {self.what}: its lock file {self.path} can't be opened "
+                f"({e.strerror or e}). Check the data folder's permissions."
+            ) from e
         deadline = time.monotonic() + wait
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
                 holder = _read_pid(fd)
                 os.close(fd)
-                who = f"another process (pid {holder})" if holder and holder != os.getpid() else \
-                    "another task in this app" if holder == os.getpid() else "another process"
-                raise LibraryBusyError(f"The {self.what} is being indexed or changed by {who}; "
-                                       "try again when it has finished.")
+                who = (
+                    f"another process (pid {holder})"
+                    if holder and holder != os.getpid()
+                    else "another task in this app"
+                    if holder == os.getpid()
+                    else "another process"
+                )
+                raise LibraryBusyError(
+                    f"The {self.what} is being indexed or changed by {who}; try again when it has finished."
+                )
             time.sleep(0.05)
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0) if hasattr(os, "pwrite") else os.write(fd, str(os.getpid()).encode())
+            os.pwrite(fd, str(os.getpid()).encode(), 0) if hasattr(os, "pwrite") else os.write(
+                fd, str(os.getpid()).encode()
+            )
         except OSError:  # the pid is only for the message
             pass
         self._fd = fd

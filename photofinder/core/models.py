@@ -59,10 +59,12 @@ def explain_unavailable(ref: str, e: BaseException) -> str:
     first = str(e).splitlines()[0] if str(e) else type(e).__name__
     if len(first) > 160:
         first = first[:160].rsplit(" ", 1)[0] + " …"
-    return (f"The CLIP model {ref!r} could not be loaded: it is not in the local Hugging Face cache and could "
-            f"not be downloaded ({first}). Connect to the internet once so it can be downloaded (about 600 MB), "
-            "or point photofinder at a local CLIP model folder (--model /path/to/clip-folder, or Settings > "
-            "Model).")
+    return (
+        f"The CLIP model {ref!r} could not be loaded: it is not in the local Hugging Face cache and could "
+        f"not be downloaded ({first}). Connect to the internet once so it can be downloaded (about 600 MB), "
+        "or point photofinder at a local CLIP model folder (--model /path/to/clip-folder, or Settings > "
+        "Model)."
+    )
 
 
 def fingerprint(folder: str) -> str:

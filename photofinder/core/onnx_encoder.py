@@ -51,8 +51,15 @@ class OnnxEmbedder:
 
     device = "cpu"
 
-    def __init__(self, model: str, cache_root: Path | None = None, *, int8: bool = False,
-                 threads: int | None = None, download_progress: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        model: str,
+        cache_root: Path | None = None,
+        *,
+        int8: bool = False,
+        threads: int | None = None,
+        download_progress: Callable[[int, int], None] | None = None,
+    ):
         self.model_ref = model
         self.model_id = model_identity(model)
         self.int8 = int8
@@ -110,10 +117,14 @@ class OnnxEmbedder:
         with self._lock:
             if self._vision is None:
                 folder = self.cache_dir
-                self._vision = _session(quantized_vision(folder) if self.int8 else folder / "vision.onnx",
-                                        self._threads)
-                log.info("loaded %s's vision tower with ONNX Runtime (%s)", self.model_id,
-                         "int8" if self.int8 else "fp32")
+                self._vision = _session(
+                    quantized_vision(folder) if self.int8 else folder / "vision.onnx", self._threads
+                )
+                log.info(
+                    "loaded %s's vision tower with ONNX Runtime (%s)",
+                    self.model_id,
+                    "int8" if self.int8 else "fp32",
+                )
             return self._vision
 
     def _text_session(self) -> tuple[Any, Any]:
@@ -145,13 +156,16 @@ class OnnxEmbedder:
     @property
     def spec(self) -> PreprocessSpec:
         s = self._ensure()["spec"]
-        return PreprocessSpec(s["shortest_edge"], s["crop_height"], s["crop_width"], tuple(s["mean"]),
-                              tuple(s["std"]))
+        return PreprocessSpec(
+            s["shortest_edge"], s["crop_height"], s["crop_width"], tuple(s["mean"]), tuple(s["std"])
+        )
 
     # -- encoding ------------------------------------------------------------------------------------------
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         vision = self._vision_session()
-        return _normalise(vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0])
+        return _normalise(
+            vision.run(None, {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)})[0]
+        )
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         text, tokenizer = self._text_session()
@@ -204,8 +218,12 @@ def quantized_vision(folder: Path) -> Path:
         level = root.level
         try:
             root.setLevel(logging.ERROR)  # it logs "consider pre-processing" advice to the root logger
-            quantize_dynamic(str(folder / "vision.onnx"), tmp, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul", "Gemm"])
+            quantize_dynamic(
+                str(folder / "vision.onnx"),
+                tmp,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul", "Gemm"],
+            )
             os.replace(tmp, target)
         finally:
             root.setLevel(level)
@@ -238,19 +256,43 @@ def export_model(src: str, dest: Path) -> None:
         max_len = int(model.config.text_config.max_position_embeddings)
         size = int(model.config.vision_config.image_size)
         vision, text = _towers(model)
-        _export(torch, vision, (torch.randn(2, 3, size, size),), tmp / "vision.onnx", ["pixel_values"],
-                [{0: "batch"}])
-        sample = tokenizer(["a photo", "two dogs playing on a beach at sunset"], padding=True, return_tensors="pt")
-        _export(torch, text, (sample["input_ids"], sample["attention_mask"]), tmp / "text.onnx",
-                ["input_ids", "attention_mask"], [{0: "batch", 1: "sequence"}] * 2, max_len=max_len)
+        _export(
+            torch,
+            vision,
+            (torch.randn(2, 3, size, size),),
+            tmp / "vision.onnx",
+            ["pixel_values"],
+            [{0: "batch"}],
+        )
+        sample = tokenizer(
+            ["a photo", "two dogs playing on a beach at sunset"], padding=True, return_tensors="pt"
+        )
+        _export(
+            torch,
+            text,
+            (sample["input_ids"], sample["attention_mask"]),
+            tmp / "text.onnx",
+            ["input_ids", "attention_mask"],
+            [{0: "batch", 1: "sequence"}] * 2,
+            max_len=max_len,
+        )
         from .embedder import _read_json
 
         spec = PreprocessSpec.from_processor_config(_read_json(src, "preprocessor_config.json"))
-        meta = {"dim": int(model.config.projection_dim), "max_length": max_len,
-                "pad_id": int(tokenizer.pad_token_id), "pad_token": tokenizer.pad_token,
-                "spec": {"shortest_edge": spec.shortest_edge, "crop_height": spec.crop_height,
-                         "crop_width": spec.crop_width, "mean": list(spec.mean), "std": list(spec.std)},
-                "torch": torch.__version__}
+        meta = {
+            "dim": int(model.config.projection_dim),
+            "max_length": max_len,
+            "pad_id": int(tokenizer.pad_token_id),
+            "pad_token": tokenizer.pad_token,
+            "spec": {
+                "shortest_edge": spec.shortest_edge,
+                "crop_height": spec.crop_height,
+                "crop_width": spec.crop_width,
+                "mean": list(spec.mean),
+                "std": list(spec.std),
+            },
+            "torch": torch.__version__,
+        }
         meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         try:
@@ -292,8 +334,15 @@ def _pooled(out: Any) -> Any:
     return out if isinstance(out, torch.Tensor) else out.pooler_output
 
 
-def _export(torch: Any, module: Any, args: tuple, path: Path, names: list[str], axes: list[dict[int, str]],
-            max_len: int | None = None) -> None:
+def _export(
+    torch: Any,
+    module: Any,
+    args: tuple,
+    path: Path,
+    names: list[str],
+    axes: list[dict[int, str]],
+    max_len: int | None = None,
+) -> None:
     import warnings
 
     dims = {"batch": torch.export.Dim("batch", min=1, max=4096)}
@@ -303,11 +352,22 @@ def _export(torch: Any, module: Any, args: tuple, path: Path, names: list[str], 
     with warnings.catch_warnings(), _quiet():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(module, args, str(path), input_names=names, output_names=["embeds"],
-                              dynamic_shapes=shapes, dynamo=True, opset_version=18, external_data=False,
-                              verbose=False)
+            torch.onnx.export(
+                module,
+                args,
+                str(path),
+                input_names=names,
+                output_names=["embeds"],
+                dynamic_shapes=shapes,
+                dynamo=True,
+                opset_version=18,
+                external_data=False,
+                verbose=False,
+            )
         except Exception as e:  # noqa: BLE001 - the exporter raises many kinds; all mean "no ONNX for this"
-            raise ExportFailed(f"torch.onnx could not export {path.name}: {str(e).splitlines()[0][:200]}") from e
+            raise ExportFailed(
+                f"torch.onnx could not export {path.name}: {str(e).splitlines()[0][:200]}"
+            ) from e
 
 
 class _quiet:
@@ -319,8 +379,10 @@ class _quiet:
 
         self._redirect = contextlib.redirect_stdout(io.StringIO())
         self._redirect.__enter__()
-        self._levels = {n: logging.getLogger(n).level
-                        for n in ("torch.onnx", "onnxscript", "torch.export", "onnx_ir", "transformers")}
+        self._levels = {
+            n: logging.getLogger(n).level
+            for n in ("torch.onnx", "onnxscript", "torch.export", "onnx_ir", "transformers")
+        }
         for n in self._levels:
             logging.getLogger(n).setLevel(logging.ERROR)
 
@@ -337,7 +399,9 @@ def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str
     texts = ["a photo of a cat", "a red car parked in front of a house at night", "x"]
     with torch.inference_mode():
         ref_v = _pooled(model.get_image_features(pixel_values=torch.from_numpy(pixels))).numpy()
-        tok = tokenizer(texts, padding=True, truncation=True, max_length=meta["max_length"], return_tensors="pt")
+        tok = tokenizer(
+            texts, padding=True, truncation=True, max_length=meta["max_length"], return_tensors="pt"
+        )
         ref_t = _pooled(model.get_text_features(**tok)).numpy()
     vision = _session(folder / "vision.onnx", None)
     text = _session(folder / "text.onnx", None)
@@ -347,8 +411,9 @@ def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str
     if ids.shape != tuple(tok["input_ids"].shape) or not (ids == tok["input_ids"].numpy()).all():
         raise ExportFailed("tokenizer.json does not tokenize like the model's own tokenizer")
     got_v = vision.run(None, {"pixel_values": pixels})[0]
-    got_t = text.run(None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc],
-                                                                          np.int64)})[0]
+    got_t = text.run(
+        None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
+    )[0]
     cos_v = float(np.min(np.sum(_normalise(ref_v) * _normalise(got_v), axis=1)))
     cos_t = float(np.min(np.sum(_normalise(ref_t) * _normalise(got_t), axis=1)))
     if min(cos_v, cos_t) < MIN_COSINE:

@@ -57,8 +57,11 @@ def normalise_folders(catalog: Catalog) -> list[str]:
     return catalog.folders()
 
 
-def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
-         should_stop: Callable[[], bool] | None = None) -> Plan:
+def plan(
+    catalog: Catalog,
+    progress: Callable[[int, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Plan:
     """Scan every folder of the library and compare with the catalog.
 
     Changes nothing but folder merges, and the stored photo counts should they have drifted from the rows.
@@ -122,7 +125,9 @@ def plan(catalog: Catalog, progress: Callable[[int, str], None] | None = None,
     return result
 
 
-def _looks_unmounted(catalog: Catalog, folder: str, dev: int, known: int, found: int, gone: int) -> str | None:
+def _looks_unmounted(
+    catalog: Catalog, folder: str, dev: int, known: int, found: int, gone: int
+) -> str | None:
     """Why a folder that exists should still count as missing (its drive is away), or None."""
     if known and not found:
         return "empty now (a drive or share that is not mounted?)"

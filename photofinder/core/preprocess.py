@@ -27,9 +27,16 @@ class PreprocessSpec:
         size = cfg.get("size", 224)
         edge = size.get("shortest_edge", size.get("height", 224)) if isinstance(size, dict) else int(size)
         crop = cfg.get("crop_size", edge)
-        ch, cw = (crop.get("height", edge), crop.get("width", edge)) if isinstance(crop, dict) else (crop, crop)
-        return cls(int(edge), int(ch), int(cw), tuple(cfg.get("image_mean", OPENAI_MEAN)),
-                   tuple(cfg.get("image_std", OPENAI_STD)))
+        ch, cw = (
+            (crop.get("height", edge), crop.get("width", edge)) if isinstance(crop, dict) else (crop, crop)
+        )
+        return cls(
+            int(edge),
+            int(ch),
+            int(cw),
+            tuple(cfg.get("image_mean", OPENAI_MEAN)),
+            tuple(cfg.get("image_std", OPENAI_STD)),
+        )
 
     @property
     def decode_side(self) -> int:

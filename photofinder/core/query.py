@@ -185,8 +185,14 @@ def _aliases(types: tuple[str, ...]) -> set[str]:
     out = set()
     for t in types:
         t = t.lower().lstrip(".")
-        out |= {"jpg": {"jpeg", "jpe", "jfif"}, "jpeg": {"jpg", "jpe", "jfif"}, "tif": {"tiff"}, "tiff": {"tif"},
-                "heic": {"heif"}, "heif": {"heic"}}.get(t, set())
+        out |= {
+            "jpg": {"jpeg", "jpe", "jfif"},
+            "jpeg": {"jpg", "jpe", "jfif"},
+            "tif": {"tiff"},
+            "tiff": {"tif"},
+            "heic": {"heif"},
+            "heif": {"heic"},
+        }.get(t, set())
     return out
 
 
@@ -209,14 +215,70 @@ def parse_date(text: str, end: bool = False) -> date:
 # -- the "good match" cut-off, calibrated per library ----------------------------------------------------------
 # Captions of everyday scenes: queries unrelated to almost every given photo. Their scores against a sample of a
 # library's own photos are what "no real match" looks like for this library and this model.
-_SUBJECTS = ("a dog", "a cat", "a horse", "a bird", "a child", "two people", "a family", "a baby", "an old man",
-             "a woman", "a man", "friends", "a crowd", "a bride", "a teacher", "a cow", "a fish", "a boat",
-             "a bicycle", "a bus", "a train", "a plane", "a car", "a truck", "a house", "a church", "a bridge",
-             "a tower", "a castle", "a kitchen", "a bedroom", "an office", "a garden", "a park", "a forest",
-             "a lake", "a river", "a waterfall", "mountains", "a desert", "a beach", "the sea", "a city",
-             "a village", "a street", "a market", "a restaurant", "a stadium", "a museum", "a library")
-_SETTINGS = ("at night", "in the rain", "in the snow", "at sunset", "in summer", "indoors", "from above",
-             "in a photo", "close up", "on a sunny day")
+_SUBJECTS = (
+    "a dog",
+    "a cat",
+    "a horse",
+    "a bird",
+    "a child",
+    "two people",
+    "a family",
+    "a baby",
+    "an old man",
+    "a woman",
+    "a man",
+    "friends",
+    "a crowd",
+    "a bride",
+    "a teacher",
+    "a cow",
+    "a fish",
+    "a boat",
+    "a bicycle",
+    "a bus",
+    "a train",
+    "a plane",
+    "a car",
+    "a truck",
+    "a house",
+    "a church",
+    "a bridge",
+    "a tower",
+    "a castle",
+    "a kitchen",
+    "a bedroom",
+    "an office",
+    "a garden",
+    "a park",
+    "a forest",
+    "a lake",
+    "a river",
+    "a waterfall",
+    "mountains",
+    "a desert",
+    "a beach",
+    "the sea",
+    "a city",
+    "a village",
+    "a street",
+    "a market",
+    "a restaurant",
+    "a stadium",
+    "a museum",
+    "a library",
+)
+_SETTINGS = (
+    "at night",
+    "in the rain",
+    "in the snow",
+    "at sunset",
+    "in summer",
+    "indoors",
+    "from above",
+    "in a photo",
+    "close up",
+    "on a sunny day",
+)
 CALIBRATION_CAPTIONS = [f"{s} {c}" for s in _SUBJECTS for c in _SETTINGS][::2]  # 250
 NULL_QUANTILE = 99.0
 CALIBRATION_SAMPLE = 2000
@@ -258,5 +320,12 @@ def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibr
 
 
 def calibration_json(c: Calibration, fingerprint: str) -> str:
-    return json.dumps({"threshold": c.threshold, "photos": c.photos, "sample": c.sample, "fingerprint": fingerprint,
-                       "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    return json.dumps(
+        {
+            "threshold": c.threshold,
+            "photos": c.photos,
+            "sample": c.sample,
+            "fingerprint": fingerprint,
+            "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+    )

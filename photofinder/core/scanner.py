@@ -20,15 +20,25 @@ from .decode import is_photo_name
 log = logging.getLogger(__name__)
 
 # Folders that hold caches, previews or system files, never the user's photos.
-SKIP_DIRS = frozenset({"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX",
-                       "lost+found", "node_modules"})
+SKIP_DIRS = frozenset(
+    {
+        "@eaDir",
+        "#recycle",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        "__MACOSX",
+        "lost+found",
+        "node_modules",
+    }
+)
 LEGACY_CHUNK = 64 * 1024
 READ_BLOCK = 1 << 20
 
 # Reasons that pass by themselves (an unplugged drive, a permission later fixed, a file still being copied):
 # a photo skipped for one of them is tried again on the next run.
-TRANSIENT_REASONS = frozenset({"file vanished", "permission denied", "not found", "changed while reading",
-                               "read error"})
+TRANSIENT_REASONS = frozenset(
+    {"file vanished", "permission denied", "not found", "changed while reading", "read error"}
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,11 @@ def normalise_folder(folder: str | os.PathLike[str]) -> str:
     return os.path.realpath(os.path.expanduser(os.fspath(folder)))
 
 
-def scan(folder: str, on_error: Callable[[str, str], None] | None = None,
-         should_stop: Callable[[], bool] | None = None) -> Iterator[FileInfo]:
+def scan(
+    folder: str,
+    on_error: Callable[[str, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[FileInfo]:
     """Every photo file under `folder`. Unreadable subfolders are reported to on_error(path, reason), not raised.
 
     A folder reached twice (by device and inode: bind mounts) is not entered again, so the scan always ends.
@@ -79,8 +92,11 @@ def scan(folder: str, on_error: Callable[[str, str], None] | None = None,
                         subdirs.append(entry.path)
                 elif entry.is_symlink() and entry.is_dir():
                     if on_error is not None:
-                        on_error(entry.path, f"a link to the folder {os.path.realpath(entry.path)}, not followed "
-                                             "(add that folder to the library to include it)")
+                        on_error(
+                            entry.path,
+                            f"a link to the folder {os.path.realpath(entry.path)}, not followed "
+                            "(add that folder to the library to include it)",
+                        )
                 elif is_photo_name(name) and entry.is_file():  # a file, or a link to one: never a FIFO/device
                     st = entry.stat()
                     yield FileInfo(entry.path, folder, st.st_size, st.st_mtime_ns)
@@ -92,7 +108,9 @@ def scan(folder: str, on_error: Callable[[str, str], None] | None = None,
 
 def open_photo(path: str) -> int:
     """A read-only descriptor of a regular file; never blocks (a FIFO or device named *.jpg raises)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

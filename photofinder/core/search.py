@@ -130,7 +130,11 @@ class Searcher:
         v = self._vectors
         if v is not None and self._catalog.generation == v.generation:
             return v
-        if v is None or self.library.file_retrained(v) or not self.library.catch_up(v, self._catalog, v.generation):
+        if (
+            v is None
+            or self.library.file_retrained(v)
+            or not self.library.catch_up(v, self._catalog, v.generation)
+        ):
             self._vectors = None  # let the old one go before its successor is read
             self._vectors = self.library.load_vectors(self._catalog, save=False)
         return self._vectors  # type: ignore[return-value]
@@ -164,8 +168,9 @@ class Searcher:
         if isinstance(photo, int):
             vec, pid = self._catalog.embedding_for_id(photo), photo
         else:
-            found = self._catalog.embedding_for_path(os.path.abspath(photo)) or \
-                self._catalog.embedding_for_path(os.path.realpath(photo))
+            found = self._catalog.embedding_for_path(
+                os.path.abspath(photo)
+            ) or self._catalog.embedding_for_path(os.path.realpath(photo))
             vec, pid = (found[1], found[0]) if found else (None, -1)
         if vec is None:
             if isinstance(photo, int):
@@ -216,8 +221,11 @@ class Searcher:
             pixels = []
             for t in images:
                 v = t.value
-                pil = v.convert("RGB") if isinstance(v, Image.Image) else \
-                    decode(v if isinstance(v, bytes) else str(v), spec.decode_side).image
+                pil = (
+                    v.convert("RGB")
+                    if isinstance(v, Image.Image)
+                    else decode(v if isinstance(v, bytes) else str(v), spec.decode_side).image
+                )
                 pixels.append(to_pixels(pil, spec))
             vectors += list(self.embedder.encode_pixels(np.stack(pixels)))
             weights += [t.signed_weight for t in images]
@@ -267,8 +275,11 @@ class Searcher:
         else:
             newest = allowed[-top * 2 :].tolist()[::-1]  # ids grow as photos are indexed
         paths = self._catalog.photos(newest)
-        results = [SearchResult(i, paths[i][0], None, paths[i][1]) for i in newest
-                   if i in paths and os.path.exists(paths[i][0])][:top]
+        results = [
+            SearchResult(i, paths[i][0], None, paths[i][1])
+            for i in newest
+            if i in paths and os.path.exists(paths[i][0])
+        ][:top]
         return QueryResults(self._with_details(results), 0, None)
 
     def _with_details(self, results: list[SearchResult]) -> list[SearchResult]:
@@ -279,8 +290,13 @@ class Searcher:
             out.append(replace(r, taken=d[0] or _iso(d[1]), size=d[2], width=d[3], height=d[4]) if d else r)
         return out
 
-    def by_vector(self, vector: np.ndarray, top: int = 50, exclude: set[int] = frozenset(),
-                  allowed: np.ndarray | None = None) -> list[SearchResult]:
+    def by_vector(
+        self,
+        vector: np.ndarray,
+        top: int = 50,
+        exclude: set[int] = frozenset(),
+        allowed: np.ndarray | None = None,
+    ) -> list[SearchResult]:
         """The `top` photos nearest `vector`, best first; only `allowed` ids when given (a filter)."""
         if allowed is not None and len(allowed) <= FILTER_EXACT_LIMIT:
             return self._by_vector_among(vector, top, exclude, allowed)
@@ -304,8 +320,9 @@ class Searcher:
                 return results
             want *= 4
 
-    def _by_vector_among(self, vector: np.ndarray, top: int, exclude: set[int],
-                         allowed: np.ndarray) -> list[SearchResult]:
+    def _by_vector_among(
+        self, vector: np.ndarray, top: int, exclude: set[int], allowed: np.ndarray
+    ) -> list[SearchResult]:
         """Exact scores of the few photos a filter allows: "top 50 in this folder" finds all 50 there are."""
         candidates = [int(i) for i in allowed if int(i) not in exclude]
         if not candidates:

@@ -36,7 +36,9 @@ def write_thumbnail(image: Image.Image, path: Path) -> None:
         raise
 
 
-def load_thumbnail(path: str, content_hash: str | None, thumbs_dir: Path | None, size: int = THUMB_SIZE) -> Image.Image:
+def load_thumbnail(
+    path: str, content_hash: str | None, thumbs_dir: Path | None, size: int = THUMB_SIZE
+) -> Image.Image:
     """A thumbnail of at most size x size: from the disk cache when there, else decoded and cached.
 
     Raises decode.UnreadableImage when the photo can't be read.

@@ -66,8 +66,9 @@ class VectorIndex:
         train = np.ascontiguousarray(sample(nlist * TRAIN_PER_LIST), dtype=np.float32)
         nlist = min(nlist, max(1, len(train) // TRAIN_PER_LIST))
         quantizer = faiss.IndexFlatIP(dim)
-        ivf = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                            faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
         quantizer.this.disown()  # the IVF owns (and frees) its quantizer
         ivf.own_fields = True
         ivf.train(train)
@@ -91,7 +92,9 @@ class VectorIndex:
         """Add vectors under new ids (an id already present must be removed first, or it is found twice)."""
         if len(ids):
             ids = np.asarray(ids, np.int64)
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1), ids)
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1), ids
+            )
             self._max_id = max(self._max_id, int(ids.max()))
 
     def remove(self, ids: np.ndarray) -> None:
@@ -105,8 +108,9 @@ class VectorIndex:
             self._max_id = int(self.ids().max())
         return self._max_id
 
-    def search(self, query: np.ndarray, k: int, exact: ExactVectors | None = None,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, exact: ExactVectors | None = None, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of the k best matches, best first; fewer when the index holds fewer.
 
         For an approximate index, `exact(ids)` gives the stored float32 vectors of candidates: RERANK * k of
@@ -120,10 +124,15 @@ class VectorIndex:
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)  # this thread only (an OpenMP setting is per thread)
         try:  # one query: a second thread saves nothing and, on a busy CPU, waits 20 ms for its partner
-            if allowed is not None:  # a filter applied inside the search: k results that pass it, if there are
+            if (
+                allowed is not None
+            ):  # a filter applied inside the search: k results that pass it, if there are
                 selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe) \
-                    if isinstance(self._index, faiss.IndexIVF) else faiss.SearchParameters(sel=selector)
+                params = (
+                    faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+                    if isinstance(self._index, faiss.IndexIVF)
+                    else faiss.SearchParameters(sel=selector)
+                )
                 scores, ids = self._index.search(q, fetch, params=params)
             else:
                 scores, ids = self._index.search(q, fetch)
@@ -142,8 +151,11 @@ class VectorIndex:
         """Every id in the index, for checking it against the catalog."""
         if isinstance(self._index, faiss.IndexIVF):
             inv = self._index.invlists
-            parts = [faiss.rev_swig_ptr(inv.get_ids(i), inv.list_size(i)).copy()
-                     for i in range(inv.nlist) if inv.list_size(i)]
+            parts = [
+                faiss.rev_swig_ptr(inv.get_ids(i), inv.list_size(i)).copy()
+                for i in range(inv.nlist)
+                if inv.list_size(i)
+            ]
             return np.concatenate(parts).astype(np.int64, copy=False) if parts else np.empty(0, np.int64)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
 
@@ -168,7 +180,9 @@ class VectorIndex:
 
                 faiss.write_index(self._index, faiss.PyCallbackIOWriter(write, _IO_BLOCK))
                 f.seek(0)
-                f.write(_MAGIC + _FIELDS.pack(generation, len(self), crc, owner.encode()[:32], self.trained_size))
+                f.write(
+                    _MAGIC + _FIELDS.pack(generation, len(self), crc, owner.encode()[:32], self.trained_size)
+                )
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)

@@ -40,9 +40,18 @@ class WatchBatch:
 class LibraryWatcher:
     """Keeps one library current while it runs. `start()`, then `stop()` (from any thread)."""
 
-    def __init__(self, library: Library, embedder: Any, *, on_batch: Callable[[WatchBatch], None] | None = None,
-                 debounce: float = 2.0, max_delay: float = 15.0, rescan_every: float = 600.0,
-                 recheck_folders: float = 10.0, index_on_start: bool = True):
+    def __init__(
+        self,
+        library: Library,
+        embedder: Any,
+        *,
+        on_batch: Callable[[WatchBatch], None] | None = None,
+        debounce: float = 2.0,
+        max_delay: float = 15.0,
+        rescan_every: float = 600.0,
+        recheck_folders: float = 10.0,
+        index_on_start: bool = True,
+    ):
         self.library = library
         self.embedder = embedder
         self.on_batch = on_batch or (lambda b: None)
@@ -130,8 +139,13 @@ class LibraryWatcher:
                     if self._observer.is_alive():  # a folder that came back: what changed meanwhile
                         self._on_event(_Marker(folder))
                 except OSError as e:  # out of inotify watches, or it vanished again: the rescan covers it
-                    log.warning("watch %s: can't watch %s (%s); a rescan every %.0f s covers it",
-                                self.library.name, folder, e, self.rescan_every)
+                    log.warning(
+                        "watch %s: can't watch %s (%s); a rescan every %.0f s covers it",
+                        self.library.name,
+                        folder,
+                        e,
+                        self.rescan_every,
+                    )
 
     # -- the catch-up loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -178,7 +192,9 @@ class LibraryWatcher:
         try:
             report = Indexer(self.library, self.embedder).run(cancel=self._cancel)
             self.on_batch(WatchBatch(report, reason, events))
-        except LibraryBusyError as e:  # someone else is indexing it: their run sees the same changes; look again
+        except (
+            LibraryBusyError
+        ) as e:  # someone else is indexing it: their run sees the same changes; look again
             log.info("watch %s: %s", self.library.name, e)
             with self._wake:
                 self._events += events

@@ -18,8 +18,9 @@ def setup_file_logging(data_dir: Path) -> Path:
 
     path = data_dir / "photofinder.log"
     # A name that is not UTF-8 in a message (ours or the core's) is escaped, not a "Logging error" traceback.
-    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8",
-                                  errors="backslashreplace")
+    handler = RotatingFileHandler(
+        path, maxBytes=2_000_000, backupCount=2, encoding="utf-8", errors="backslashreplace"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
@@ -38,8 +39,11 @@ def run_app(args: argparse.Namespace | None) -> int:
         if args is not None and args.screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
         else:
-            print("photofinder: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
-                  "Over SSH, use the command line: photofinder --help", file=sys.stderr)
+            print(
+                "photofinder: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                "Over SSH, use the command line: photofinder --help",
+                file=sys.stderr,
+            )
             return 1
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QIcon
@@ -80,8 +84,12 @@ def run_app(args: argparse.Namespace | None) -> int:
 
 def _no_display() -> bool:
     """On Linux without X or Wayland Qt would abort (SIGABRT); say why instead."""
-    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 60.0) -> int:
@@ -97,10 +105,20 @@ def take_screenshot(app, window, query: str | None, out: Path, timeout: float = 
     if query:
         window.search_bar.edit.setText(query)
         window.search_bar.edit.returnPressed.emit()  # as typed: `-words` become chips
-        pump(lambda: window.app.query.last_request is not None and window.results.total > 0 or
-             window.pages.currentWidget() is window.message and "No " in window.message.text())
-        pump(lambda: window.results.total == 0 or all(
-            window.results.has_thumbnail(r) for r in window.view.visible_rows()))
+        pump(
+            lambda: (
+                window.app.query.last_request is not None
+                and window.results.total > 0
+                or window.pages.currentWidget() is window.message
+                and "No " in window.message.text()
+            )
+        )
+        pump(
+            lambda: (
+                window.results.total == 0
+                or all(window.results.has_thumbnail(r) for r in window.view.visible_rows())
+            )
+        )
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)

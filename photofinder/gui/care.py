@@ -54,7 +54,9 @@ class LibraryCare(QObject):
         if action is not None:
             action()
 
-    def _tell(self, text: str, action: str = "", run: Callable[[], None] | None = None, error: bool = False) -> None:
+    def _tell(
+        self, text: str, action: str = "", run: Callable[[], None] | None = None, error: bool = False
+    ) -> None:
         self._action = run
         self.notice.emit(Notice(text, action if run else "", error))
 
@@ -73,15 +75,20 @@ class LibraryCare(QObject):
 
     @Slot(object)
     def _on_damaged(self, library: Library) -> None:
-        self._tell(f"The catalog of the library “{library.name}” is damaged, so it can't be searched. Repair "
-                   "sets the damaged file aside (it is kept) and starts the library again from its folders.",
-                   REPAIR, self.libraries.repair, error=True)
+        self._tell(
+            f"The catalog of the library “{library.name}” is damaged, so it can't be searched. Repair "
+            "sets the damaged file aside (it is kept) and starts the library again from its folders.",
+            REPAIR,
+            self.libraries.repair,
+            error=True,
+        )
 
     @Slot(object)
     def _on_repaired(self, aside: Path | None) -> None:
         kept = f" The damaged catalog was kept as {display_path(aside.name)}." if aside else ""
-        self._tell(f"The library was repaired.{kept} Re-index it to search its photos again.", REINDEX,
-                   self._reindex)
+        self._tell(
+            f"The library was repaired.{kept} Re-index it to search its photos again.", REINDEX, self._reindex
+        )
 
     def _reindex(self) -> None:
         self.indexing.start([])
@@ -96,17 +103,25 @@ class LibraryCare(QObject):
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:
         if self.indexing.rebuilding and report.cancelled:
-            self._tell("Re-indexing with the new model was cancelled: the library still uses its old model, "
-                       "and nothing was lost.", REBUILD, self.indexing.rebuild)
+            self._tell(
+                "Re-indexing with the new model was cancelled: the library still uses its old model, "
+                "and nothing was lost.",
+                REBUILD,
+                self.indexing.rebuild,
+            )
 
     def model_changed(self) -> None:
         """The model in the settings changed: offer to re-index the library shown, if it was indexed with another."""
         s = self.libraries.summary
         if s is None or not s.model_id or s.model_id == model_identity(self.settings.model):
             return
-        self._tell(f"The library “{s.name}” was indexed with {_short(s.model_id)}. Re-index it with "
-                   f"{_short(self.settings.model)} to search with the new model; until that is complete, searches "
-                   "keep using the old one.", REBUILD, self.indexing.rebuild)
+        self._tell(
+            f"The library “{s.name}” was indexed with {_short(s.model_id)}. Re-index it with "
+            f"{_short(self.settings.model)} to search with the new model; until that is complete, searches "
+            "keep using the old one.",
+            REBUILD,
+            self.indexing.rebuild,
+        )
 
 
 def _short(model: str) -> str:

@@ -69,19 +69,21 @@ class LibraryController(QObject):
     folderRemoved = Signal(int)  # photos forgotten
     skippedReady = Signal(object)  # [(path, reason)]: an object, so that paths keep their exact bytes
 
-    def __init__(self, store: LibraryStore, settings: AppSettings, searches: SearchController,
-                 thumbs: ThumbnailLoader):
+    def __init__(
+        self, store: LibraryStore, settings: AppSettings, searches: SearchController, thumbs: ThumbnailLoader
+    ):
         super().__init__()
         self.store, self.settings, self.searches, self.thumbs = store, settings, searches, thumbs
         self.library: Library | None = None
         self.summary: LibrarySummary | None = None
         # Jobs that hold the library's lock pause the folder watcher: pause() gives what stops it (called on
         # the job's thread), resume() runs when the job is done. The AppController sets them.
-        self.pause_watch: Callable[[], Callable[[], None]] = lambda: (lambda: None)
+        self.pause_watch: Callable[[], Callable[[], None]] = lambda: lambda: None
         self.resume_watch: Callable[[], None] = lambda: None
 
-    def locked_task(self, fn: Callable[[], Any], done: Callable[[Any], None],
-                    failed: Callable[[Exception], None]) -> None:
+    def locked_task(
+        self, fn: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[Exception], None]
+    ) -> None:
         """Run `fn`, which holds the library's lock, on the search thread, with the folder watcher paused."""
         stop = self.pause_watch()
 
@@ -165,7 +167,9 @@ class LibraryController(QObject):
             return
         old, store = self.library.name, self.store
         self._release()
-        self.searches.run_task(lambda: store.rename(old, new), lambda _: self.reload(new), self._library_failed)
+        self.searches.run_task(
+            lambda: store.rename(old, new), lambda _: self.reload(new), self._library_failed
+        )
 
     def remove(self) -> None:
         if self.library is None:
@@ -228,8 +232,13 @@ class QueryController(QObject):
     answered = Signal()  # a query came back (or failed)
     modelProblem = Signal(str)
 
-    def __init__(self, searches: SearchController, libraries: LibraryController, settings: AppSettings,
-                 indexing_running: Callable[[], bool]):
+    def __init__(
+        self,
+        searches: SearchController,
+        libraries: LibraryController,
+        settings: AppSettings,
+        indexing_running: Callable[[], bool],
+    ):
         super().__init__()
         self.searches, self.libraries, self.settings = searches, libraries, settings
         self._indexing = indexing_running
@@ -296,8 +305,12 @@ class QueryController(QObject):
         if lib is None or s is None or not s.folders:
             return
         if s.photos == 0:
-            self.pageChanged.emit(Page("message", INDEXING_HINT if self._indexing()
-                                       else "No photos found yet in this library's folders."))
+            self.pageChanged.emit(
+                Page(
+                    "message",
+                    INDEXING_HINT if self._indexing() else "No photos found yet in this library's folders.",
+                )
+            )
             return
         self.last_request = self.searches.search(lib, "browse", None, PAGE, self.settings.model, "all photos")
 
@@ -364,8 +377,12 @@ class QueryController(QObject):
             text = "No photos match these filters." if req.query.filters else f"No matches for {req.label}."
             self.pageChanged.emit(Page("message", text))
         elif not shown:
-            self.pageChanged.emit(Page("message", f"No good matches for {esc(req.label)} — "
-                                       f"<a href='{SHOW_CLOSEST}'>show the closest</a>"))
+            self.pageChanged.emit(
+                Page(
+                    "message",
+                    f"No good matches for {esc(req.label)} — <a href='{SHOW_CLOSEST}'>show the closest</a>",
+                )
+            )
         else:
             self.pageChanged.emit(Page("grid"))
         self.statusExtra.emit(count.status(req.label))
@@ -375,8 +392,12 @@ class QueryController(QObject):
         if results:
             return Page("grid")
         if s is not None and s.photos == 0:
-            return Page("message", "Nothing indexed yet: results will appear as indexing goes on."
-                        if self._indexing() else "Nothing is indexed yet. Add a folder of photos.")
+            return Page(
+                "message",
+                "Nothing indexed yet: results will appear as indexing goes on."
+                if self._indexing()
+                else "Nothing is indexed yet. Add a folder of photos.",
+            )
         if req.kind == "browse":
             if s is not None and not s.folders:
                 return Page("empty")
@@ -442,7 +463,7 @@ class IndexingFlow(QObject):
         self.start([path])
 
     def _already_in_library(self, path: str) -> str | None:
-        """"" for a folder of the library, " (inside X)" for one inside a folder X of it, else None.
+        """ "" for a folder of the library, " (inside X)" for one inside a folder X of it, else None.
 
         A parent of the library's folders is welcome: the core merges them into it.
         """
@@ -513,8 +534,13 @@ class AppController(QObject):
     problem = Signal(str)  # an error the user must be told (a dialog)
     modelProblem = Signal(str)  # the model can't be had: the window may offer `use_model_folder`
 
-    def __init__(self, data_dir: Path, settings: AppSettings, pool: EmbedderPool | None = None,
-                 watch_args: dict[str, float] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: AppSettings,
+        pool: EmbedderPool | None = None,
+        watch_args: dict[str, float] | None = None,
+    ):
         super().__init__()
         self.data_dir, self.settings = data_dir, settings
         self.store = LibraryStore(data_dir)
@@ -704,8 +730,11 @@ class AppController(QObject):
             return "No library yet: add a folder of photos to start."
         model = (s.model_id or self.settings.model).rstrip("/")
         short = model if len(model) < 40 else "…" + model[-38:]
-        parts = [f"{s.photos:,} photos", f"{len(s.folders)} folder{'s' if len(s.folders) != 1 else ''}",
-                 f"model {short} ({self._engine(s.model_id or self.settings.model)})"]
+        parts = [
+            f"{s.photos:,} photos",
+            f"{len(s.folders)} folder{'s' if len(s.folders) != 1 else ''}",
+            f"model {short} ({self._engine(s.model_id or self.settings.model)})",
+        ]
         if s.last_indexed:
             parts.append(f"indexed {format_duration(max(0.0, time.time() - s.last_indexed))} ago")
         if extra:

@@ -50,5 +50,7 @@ class ErrorReporter:
             if self.shown:
                 return
             self.shown = True
-        self._bridge.show.emit(f"Something went wrong: {etype.__name__}: {value}\n\n"
-                               f"Your photos and library are safe. Details were written to {self.log_path}.")
+        self._bridge.show.emit(
+            f"Something went wrong: {etype.__name__}: {value}\n\n"
+            f"Your photos and library are safe. Details were written to {self.log_path}."
+        )

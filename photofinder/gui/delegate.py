@@ -31,8 +31,9 @@ class TileDelegate(QStyledItemDelegate):
     def caption_rect(self, cell: QRect, line_height: int) -> QRect:
         return QRect(cell.x() + 8, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 16, line_height)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         widget = opt.widget
@@ -43,12 +44,20 @@ class TileDelegate(QStyledItemDelegate):
         pm = index.data(Qt.ItemDataRole.DecorationRole)
         square = self.photo_rect(opt.rect)
         if isinstance(pm, QPixmap) and not pm.isNull():
-            size = pm.deviceIndependentSize().scaled(square.width(), square.height(),
-                                                     Qt.AspectRatioMode.KeepAspectRatio) \
-                if max(pm.deviceIndependentSize().width(), pm.deviceIndependentSize().height()) > self.thumb_size \
+            size = (
+                pm.deviceIndependentSize().scaled(
+                    square.width(), square.height(), Qt.AspectRatioMode.KeepAspectRatio
+                )
+                if max(pm.deviceIndependentSize().width(), pm.deviceIndependentSize().height())
+                > self.thumb_size
                 else pm.deviceIndependentSize()
-            target = QRectF(square.x() + (square.width() - size.width()) / 2,
-                            square.y() + square.height() - size.height(), size.width(), size.height())
+            )
+            target = QRectF(
+                square.x() + (square.width() - size.width()) / 2,
+                square.y() + square.height() - size.height(),
+                size.width(),
+                size.height(),
+            )
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pm, QRectF(pm.rect()))
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
@@ -58,6 +67,9 @@ class TileDelegate(QStyledItemDelegate):
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(opt.palette.color(role))
         painter.setFont(opt.font)
-        painter.drawText(caption, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
-                         fm.elidedText(text, Qt.TextElideMode.ElideMiddle, caption.width()))
+        painter.drawText(
+            caption,
+            int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+            fm.elidedText(text, Qt.TextElideMode.ElideMiddle, caption.width()),
+        )
         painter.restore()

@@ -39,8 +39,10 @@ class SettingsDialog(QDialog):
         form = QFormLayout(self)
         self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText(DEFAULT_MODEL)
-        self.model.setToolTip("A Hugging Face model id (downloaded once) or a local CLIP model folder.\n"
-                              "A library keeps the model it was indexed with.")
+        self.model.setToolTip(
+            "A Hugging Face model id (downloaded once) or a local CLIP model folder.\n"
+            "A library keeps the model it was indexed with."
+        )
         browse = QPushButton("Folder…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -54,12 +56,16 @@ class SettingsDialog(QDialog):
         self.runtime = QComboBox()
         self.runtime.addItems(["Automatic", "ONNX Runtime (CPU)", "torch"])
         self.runtime.setCurrentIndex(RUNTIMES.index(settings.runtime))
-        self.runtime.setToolTip("Automatic: ONNX Runtime on the CPU (faster there; text searches start without "
-                                "torch), torch on a GPU.")
+        self.runtime.setToolTip(
+            "Automatic: ONNX Runtime on the CPU (faster there; text searches start without "
+            "torch), torch on a GPU."
+        )
         form.addRow("Runtime:", self.runtime)
         self.watch = QCheckBox("Watch folders for changes")
         self.watch.setChecked(settings.watch)
-        self.watch.setToolTip("New, edited and deleted photos are indexed by themselves while photofinder runs.")
+        self.watch.setToolTip(
+            "New, edited and deleted photos are indexed by themselves while photofinder runs."
+        )
         form.addRow("", self.watch)
         self.thumb = QSpinBox()
         self.thumb.setRange(64, 512)
@@ -67,7 +73,9 @@ class SettingsDialog(QDialog):
         self.thumb.setSuffix(" px")
         self.thumb.setValue(settings.thumb_size)
         form.addRow("Thumbnail size:", self.thumb)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -131,8 +139,10 @@ class DownloadDialog(QProgressDialog):
         if total > 0:
             self.setRange(0, 1000)
             self.setValue(int(1000 * done / total))
-        self.setLabelText(f"Downloading {self.model} (first use only)\n{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
-                          f" · {speed / 1e6:.1f} MB/s")
+        self.setLabelText(
+            f"Downloading {self.model} (first use only)\n{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
+            f" · {speed / 1e6:.1f} MB/s"
+        )
 
 
 class DownloadPrompt(QObject):
@@ -179,6 +189,9 @@ def ask_for_model_folder(parent: QWidget, message: str) -> str | None:
 def show_about(parent: QWidget, data_dir: object) -> None:
     from .. import __version__
 
-    QMessageBox.about(parent, "About photofinder",
-                      f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
-                      f"<p>Data folder: {data_dir}")
+    QMessageBox.about(
+        parent,
+        "About photofinder",
+        f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
+        f"<p>Data folder: {data_dir}",
+    )

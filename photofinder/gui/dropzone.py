@@ -32,7 +32,9 @@ ICON_SIDE = 40
 def read_icon(source: str | QImage, side: int = ICON_SIDE) -> QImage:
     """A small icon of an image file (read scaled: JPEGs decode at 1/8 size) or of an image in memory."""
     if isinstance(source, QImage):
-        return source.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        return source.scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     try:  # read by Python, which opens any name (Qt can't open one that is not UTF-8)
         with open(source, "rb") as f:
             data = QByteArray(f.read())
@@ -102,8 +104,11 @@ class DropZone(QObject):
         if t in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
             assert isinstance(event, QDropEvent)  # the base of drag enter and move events
             md = event.mimeData()
-            if (md.hasUrls() and any(u.isLocalFile() for u in md.urls())) or md.hasImage() \
-                    or event.source() is self._view:
+            if (
+                (md.hasUrls() and any(u.isLocalFile() for u in md.urls()))
+                or md.hasImage()
+                or event.source() is self._view
+            ):
                 event.acceptProposedAction()
             return True
         if t == QEvent.Type.Drop:

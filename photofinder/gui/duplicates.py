@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 
 THUMB = 160
 SHOWN_GROUPS = 200  # more would make a very long page; the biggest groups come first
-send_to_trash: Callable[[str], None] | None = None  # None: the system trash (send2trash); tests put a fake here
+send_to_trash: Callable[[str], None] | None = (
+    None  # None: the system trash (send2trash); tests put a fake here
+)
 
 
 class DuplicatesWorker(QObject):
@@ -78,7 +80,9 @@ class DuplicatesWorker(QObject):
                 log.info("no thumbnail for %s: %s", display_path(m.path), e)
                 continue
             data = im.tobytes()
-            images[m.path] = QImage(data, im.width, im.height, 3 * im.width, QImage.Format.Format_RGB888).copy()
+            images[m.path] = QImage(
+                data, im.width, im.height, 3 * im.width, QImage.Format.Format_RGB888
+            ).copy()
         return images
 
     @Slot(object, object, object)
@@ -109,9 +113,13 @@ class MemberCard(QFrame):
         lay.addWidget(pic)
         size = f"{member.bytes / 1e6:.1f} MB" if member.bytes >= 100_000 else f"{member.bytes / 1e3:.0f} KB"
         res = f"{member.width} × {member.height}" if member.width and member.height else "size unknown"
-        when = member.taken or datetime.datetime.fromtimestamp(member.mtime_ns / 1e9).strftime("%Y-%m-%d %H:%M")
-        self.info = QLabel(f"<b>{shown_name(member.path)}</b><br>{size} · {res}<br>{when}<br>"
-                           f"<small>{display_path(member.folder)}</small>")
+        when = member.taken or datetime.datetime.fromtimestamp(member.mtime_ns / 1e9).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+        self.info = QLabel(
+            f"<b>{shown_name(member.path)}</b><br>{size} · {res}<br>{when}<br>"
+            f"<small>{display_path(member.folder)}</small>"
+        )
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setWordWrap(True)
         self.info.setFixedWidth(THUMB + 40)
@@ -171,7 +179,9 @@ class DuplicatesDialog(QDialog):
         self._worker.failed.connect(self._on_failed)
         self._thread.start()
         self._resume = False
-        app.libraries.libraryChanged.connect(self.close)  # another library shown, or this one renamed or removed
+        app.libraries.libraryChanged.connect(
+            self.close
+        )  # another library shown, or this one renamed or removed
         if self.library is not None:
             self._find.emit(self.library)
         else:
@@ -188,11 +198,16 @@ class DuplicatesDialog(QDialog):
         self.groups = groups
         self.bar.hide()
         extra = sum(len(g.others) for g in groups)
-        self.label.setText(f"{len(groups):,} groups of duplicates, {extra:,} photos more than needed. The suggested "
-                           "keeper of each group is framed; the others are checked." if groups
-                           else "No duplicates in this library.")
+        self.label.setText(
+            f"{len(groups):,} groups of duplicates, {extra:,} photos more than needed. The suggested "
+            "keeper of each group is framed; the others are checked."
+            if groups
+            else "No duplicates in this library."
+        )
         for g in groups:
-            box = QGroupBox(f"{len(g.members)} copies" + (" · identical files" if g.exact else " · the same picture"))
+            box = QGroupBox(
+                f"{len(g.members)} copies" + (" · identical files" if g.exact else " · the same picture")
+            )
             row = QHBoxLayout(box)
             for m in g.members:
                 card = MemberCard(m, m is g.keep, images.get(m.path))
@@ -216,8 +231,11 @@ class DuplicatesDialog(QDialog):
         if not paths or self.library is None:
             return
         answer = QMessageBox.question(
-            self, "Move to trash", f"Move {len(paths):,} photo{'s' if len(paths) != 1 else ''} to the trash?\n\n"
-            "They can be restored from the system trash; photofinder forgets them.")
+            self,
+            "Move to trash",
+            f"Move {len(paths):,} photo{'s' if len(paths) != 1 else ''} to the trash?\n\n"
+            "They can be restored from the system trash; photofinder forgets them.",
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.trash_button.setEnabled(False)

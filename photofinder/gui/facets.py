@@ -54,7 +54,9 @@ def count_facets(library: Library) -> Facets:
         ext = os.path.splitext(path)[1].lower().lstrip(".")
         types[_SAME_TYPE.get(ext, ext)] += 1
         taken, mtime_ns = info.get(i, (None, 0))[:2]
-        year = int(taken[:4]) if taken and taken[:4].isdigit() else datetime.fromtimestamp(mtime_ns / 1e9).year
+        year = (
+            int(taken[:4]) if taken and taken[:4].isdigit() else datetime.fromtimestamp(mtime_ns / 1e9).year
+        )
         years[year] += 1
     return Facets(roots, dict(folders), dict(sorted(years.items())), dict(types.most_common()), len(paths))
 

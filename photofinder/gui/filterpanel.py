@@ -108,10 +108,16 @@ class YearHistogram(QWidget):
             bar = QRect(r.x() + 3, r.y() + label_h + 2 + room - h, max(2, r.width() - 6), h)
             p.fillRect(bar, pal.color(QPalette.ColorRole.Highlight if chosen else QPalette.ColorRole.Mid))
             p.setPen(pal.color(QPalette.ColorRole.Text))
-            p.drawText(QRect(r.x(), bar.y() - label_h - 1, r.width(), label_h), Qt.AlignmentFlag.AlignCenter,
-                       f"{n:,}")
-            p.drawText(QRect(r.x(), r.bottom() - label_h, r.width(), label_h), Qt.AlignmentFlag.AlignCenter,
-                       str(year) if r.width() >= fm.horizontalAdvance("2000") else f"'{year % 100:02d}")
+            p.drawText(
+                QRect(r.x(), bar.y() - label_h - 1, r.width(), label_h),
+                Qt.AlignmentFlag.AlignCenter,
+                f"{n:,}",
+            )
+            p.drawText(
+                QRect(r.x(), r.bottom() - label_h, r.width(), label_h),
+                Qt.AlignmentFlag.AlignCenter,
+                str(year) if r.width() >= fm.horizontalAdvance("2000") else f"'{year % 100:02d}",
+            )
         if not self.years:
             p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no dates yet")
@@ -178,7 +184,9 @@ class FilterPanel(QWidget):
             items: dict[str, QTreeWidgetItem] = {}
             for path in sorted(facets.folders):
                 parent = items.get(os.path.dirname(path))
-                name = display_path(os.path.basename(path.rstrip(os.sep)) or path)  # the full path: its tooltip
+                name = display_path(
+                    os.path.basename(path.rstrip(os.sep)) or path
+                )  # the full path: its tooltip
                 item = QTreeWidgetItem(parent or self.folders, [name, f"{facets.folders[path]:,}"])
                 item.setData(0, PathRole, len(self._paths))
                 item.setToolTip(0, display_path(path))
@@ -208,21 +216,33 @@ class FilterPanel(QWidget):
         return None
 
     def type_item(self, ext: str) -> QListWidgetItem | None:
-        return next((self.types.item(i) for i in range(self.types.count())
-                     if self.types.item(i).data(PathRole) == ext), None)
+        return next(
+            (
+                self.types.item(i)
+                for i in range(self.types.count())
+                if self.types.item(i).data(PathRole) == ext
+            ),
+            None,
+        )
 
     # -- the filters ---------------------------------------------------------------------------------------
     def filters(self) -> Filters:
         sel = self.folders.selectedItems()
         i = sel[0].data(0, PathRole) if sel else -1
         years = self.years.selected
-        types = tuple(self.types.item(k).data(PathRole) for k in range(self.types.count())
-                      if self.types.item(k).checkState() == Qt.CheckState.Checked)
-        return Filters(folder=self._paths[i] if i is not None and i >= 0 else None,
-                       after=date(years[0], 1, 1) if years else None,
-                       before=date(years[1], 12, 31) if years else None,
-                       types=types, orientation=self.orientation.currentData(),
-                       min_size=self.min_size.currentData())
+        types = tuple(
+            self.types.item(k).data(PathRole)
+            for k in range(self.types.count())
+            if self.types.item(k).checkState() == Qt.CheckState.Checked
+        )
+        return Filters(
+            folder=self._paths[i] if i is not None and i >= 0 else None,
+            after=date(years[0], 1, 1) if years else None,
+            before=date(years[1], 12, 31) if years else None,
+            types=types,
+            orientation=self.orientation.currentData(),
+            min_size=self.min_size.currentData(),
+        )
 
     def clear(self) -> None:
         """Every photo again."""
@@ -267,8 +287,9 @@ class FilterDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Filters", parent)
         self.setObjectName("filters")
-        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable |
-                         QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
         self.panel = FilterPanel()
         self.setWidget(self.panel)
         self.setMinimumWidth(230)

@@ -29,8 +29,16 @@ class IndexWorker(QObject):
     failed = Signal(str, str)  # message, kind (MODEL, BUSY, DAMAGED or OTHER)
     modelLoading = Signal(str)
 
-    def __init__(self, library: Library, pool: EmbedderPool, model: str | None, add_folders: list[str],
-                 cancel: CancelToken, rebuild: bool = False, before: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        library: Library,
+        pool: EmbedderPool,
+        model: str | None,
+        add_folders: list[str],
+        cancel: CancelToken,
+        rebuild: bool = False,
+        before: Callable[[], None] | None = None,
+    ):
         super().__init__()
         self.library, self.pool, self.model = library, pool, model
         self.add_folders, self.cancel, self.rebuild = add_folders, cancel, rebuild
@@ -51,7 +59,9 @@ class IndexWorker(QObject):
             embedder = self.pool.hold(model)
             try:
                 self.pool.load(embedder, self.modelLoading.emit)
-                report = Indexer(self.library, embedder, rebuild=self.rebuild).run(self._on_progress, self.cancel)
+                report = Indexer(self.library, embedder, rebuild=self.rebuild).run(
+                    self._on_progress, self.cancel
+                )
             finally:
                 self.pool.release(model, device)
             self.finished.emit(report)
@@ -69,8 +79,11 @@ class IndexWorker(QObject):
             self.failed.emit(f"Indexing stopped: {e.strerror or e}. What was indexed so far is kept.", OTHER)
         except Exception as e:
             log.exception("indexing failed")
-            self.failed.emit(f"Indexing stopped because of an unexpected error ({type(e).__name__}: {e}). "
-                             "What was indexed so far is kept; details are in the log file.", OTHER)
+            self.failed.emit(
+                f"Indexing stopped because of an unexpected error ({type(e).__name__}: {e}). "
+                "What was indexed so far is kept; details are in the log file.",
+                OTHER,
+            )
 
     def _on_progress(self, p: Progress) -> None:
         now = time.monotonic()
@@ -98,8 +111,14 @@ class IndexController(QObject):
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, library: Library, model: str, add_folders: list[str] | None = None,
-              rebuild: bool = False, before: Callable[[], None] | None = None) -> bool:
+    def start(
+        self,
+        library: Library,
+        model: str,
+        add_folders: list[str] | None = None,
+        rebuild: bool = False,
+        before: Callable[[], None] | None = None,
+    ) -> bool:
         """Index `library` (adding `add_folders`), or with `rebuild` re-encode it all with `model`.
 
         `before` runs first, on the index thread (it may wait).

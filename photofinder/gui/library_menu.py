@@ -26,8 +26,9 @@ class LibraryActions(QObject):
         lib = self.app.library
         if lib is None or self._busy("rename a library"):
             return
-        name, ok = QInputDialog.getText(self.window, "Rename library", f"New name for {lib.name!r}:",
-                                        text=lib.name)
+        name, ok = QInputDialog.getText(
+            self.window, "Rename library", f"New name for {lib.name!r}:", text=lib.name
+        )
         if ok and name.strip() and name.strip() != lib.name:
             self.app.libraries.rename(name.strip())
 
@@ -36,8 +37,11 @@ class LibraryActions(QObject):
         if lib is None or self._busy("remove a library"):
             return
         answer = QMessageBox.question(
-            self.window, "Remove library", f"Remove the library {lib.name!r}?\n\nThis deletes photofinder's "
-            "index and thumbnails for it. Your photos are not touched.")
+            self.window,
+            "Remove library",
+            f"Remove the library {lib.name!r}?\n\nThis deletes photofinder's "
+            "index and thumbnails for it. Your photos are not touched.",
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.app.libraries.remove()
 
@@ -52,8 +56,11 @@ class LibraryActions(QObject):
     def remove_folder(self, folder: str) -> None:
         if self.app.library is None or self._busy("remove a folder"):
             return
-        answer = QMessageBox.question(self.window, "Remove folder",
-                                      f"Stop searching {display_path(folder)}?\n\nThe photos in it are not touched.")
+        answer = QMessageBox.question(
+            self.window,
+            "Remove folder",
+            f"Stop searching {display_path(folder)}?\n\nThe photos in it are not touched.",
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.app.libraries.remove_folder(folder)
 

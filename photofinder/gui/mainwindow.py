@@ -109,7 +109,9 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.add_folder_action)
         self.remove_folder_menu = m.addMenu("Remove &folder")
-        self.remove_folder_menu.aboutToShow.connect(lambda: a.fill_remove_folder_menu(self.remove_folder_menu))
+        self.remove_folder_menu.aboutToShow.connect(
+            lambda: a.fill_remove_folder_menu(self.remove_folder_menu)
+        )
         self.reindex_action = m.addAction("Re-&index now", lambda: self.app.indexing.start([]))
         self.duplicates_action = m.addAction("Find &duplicates…", a.find_duplicates)
         m.addSeparator()
@@ -120,7 +122,9 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         e.addAction("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
         h = self.menuBar().addMenu("&Help")
-        h.addAction("Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir))))
+        h.addAction(
+            "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir)))
+        )
         h.addAction("&About photofinder", lambda: show_about(self, self.data_dir))
 
     def _connect(self) -> None:
@@ -154,8 +158,9 @@ class MainWindow(QMainWindow):
         ix.finished.connect(self.progress.finish)
         self.progress.actionRequested.connect(app.care.act)
         # Queued: a notice follows the panel's own update for the same event (a cancelled rebuild's summary).
-        app.care.notice.connect(lambda n: self.progress.show_notice(n.text, n.action, n.error),
-                                Qt.ConnectionType.QueuedConnection)
+        app.care.notice.connect(
+            lambda n: self.progress.show_notice(n.text, n.action, n.error), Qt.ConnectionType.QueuedConnection
+        )
         ix.modelLoading.connect(lambda _: self.progress.label.setText("Loading the model…"))
         for sig in (ix.finished, ix.failed, q.answered):
             sig.connect(self.downloads.close)
@@ -163,7 +168,9 @@ class MainWindow(QMainWindow):
         lib.libraryChanged.connect(self._on_library_changed)
         lib.skippedReady.connect(lambda skipped: SkippedDialog(skipped, self).open())
         q.resultsReset.connect(self._on_results)
-        q.resultsAppended.connect(lambda _, found: self.results.append_results(found.results, found.more is not None))
+        q.resultsAppended.connect(
+            lambda _, found: self.results.append_results(found.results, found.more is not None)
+        )
         app.pageChanged.connect(self._show)
         app.statusChanged.connect(self.status.setText)
         app.notice.connect(self.statusBar().showMessage)  # an empty text clears it
@@ -176,8 +183,13 @@ class MainWindow(QMainWindow):
         self.library_box.clear()
         self.library_box.addItems(names)
         self.library_box.setCurrentText(current)
-        for w in (self.library_box, self.rename_action, self.remove_action, self.reindex_action,
-                  self.duplicates_action):
+        for w in (
+            self.library_box,
+            self.rename_action,
+            self.remove_action,
+            self.reindex_action,
+            self.duplicates_action,
+        ):
             w.setEnabled(bool(names))
 
     def _on_library_changed(self, library: object) -> None:
@@ -216,7 +228,9 @@ class MainWindow(QMainWindow):
             self.drops.paste(QGuiApplication.clipboard())
 
     def _on_results(self, req: SearchRequest | None, found: Found) -> None:
-        self.results.set_results(found.results, req.library.thumbs_dir if req else None, found.more is not None)
+        self.results.set_results(
+            found.results, req.library.thumbs_dir if req else None, found.more is not None
+        )
         if found.results:
             self.view.scrollToTop()
 
@@ -226,7 +240,9 @@ class MainWindow(QMainWindow):
     def _show(self, page: Page) -> None:
         if page.kind == "message":
             self.message.setText(page.text)
-        self.pages.setCurrentWidget({"empty": self.empty_page, "grid": self.view}.get(page.kind, self.message))
+        self.pages.setCurrentWidget(
+            {"empty": self.empty_page, "grid": self.view}.get(page.kind, self.message)
+        )
 
     def _on_model_problem(self, message: str) -> None:
         folder = ask_for_model_folder(self, message)

@@ -21,8 +21,14 @@ EmbedderFactory = Callable[..., Any]
 RUNTIME_NAMES = {"onnx": "ONNX", "onnx-int8": "ONNX int8", "torch": "torch"}
 
 
-def make_embedder(model: str, device: str, progress: Callable[[int, int], None], *, runtime: str = "auto",
-                  purpose: str = "index") -> Any:
+def make_embedder(
+    model: str,
+    device: str,
+    progress: Callable[[int, int], None],
+    *,
+    runtime: str = "auto",
+    purpose: str = "index",
+) -> Any:
     """The app's default factory: the core's choice of encoder (ONNX Runtime on a CPU, torch on a GPU)."""
     return open_embedder(model, device=device, runtime=runtime, purpose=purpose, download_progress=progress)
 
@@ -43,8 +49,13 @@ class EmbedderPool(QObject):
     unloaded = Signal()
     _used = Signal()  # emitted from any thread; restarts the idle timer on the GUI thread
 
-    def __init__(self, device: str = "auto", factory: EmbedderFactory = make_embedder,
-                 idle_ms: int = IDLE_UNLOAD_MS, runtime: str = "auto"):
+    def __init__(
+        self,
+        device: str = "auto",
+        factory: EmbedderFactory = make_embedder,
+        idle_ms: int = IDLE_UNLOAD_MS,
+        runtime: str = "auto",
+    ):
         super().__init__()
         self.device = device
         self.runtime = runtime
@@ -67,7 +78,7 @@ class EmbedderPool(QObject):
         return self._get(model, purpose, hold=False)
 
     def _role(self, purpose: str, device: str, runtime: str) -> str:
-        """"index-gpu" where an index run gets another encoder than a search would, else "" (shared)."""
+        """ "index-gpu" where an index run gets another encoder than a search would, else "" (shared)."""
         if purpose != "index" or device != "auto" or runtime != "auto":
             return ""
         if self._gpu is None:
@@ -81,12 +92,18 @@ class EmbedderPool(QObject):
             key = (model, device, runtime, role)
             # Any other model no index run holds is let go of: after a switch, or after a rebuild that held the new
             # model while searches still used the old one. The other role of the same model stays.
-            dropped = self._drop([k for k in self._models if k[:3] != key[:3] and not self._held[k]],
-                                 "switched away")
+            dropped = self._drop(
+                [k for k in self._models if k[:3] != key[:3] and not self._held[k]], "switched away"
+            )
             emb = self._models.get(key)
             if emb is None:
-                emb = self._models[key] = self._factory(model, device, self._progress_for(model), runtime=runtime,
-                                                        purpose="index" if role else "search")
+                emb = self._models[key] = self._factory(
+                    model,
+                    device,
+                    self._progress_for(model),
+                    runtime=runtime,
+                    purpose="index" if role else "search",
+                )
             if hold:
                 self._held[key] += 1
         self._used.emit()
@@ -154,7 +171,7 @@ class EmbedderPool(QObject):
         return emb.device if emb is not None else None
 
     def loaded_runtime(self, model: str) -> str | None:
-        """"ONNX", "ONNX int8" or "torch" for `model`, if it is loaded (asking never loads it)."""
+        """ "ONNX", "ONNX int8" or "torch" for `model`, if it is loaded (asking never loads it)."""
         emb = self._loaded(model)
         if emb is None:
             return None

@@ -12,8 +12,9 @@ PAGE = 500  # photos per browse page
 BrowseKey = PageKey
 
 
-def browse_page(catalog: Catalog, after: BrowseKey | None, limit: int = PAGE
-                ) -> tuple[list[SearchResult], BrowseKey | None]:
+def browse_page(
+    catalog: Catalog, after: BrowseKey | None, limit: int = PAGE
+) -> tuple[list[SearchResult], BrowseKey | None]:
     """One page of the library's photos after `after`, and the key to ask for the next (None at the end).
 
     Photos deleted since they were indexed are left out (never a dead tile), but still move the key on.
@@ -25,5 +26,7 @@ def browse_page(catalog: Catalog, after: BrowseKey | None, limit: int = PAGE
         if os.path.exists(p):
             d = info.get(i)
             taken = d and (d[0] or datetime.fromtimestamp(d[1] / 1e9).isoformat(timespec="seconds"))
-            results.append(SearchResult(i, p, None, h, None, taken, *d[2:]) if d else SearchResult(i, p, None, h))
+            results.append(
+                SearchResult(i, p, None, h, None, taken, *d[2:]) if d else SearchResult(i, p, None, h)
+            )
     return results, key

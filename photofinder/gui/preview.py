@@ -128,8 +128,13 @@ class QuickLook(QDialog):
 
     def _fit(self) -> None:
         if not self._pixmap.isNull():
-            self.image.setPixmap(self._pixmap.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                     Qt.TransformationMode.SmoothTransformation))
+            self.image.setPixmap(
+                self._pixmap.scaled(
+                    self.image.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
     def shutdown(self) -> None:
         self._pool.clear()

@@ -36,8 +36,12 @@ class Chip(QFrame):
         self.setObjectName("chip")
         self.term = term
         neg = term.negative
-        self.setStyleSheet(_CHIP.format(border="#c0392b" if neg else "palette(mid)",
-                                        fill="rgba(192,57,43,30)" if neg else "palette(base)"))
+        self.setStyleSheet(
+            _CHIP.format(
+                border="#c0392b" if neg else "palette(mid)",
+                fill="rgba(192,57,43,30)" if neg else "palette(base)",
+            )
+        )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 1, 2, 1)
         lay.setSpacing(3)
@@ -67,8 +71,13 @@ class Chip(QFrame):
 
     def set_icon(self, icon: QPixmap | None) -> None:
         if icon is not None and not icon.isNull():
-            self.icon.setPixmap(icon.scaled(QSize(20, 20), Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation))
+            self.icon.setPixmap(
+                icon.scaled(
+                    QSize(20, 20),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
     def has_icon(self) -> bool:
         pm = self.icon.pixmap()
@@ -106,7 +115,7 @@ class QueryBar(QWidget):
         lay.addLayout(self.chip_row)
         self.chips: list[Chip] = []
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Describe a photo, e.g. \"dog on a beach\" -people — or drop a photo here")
+        self.edit.setPlaceholderText('Describe a photo, e.g. "dog on a beach" -people — or drop a photo here')
         self.edit.setClearButtonEnabled(True)
         self.edit.setMinimumWidth(320)
         lay.addWidget(self.edit, 1)

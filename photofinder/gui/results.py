@@ -96,7 +96,9 @@ class ResultsModel(QAbstractListModel):
         self._pixmaps.clear()
         self._make_placeholders()
         if self._shown:
-            self.dataChanged.emit(self.index(0), self.index(self._shown - 1), [Qt.ItemDataRole.DecorationRole])
+            self.dataChanged.emit(
+                self.index(0), self.index(self._shown - 1), [Qt.ItemDataRole.DecorationRole]
+            )
 
     def result(self, row: int) -> SearchResult:
         return self._results[row]
@@ -187,8 +189,9 @@ class ResultsModel(QAbstractListModel):
         pm = QPixmap.fromImage(image)
         limit = key.pixels
         if max(pm.width(), pm.height()) > limit:
-            pm = pm.scaled(limit, limit, Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.SmoothTransformation)
+            pm = pm.scaled(
+                limit, limit, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
         pm.setDevicePixelRatio(key.dpr)  # sharp on HiDPI: as many pixels as the screen has
         self._pixmaps[key] = pm
         while len(self._pixmaps) > self._cache_size:
@@ -307,8 +310,9 @@ class ResultsView(QListView):
         menu = QMenu(self)
         self.find_similar_action = menu.addAction("Find similar", lambda: self.findSimilar.emit(path))
         menu.addSeparator()
-        menu.addAction("Open" if len(paths) == 1 else f"Open {len(paths)} photos",
-                       lambda: self.openPaths.emit(paths))
+        menu.addAction(
+            "Open" if len(paths) == 1 else f"Open {len(paths)} photos", lambda: self.openPaths.emit(paths)
+        )
         menu.addAction("Show in folder", lambda: self.showInFolder.emit(path))
         menu.addAction("Copy path" if len(paths) == 1 else "Copy paths", lambda: self.copyPaths.emit(paths))
         self.menu = menu

@@ -35,7 +35,9 @@ class SearchRequest:
     serial: int
     library: Library
     kind: str  # "query", "browse", "text", "image" or "similar"
-    query: Any  # a core Query; text; image path, bytes, PIL or Q image; photo path; for "browse", the page key
+    query: (
+        Any  # a core Query; text; image path, bytes, PIL or Q image; photo path; for "browse", the page key
+    )
     top: int
     default_model: str
     label: str = ""  # what the user sees for this query
@@ -53,8 +55,9 @@ class Found:
 def qimage_to_pil(image: QImage) -> Image.Image:
     """An in-memory image's pixels as a PIL image (no PNG round trip). Slow for big images: not on the GUI thread."""
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
-    return Image.frombuffer("RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB",
-                            rgb.bytesPerLine(), 1).copy()
+    return Image.frombuffer(
+        "RGB", (rgb.width(), rgb.height()), bytes(rgb.constBits()), "raw", "RGB", rgb.bytesPerLine(), 1
+    ).copy()
 
 
 class SearchWorker(QObject):
@@ -133,15 +136,19 @@ class SearchWorker(QObject):
 
     def _query(self, s: Searcher, query: Query, top: int) -> Found:
         """A combined query (chips, filters, sort); a pasted QImage becomes pixels here, off the GUI thread."""
-        terms = tuple(replace(t, value=qimage_to_pil(t.value)) if isinstance(t.value, QImage) else t
-                      for t in query.terms)
+        terms = tuple(
+            replace(t, value=qimage_to_pil(t.value)) if isinstance(t.value, QImage) else t
+            for t in query.terms
+        )
         if any(t.kind in (TEXT, IMAGE) for t in terms):
             self.pool.load(s.embedder, self.modelLoading.emit)
         found = s.run(replace(query, terms=terms), top)
         return Found(found.results, good=found.good if terms else None)
 
     @Slot(object, object, object)
-    def task(self, fn: Callable[[], object], done: Callable[[object], None], failed: Callable[[str], None]) -> None:
+    def task(
+        self, fn: Callable[[], object], done: Callable[[object], None], failed: Callable[[str], None]
+    ) -> None:
         """Run a small job (library summary, folder removal) on this thread, off the GUI thread."""
         try:
             self.taskDone.emit(done, fn())
@@ -187,8 +194,9 @@ class SearchController(QObject):
         self._worker.taskFailed.connect(self._on_task_failed)
         self._thread.start()
 
-    def search(self, library: Library, kind: str, query: Any, top: int, default_model: str,
-               label: str = "") -> SearchRequest:
+    def search(
+        self, library: Library, kind: str, query: Any, top: int, default_model: str, label: str = ""
+    ) -> SearchRequest:
         self._serial += 1
         req = SearchRequest(self._serial, library, kind, query, top, default_model, label)
         self._search.emit(req)
@@ -204,8 +212,9 @@ class SearchController(QObject):
         """Forget any query in flight (the user cleared the search)."""
         self._serial += 1
 
-    def run_task(self, fn: Callable[[], object], done: Callable[[Any], None],
-                 failed: Callable[[Exception], None]) -> None:
+    def run_task(
+        self, fn: Callable[[], object], done: Callable[[Any], None], failed: Callable[[Exception], None]
+    ) -> None:
         """Run `fn` on the search thread; `done(value)` or `failed(exception)` then runs on the GUI thread.
 
         str(exception) of a PhotofinderError is a message for the user; any other was logged as a bug.

@@ -36,7 +36,9 @@ class _ThumbSignals(QObject):
 
 
 class _ThumbJob(QRunnable):
-    def __init__(self, signals: _ThumbSignals, key: ThumbKey, content_hash: str | None, thumbs_dir: Path | None):
+    def __init__(
+        self, signals: _ThumbSignals, key: ThumbKey, content_hash: str | None, thumbs_dir: Path | None
+    ):
         super().__init__()
         self.signals, self.key, self.hash, self.thumbs_dir = signals, key, content_hash, thumbs_dir
 

@@ -116,8 +116,9 @@ class FolderWatch(QObject):
         if lib is None or self._closed or self._paused or not self.settings.watch or self.watcher is not None:
             return
         embedder = PooledEmbedder(self.pool, lib, self.settings.model)
-        w = LibraryWatcher(lib, embedder, on_batch=self._relay.emit, index_on_start=index_on_start,
-                           **self.watch_args)
+        w = LibraryWatcher(
+            lib, embedder, on_batch=self._relay.emit, index_on_start=index_on_start, **self.watch_args
+        )
         # start() walks the folders to watch them (inotify: every subfolder): not on the GUI thread.
         starter = threading.Thread(target=w.start, name=f"{THREAD_PREFIX}start-{lib.name}", daemon=True)
         self.watcher, self._starter = w, starter

@@ -63,8 +63,11 @@ class ProgressPanel(QWidget):
         self.cancel.show()
         self.cancel.setEnabled(True)
         self.close_button.hide()
-        self.label.setText("Re-indexing with the new model… searches use the old one until it is done."
-                           if rebuild else "Looking for photos…")
+        self.label.setText(
+            "Re-indexing with the new model… searches use the old one until it is done."
+            if rebuild
+            else "Looking for photos…"
+        )
         self.show()
 
     def update_progress(self, p: Progress) -> None:
@@ -76,13 +79,17 @@ class ProgressPanel(QWidget):
             return
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
-        parts = [f"{'Re-indexing with the new model' if self.rebuilding else 'Indexing'} {p.done:,} of {p.total:,}"]
+        parts = [
+            f"{'Re-indexing with the new model' if self.rebuilding else 'Indexing'} {p.done:,} of {p.total:,}"
+        ]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f} photos/s")
         if p.eta is not None and p.done < p.total:
             parts.append(f"about {format_duration(p.eta)} left")
         name = display_path(os.path.basename(p.current))
-        self.label.setText(" · ".join(parts) + (f" · <span style='color:gray'>{_esc(name)}</span>" if name else ""))
+        self.label.setText(
+            " · ".join(parts) + (f" · <span style='color:gray'>{_esc(name)}</span>" if name else "")
+        )
 
     def stopping(self) -> None:
         self.cancel.setEnabled(False)
@@ -141,9 +148,11 @@ class EmptyPage(QWidget):
         f.setBold(True)
         title.setFont(f)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint = QLabel("photofinder looks at every photo once, on this computer, so you can find them by what is "
-                      "in them:<br>type <i>dog on a beach at sunset</i>, drop a photo, or right-click one → "
-                      "<i>Find similar</i>.<br>Your photos are never changed or uploaded.")
+        hint = QLabel(
+            "photofinder looks at every photo once, on this computer, so you can find them by what is "
+            "in them:<br>type <i>dog on a beach at sunset</i>, drop a photo, or right-click one → "
+            "<i>Find similar</i>.<br>Your photos are never changed or uploaded."
+        )
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setWordWrap(True)
         self.button = QPushButton("Add folder…")

@@ -12,8 +12,13 @@ from helpers import QUERY_KINDS
 
 
 def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([sys.executable, "-m", "photofinder", *args], capture_output=True, text=True,
-                       env=os.environ.copy(), timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "photofinder", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     if check:
         assert r.returncode == 0, r.stderr
     return r
@@ -44,15 +49,19 @@ def test_index_search_similar_and_libraries(photos, tiny_model, tmp_path):
     assert len(text) == 2 and text[0].split("  ", 1)[1] in {str(p) for p in kinds}
 
     libs = json.loads(pf("libraries", "--json").stdout)["libraries"]
-    assert libs == [{"name": "Photos", "photos": len(kinds), "skipped": 1, "folders": [str(folder)],
-                     "model": tiny_model}]
+    assert libs == [
+        {"name": "Photos", "photos": len(kinds), "skipped": 1, "folders": [str(folder)], "model": tiny_model}
+    ]
 
 
 def test_bad_arguments_exit_non_zero_with_one_line(tmp_path, tiny_model):
     r = pf("index", str(tmp_path / "nope"), "--model", tiny_model, check=False)
     assert r.returncode == 2 and "folder not found" in r.stderr
     r = pf("search", "x", "--library", "Nope", check=False)
-    assert r.returncode == 1 and r.stderr.strip() == "photofinder: There is no library named 'Nope' (libraries: none yet)."
+    assert (
+        r.returncode == 1
+        and r.stderr.strip() == "photofinder: There is no library named 'Nope' (libraries: none yet)."
+    )
     r = pf("search", check=False)
     assert r.returncode == 2 and "give TEXT, --image PATH" in r.stderr
 
@@ -61,7 +70,9 @@ def test_unavailable_model_is_a_message_not_a_traceback(photos):
     folder, _ = photos
     r = pf("index", str(folder), check=False)  # default model, offline, empty HF cache
     assert r.returncode == 1
-    assert r.stderr.startswith("photofinder: The CLIP model 'openai/clip-vit-base-patch32' could not be loaded")
+    assert r.stderr.startswith(
+        "photofinder: The CLIP model 'openai/clip-vit-base-patch32' could not be loaded"
+    )
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = pf("index", str(folder), "--model", str(folder / "no-such-model"), check=False)
     assert r.returncode == 1 and "does not exist" in r.stderr
@@ -93,8 +104,9 @@ def test_the_offline_message_is_cut_at_a_word():
     assert cause.endswith("word …") and len(cause) < 170
 
 
-def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be_removed(photos, tiny_model,
-                                                                                         tmp_path):
+def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be_removed(
+    photos, tiny_model, tmp_path
+):
     folder, kinds = photos
     r = pf("index", str(folder), "--model", str(tmp_path / "no-model"), check=False)
     assert r.returncode == 1

@@ -36,7 +36,8 @@ def fake_trash(tmp_path, monkeypatch):
 
 
 def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_trash(
-        qtbot, window, photos, fake_trash, dialogs, monkeypatch):
+    qtbot, window, photos, fake_trash, dialogs, monkeypatch
+):
     from photofinder.gui.duplicates import DuplicatesDialog
 
     folder, kinds = photos
@@ -54,12 +55,17 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     qtbot.waitUntil(lambda: window.findChild(DuplicatesDialog) is not None)
     d = window.findChild(DuplicatesDialog)
     qtbot.waitUntil(lambda: len(d.cards) > 0, timeout=30000)
-    group = [c for c in d.cards if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"}]
+    group = [
+        c for c in d.cards if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"}
+    ]
     assert len(group) == 3 and sum(c.keep for c in group) == 1
     keeper = next(c for c in group if c.keep)
     assert not keeper.check.isChecked() and all(c.check.isChecked() for c in group if not c.keep)
     assert " KB · 320 × 240" in keeper.info.text() and str(keeper.member.folder) in keeper.info.text()
-    assert keeper.findChild(type(d.label)).pixmap() is not None and not keeper.findChild(type(d.label)).pixmap().isNull()
+    assert (
+        keeper.findChild(type(d.label)).pixmap() is not None
+        and not keeper.findChild(type(d.label)).pixmap().isNull()
+    )
     checked = {c.member.path for c in group if not c.keep}
     for c in d.cards:
         if c not in group:

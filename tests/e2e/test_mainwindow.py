@@ -48,8 +48,12 @@ def search(qtbot, window, text: str) -> None:
 def drop(window, widget, mime: QMimeData) -> None:
     pos = QPointF(widget.rect().center())
     for cls in (QDragEnterEvent, QDragMoveEvent, QDropEvent):
-        QApplication.sendEvent(widget, cls(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                                           Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(
+            widget,
+            cls(
+                pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+            ),
+        )
 
 
 def test_first_launch_shows_what_to_do(window):
@@ -59,7 +63,8 @@ def test_first_launch_shows_what_to_do(window):
 
 
 def test_add_folder_by_button_indexes_with_progress_then_text_search_shows_thumbnails_in_order(
-        qtbot, window, photos, monkeypatch):
+    qtbot, window, photos, monkeypatch
+):
     folder, kinds = photos
     (folder / "broken.jpg").write_bytes(b"nope")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
@@ -97,7 +102,10 @@ def test_skipped_files_link_opens_the_list(qtbot, window, photos):
 
     qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
     d = window.findChild(SkippedDialog)
-    assert d.table.item(0, 0).text() == str(folder / "broken.jpg") and d.table.item(0, 1).text() == "not an image"
+    assert (
+        d.table.item(0, 0).text() == str(folder / "broken.jpg")
+        and d.table.item(0, 1).text() == "not an image"
+    )
     d.close()
 
 
@@ -150,16 +158,28 @@ def test_right_click_find_similar(qtbot, window, photos):
     target = Path(idx.data(PathRole))
     vp = window.view.viewport()
     pos = window.view.visualRect(idx).center()
-    QTest.mouseClick(window.windowHandle(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
-                     vp.mapTo(window, pos))
+    QTest.mouseClick(
+        window.windowHandle(),
+        Qt.MouseButton.RightButton,
+        Qt.KeyboardModifier.NoModifier,
+        vp.mapTo(window, pos),
+    )
     if window.view.menu is None:  # some platforms need the event sent directly
-        QApplication.sendEvent(vp, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, vp.mapToGlobal(pos)))
+        QApplication.sendEvent(
+            vp, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, vp.mapToGlobal(pos))
+        )
     qtbot.waitUntil(lambda: window.view.menu is not None and window.view.menu.isVisible())
     menu = window.view.menu
-    assert [a.text() for a in menu.actions() if a.text()] == ["Find similar", "Open", "Show in folder", "Copy path"]
+    assert [a.text() for a in menu.actions() if a.text()] == [
+        "Find similar",
+        "Open",
+        "Show in folder",
+        "Copy path",
+    ]
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
-        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton,
-                         pos=menu.actionGeometry(window.view.find_similar_action).center())
+        qtbot.mouseClick(
+            menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(window.view.find_similar_action).center()
+        )
     found = shown_paths(window)
     assert target not in found
     assert sum(kinds[p] == kinds[target] for p in found[:4]) >= 3
@@ -239,6 +259,7 @@ def encode_gate(monkeypatch):
                 gate.reached.set()
                 assert gate.release.wait(30), "the test never released the model"
             return real_encode(self, pixels)
+
         return encode
 
     def cancel(self):
@@ -259,7 +280,9 @@ def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, encode_gate
         qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)
         qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
     report = done.args[0]
-    assert report.cancelled and report.indexed == 32 < len(kinds)  # the batch in the model when cancelled is kept
+    assert report.cancelled and report.indexed == 32 < len(
+        kinds
+    )  # the batch in the model when cancelled is kept
     assert "cancelled" in window.progress.label.text()
     assert not window.app.indexing.running
     with window.app.library.open_catalog() as c:
@@ -288,15 +311,17 @@ def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, enco
 def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos, monkeypatch):
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
-    monkeypatch.setattr("photofinder.gui.library_menu.QInputDialog.getText",
-                        staticmethod(lambda *a, **k: ("Holidays", True)))
+    monkeypatch.setattr(
+        "photofinder.gui.library_menu.QInputDialog.getText", staticmethod(lambda *a, **k: ("Holidays", True))
+    )
     window.library_actions.rename_library()
     qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Holidays")
     assert window.library_box.currentText() == "Holidays" and window.app.store.names() == ["Holidays"]
     search(qtbot, window, "a red circle")  # the renamed library still searches
     assert window.results.rowCount() > 0
-    monkeypatch.setattr("photofinder.gui.library_menu.QInputDialog.getText",
-                        staticmethod(lambda *a, **k: ("Work", True)))
+    monkeypatch.setattr(
+        "photofinder.gui.library_menu.QInputDialog.getText", staticmethod(lambda *a, **k: ("Work", True))
+    )
     window.library_actions.new_library()
     assert sorted(window.app.store.names()) == ["Holidays", "Work"] and window.app.library.name == "Work"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
@@ -322,8 +347,10 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
     folder, _ = photos
     settings.model = "openai/clip-vit-base-patch32"  # not cached, hub unreachable
     asked = []
-    monkeypatch.setattr("photofinder.gui.mainwindow.ask_for_model_folder",
-                        lambda parent, message: asked.append(message) or None)
+    monkeypatch.setattr(
+        "photofinder.gui.mainwindow.ask_for_model_folder",
+        lambda parent, message: asked.append(message) or None,
+    )
     with qtbot.waitSignal(window.app.indexing.failed, timeout=30000):
         window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
@@ -354,19 +381,45 @@ def test_screenshot_command_renders_results(photos, tiny_model, tmp_path, query)
 
     folder, _ = photos
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    r = subprocess.run([sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     out = tmp_path / "shot.png"
-    r = subprocess.run([sys.executable, "-m", "photofinder", "gui", "--library", "Photos", "--query", query,
-                        "--screenshot", str(out), "--size", "900x600"], capture_output=True, text=True, env=env,
-                       timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "photofinder",
+            "gui",
+            "--library",
+            "Photos",
+            "--query",
+            query,
+            "--screenshot",
+            str(out),
+            "--size",
+            "900x600",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     img = QImage(str(out))
     assert (img.width(), img.height()) == (900, 600)
     # the first tile is a red circle on white: the top-left of the grid (right of the filters) holds strong reds
-    reds = sum(1 for x in range(240, 540, 3) for y in range(60, 250, 3)
-               if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 80 and c.blue() < 80)
+    reds = sum(
+        1
+        for x in range(240, 540, 3)
+        for y in range(60, 250, 3)
+        if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 80 and c.blue() < 80
+    )
     assert reds > 50
 
 
@@ -465,13 +518,17 @@ def test_no_display_is_a_message_not_an_abort(tmp_path):
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    r = subprocess.run([sys.executable, "-m", "photofinder"], capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "photofinder"], capture_output=True, text=True, env=env, timeout=60
+    )
     if not sys.platform.startswith("linux"):
         pytest.skip("Linux only")
     assert r.returncode == 1 and "no display" in r.stderr and "photofinder --help" in r.stderr
 
 
-def test_escape_clears_the_search_and_the_window_remembers_its_size(qtbot, window, photos, data_dir, settings):
+def test_escape_clears_the_search_and_the_window_remembers_its_size(
+    qtbot, window, photos, data_dir, settings
+):
     from photofinder.gui.mainwindow import MainWindow
 
     folder, kinds = photos
@@ -493,7 +550,11 @@ def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window
 
     folder = tmp_path / "shapes"
     folder.mkdir()
-    for name, size in (("wide.jpg", (400, 250)), ("four-three.jpg", (320, 240)), ("portrait.jpg", (240, 400))):
+    for name, size in (
+        ("wide.jpg", (400, 250)),
+        ("four-three.jpg", (320, 240)),
+        ("portrait.jpg", (240, 400)),
+    ):
         Image.new("RGB", size, (200, 30, 30)).save(folder / name)
     add_folder_and_wait(qtbot, window, folder)
     m = window.results
@@ -513,12 +574,17 @@ def test_tiles_of_any_shape_line_up_and_never_cover_their_captions(qtbot, window
         assert px(photo.center().x(), photo.bottom() - 1).red() > 150  # the photo rests on the caption
         caption = delegate.caption_rect(cell, window.view.fontMetrics().height())
         assert caption.top() > photo.bottom()
-        reds = [px(x, y) for x in range(caption.left(), caption.right(), 2)
-                for y in range(caption.top(), caption.bottom(), 2)]
+        reds = [
+            px(x, y)
+            for x in range(caption.left(), caption.right(), 2)
+            for y in range(caption.top(), caption.bottom(), 2)
+        ]
         assert not any(c.red() > 150 and c.green() < 80 for c in reds)  # no photo pixel over the caption
 
 
-def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window, photos, tmp_path, monkeypatch):
+def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(
+    qtbot, window, photos, tmp_path, monkeypatch
+):
     """A big PNG dropped, or an image pasted, must not freeze the window: icon and pixels are read elsewhere."""
     import threading
 
@@ -530,8 +596,11 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window,
     seen = []
     for mod, name in ((dropzone, "read_icon"), (searching, "qimage_to_pil")):
         real = getattr(mod, name)
-        monkeypatch.setattr(mod, name, lambda *a, _r=real, _n=name, **k: seen.append(
-            (_n, threading.current_thread())) or _r(*a, **k))
+        monkeypatch.setattr(
+            mod,
+            name,
+            lambda *a, _r=real, _n=name, **k: seen.append((_n, threading.current_thread())) or _r(*a, **k),
+        )
     q = tmp_path / "big.png"
     draw(QUERY_KINDS[5], (1200, 900), np.random.default_rng(5), centred=True).save(q)
     md = QMimeData()
@@ -541,7 +610,8 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window,
     qtbot.waitUntil(lambda: window.search_bar.chips[0].has_icon())  # the icon came back
     img = draw(QUERY_KINDS[6], (800, 600), np.random.default_rng(8), centred=True)
     QGuiApplication.clipboard().setImage(
-        QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy())
+        QImage(img.tobytes(), img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
+    )
     window.view.setFocus()
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
         window.paste()
@@ -550,7 +620,9 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(qtbot, window,
     assert all(t is not threading.main_thread() for _, t in seen), seen
 
 
-def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(qtbot, window, photos, monkeypatch):
+def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(
+    qtbot, window, photos, monkeypatch
+):
     """b"caf\\xe9.jpg": caption, tooltip, chip and messages show "caf\ufffd.jpg"; Open, Show in folder, Copy
     path and drag-out hand over URLs that name the very same bytes."""
     import shutil
@@ -577,7 +649,8 @@ def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(q
     def bytes_of(url) -> bytes:
         assert url.isValid() and url.isLocalFile()
         assert os.fsencode(fileurls.local_path(url)) == urllib.parse.unquote_to_bytes(
-            url.path(url.ComponentFormattingOption.FullyEncoded))
+            url.path(url.ComponentFormattingOption.FullyEncoded)
+        )
         return os.fsencode(fileurls.local_path(url))
 
     opened = []
@@ -618,7 +691,8 @@ def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(q
 
 
 def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_cancels_safely(
-        qtbot, window, photos, settings, tiny_model, tmp_path, encode_gate, monkeypatch):
+    qtbot, window, photos, settings, tiny_model, tmp_path, encode_gate, monkeypatch
+):
     import json
     import shutil
 

@@ -39,11 +39,15 @@ def show_more(qtbot, window) -> None:
     qtbot.waitUntil(lambda: "show more" not in window.results_bar.count.text())
 
 
-def test_two_dropped_images_and_text_are_one_query_that_reruns_as_chips_change(qtbot, window, photos, tmp_path):
+def test_two_dropped_images_and_text_are_one_query_that_reruns_as_chips_change(
+    qtbot, window, photos, tmp_path
+):
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
     images = []
-    for i, kind in enumerate((QUERY_KINDS[4], QUERY_KINDS[7])):  # a yellow star on gray, an orange star on white
+    for i, kind in enumerate(
+        (QUERY_KINDS[4], QUERY_KINDS[7])
+    ):  # a yellow star on gray, an orange star on white
         images.append(tmp_path / f"query-{i}.png")
         draw(kind, (300, 300), np.random.default_rng(20 + i), centred=True).save(images[-1])
     search(qtbot, window, "a star")
@@ -53,17 +57,30 @@ def test_two_dropped_images_and_text_are_one_query_that_reruns_as_chips_change(q
     assert [c.label.text() for c in bar.chips] == ["query-0.png", "query-1.png"]
     assert bar.edit.text() == "a star"  # the typed text stays beside the chips
     terms = window.app.query.last_request.query.terms
-    assert [(t.kind, t.label) for t in terms] == [("text", "a star"), ("image", "query-0.png"),
-                                                  ("image", "query-1.png")]
+    assert [(t.kind, t.label) for t in terms] == [
+        ("text", "a star"),
+        ("image", "query-0.png"),
+        ("image", "query-1.png"),
+    ]
     assert {kinds[p].shape for p in shown_paths(window)[:5]} == {"star"}
     qtbot.waitUntil(lambda: all(c.has_icon() for c in bar.chips))
     shot(window, "chips-two-images-and-text")
 
     chip = bar.chips[1]
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # the wheel weighs a chip
-        QApplication.sendEvent(chip, QWheelEvent(QPointF(5, 5), QPointF(chip.mapToGlobal(QPoint(5, 5))), QPoint(),
-                                                 QPoint(0, 120), Qt.MouseButton.NoButton,
-                                                 Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+        QApplication.sendEvent(
+            chip,
+            QWheelEvent(
+                QPointF(5, 5),
+                QPointF(chip.mapToGlobal(QPoint(5, 5))),
+                QPoint(),
+                QPoint(0, 120),
+                Qt.MouseButton.NoButton,
+                Qt.KeyboardModifier.NoModifier,
+                Qt.ScrollPhase.NoScrollPhase,
+                False,
+            ),
+        )
     assert chip.weight.text() == "×2" and window.app.query.last_request.query.terms[2].weight == 2.0
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # ... or its ×N menu
         chip.weight.menu().actions()[0].trigger()
@@ -148,7 +165,9 @@ def test_filter_panel_counts_and_restricts_the_grid_and_the_query(qtbot, window,
     folder, _, old = sorted_photos
     add_folder_and_wait(qtbot, window, folder)
     panel = window.filters.panel
-    qtbot.waitUntil(lambda: panel.folder_item(str(old)) is not None, timeout=10000)  # counted off the GUI thread
+    qtbot.waitUntil(
+        lambda: panel.folder_item(str(old)) is not None, timeout=10000
+    )  # counted off the GUI thread
     assert panel.folder_item(str(folder)).text(1) == "40" and panel.folder_item(str(old)).text(1) == "8"
     assert panel.years.years == {2019: 8, 2023: 18, 2024: 14}
     assert panel.type_item("png").text() == "PNG  (3)"
@@ -225,7 +244,9 @@ def test_details_and_a_preview_that_steps_with_the_arrows(qtbot, window, photos,
     qtbot.waitUntil(lambda: window.results.rowCount() == len(kinds), timeout=10000)
     threads = []
     real = preview.read_preview
-    monkeypatch.setattr(preview, "read_preview", lambda *a: threads.append(threading.current_thread()) or real(*a))
+    monkeypatch.setattr(
+        preview, "read_preview", lambda *a: threads.append(threading.current_thread()) or real(*a)
+    )
     view = window.view
     view.setCurrentIndex(window.results.index(0))
     first = window.results.result(0)

@@ -13,7 +13,11 @@ from shapes import draw
 
 from photofinder.gui.results import PathRole
 
-FAST = {"debounce": 0.2, "max_delay": 1.0, "recheck_folders": 0.5}  # seconds: a test can't wait 2 s per change
+FAST = {
+    "debounce": 0.2,
+    "max_delay": 1.0,
+    "recheck_folders": 0.5,
+}  # seconds: a test can't wait 2 s per change
 
 
 @pytest.fixture
@@ -47,7 +51,8 @@ def save_photo(path: Path, seed: int) -> None:
 
 
 def test_a_photo_added_to_a_watched_folder_appears_in_the_grid_and_a_deleted_one_leaves(
-        qtbot, watched_window, photos):
+    qtbot, watched_window, photos
+):
     w = watched_window
     folder, kinds = photos
     with qtbot.waitSignal(w.app.indexing.finished, timeout=60000):

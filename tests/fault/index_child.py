@@ -49,7 +49,8 @@ def main() -> None:
 
     vectors.VectorIndex.save = save  # type: ignore[method-assign]
     report = Indexer(lib, embedder, batch_size=batch, torch_threads=1).run(
-        lambda p: print(f"P {p.phase} {p.done}/{p.total}", flush=True) if p.phase == "indexing" else None)
+        lambda p: print(f"P {p.phase} {p.done}/{p.total}", flush=True) if p.phase == "indexing" else None
+    )
     print("DONE " + json.dumps(report.as_json()), flush=True)
 
 

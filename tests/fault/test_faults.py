@@ -36,8 +36,11 @@ def _guard(folder: Path) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def photos_are_never_modified():
     yield
-    changed = [p for p, (h, m) in _guarded.items()
-               if p.exists() and (hashlib.sha256(p.read_bytes()).digest(), p.stat().st_mtime_ns) != (h, m)]
+    changed = [
+        p
+        for p, (h, m) in _guarded.items()
+        if p.exists() and (hashlib.sha256(p.read_bytes()).digest(), p.stat().st_mtime_ns) != (h, m)
+    ]
     assert _guarded and changed == []
 
 
@@ -56,8 +59,13 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 def pf(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "photofinder", *args], capture_output=True, text=True,
-                          env=_env(data_dir), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "photofinder", *args],
+        capture_output=True,
+        text=True,
+        env=_env(data_dir),
+        timeout=timeout,
+    )
 
 
 def _one_line(r: subprocess.CompletedProcess[str]) -> str:
@@ -93,12 +101,19 @@ def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_
     with lib.open_catalog() as c:
         c.add_folder(str(photo_set))
     child = [sys.executable, str(HERE / "index_child.py"), "Photos", vitb32_model, str(BATCH)]
-    proc = subprocess.Popen(child + (["slow-save"] if when == "final-save" else []), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env(data))
+    proc = subprocess.Popen(
+        child + (["slow-save"] if when == "final-save" else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(data),
+    )
     encoded = 0
-    trigger = {"early": lambda line: line.startswith("P indexing"),
-               "mid-batch": lambda line: line.startswith("P indexing 40/"),
-               "final-save": lambda line: line == "SAVING"}[when]
+    trigger = {
+        "early": lambda line: line.startswith("P indexing"),
+        "mid-batch": lambda line: line.startswith("P indexing 40/"),
+        "final-save": lambda line: line == "SAVING",
+    }[when]
     assert proc.stdout is not None
     for line in proc.stdout:
         line = line.strip()
@@ -126,8 +141,10 @@ def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_
 def test_two_index_runs_on_one_library(photo_set, tiny_model, tmp_path):
     data = tmp_path / "data"
     cmd = [sys.executable, "-m", "photofinder", "index", str(photo_set), "--model", tiny_model, "--json"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(data))
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(data))
+        for _ in range(2)
+    ]
     outs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     ok = [json.loads(out) for rc, out, err in outs if rc == 0]
     refused = [err for rc, out, err in outs if rc != 0]
@@ -145,8 +162,13 @@ def test_searching_while_another_process_indexes(photo_set, tiny_model, tmp_path
     extra = _guard(tmp_path / "more")
     make_photos(extra, QUERY_KINDS, 4, seed=9)
     _guard(extra)
-    index = subprocess.Popen([sys.executable, "-m", "photofinder", "index", str(extra)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=_env(data))
+    index = subprocess.Popen(
+        [sys.executable, "-m", "photofinder", "index", str(extra)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(data),
+    )
     searches = [pf(data, "search", "a red circle", "--json") for _ in range(3)]
     assert index.wait(timeout=120) == 0
     for s in searches:
@@ -157,9 +179,26 @@ def test_searching_while_another_process_indexes(photo_set, tiny_model, tmp_path
 
 def test_index_runs_on_two_libraries_at_once(photo_set, tiny_model, tmp_path):
     data = tmp_path / "data"
-    procs = [subprocess.Popen([sys.executable, "-m", "photofinder", "index", str(photo_set), "--library", name,
-                               "--model", tiny_model], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=_env(data)) for name in ("A", "B")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "photofinder",
+                "index",
+                str(photo_set),
+                "--library",
+                name,
+                "--model",
+                tiny_model,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(data),
+        )
+        for name in ("A", "B")
+    ]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.communicate()[1]
     _consistent(data, "A", 48)
@@ -181,8 +220,14 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt_with_one_log_line(indexed, p
     assert pf(indexed, "index", str(photo_set), "--library", "Other", "--model", tiny_model).returncode == 0
     good = index.read_bytes()
     for damage in ("truncated", "garbage", "foreign", "empty"):
-        index.write_bytes({"truncated": good[: len(good) // 2], "garbage": os.urandom(len(good)), "empty": b"",
-                           "foreign": (indexed / "libraries" / "Other" / "index.faiss").read_bytes()}[damage])
+        index.write_bytes(
+            {
+                "truncated": good[: len(good) // 2],
+                "garbage": os.urandom(len(good)),
+                "empty": b"",
+                "foreign": (indexed / "libraries" / "Other" / "index.faiss").read_bytes(),
+            }[damage]
+        )
         r = pf(indexed, "search", "a red circle", "-n", "3")
         assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, damage
         assert "can't be used" in _one_line(r), damage
@@ -220,11 +265,17 @@ def test_a_damaged_catalog_is_one_line_naming_the_file_and_the_way_out(indexed):
 def test_a_lost_wal_after_a_crash_loses_no_folder(photo_set, tiny_model, tmp_path):
     data = tmp_path / "data"
     lib = data / "libraries" / "Photos"
-    proc = subprocess.Popen([sys.executable, "-m", "photofinder", "index", str(photo_set), "--model", tiny_model],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(data))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photofinder", "index", str(photo_set), "--model", tiny_model],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(data),
+    )
     deadline = time.monotonic() + 60
     thumbs = lib / "thumbs"
-    while not (thumbs.exists() and sum(1 for _ in thumbs.rglob("*.jpg")) >= 20) and time.monotonic() < deadline:
+    while (
+        not (thumbs.exists() and sum(1 for _ in thumbs.rglob("*.jpg")) >= 20) and time.monotonic() < deadline
+    ):
         time.sleep(0.005)  # a batch committed to the -wal, not yet checkpointed into the catalog
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -248,8 +299,12 @@ def test_an_unusable_data_dir_is_one_line(tmp_path):
 def small_disk(tmp_path):
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("can't mount a tmpfs here (not root); the in-process full-disk test covers the catalog")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
@@ -284,8 +339,13 @@ def test_hostile_names_and_files(tmp_path, tiny_model, shape_folder):
     folder = tmp_path / "hostile"
     folder.mkdir()
     photos = sorted(kinds)
-    names = [b"caf\xe9.jpg", b"new\nline.jpg", b"-rf.jpg", "😀 birthday.jpg".encode(),
-             ("x" * 251 + ".jpg").encode()]
+    names = [
+        b"caf\xe9.jpg",
+        b"new\nline.jpg",
+        b"-rf.jpg",
+        "😀 birthday.jpg".encode(),
+        ("x" * 251 + ".jpg").encode(),
+    ]
     for raw, p in zip(names, photos):
         with open(os.fsencode(folder) + b"/" + raw, "wb") as f:
             f.write(p.read_bytes())
@@ -324,8 +384,13 @@ def test_hostile_names_and_files(tmp_path, tiny_model, shape_folder):
     t = threading.Thread(target=writer)
     t.start()
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model,
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(data))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(data),
+    )
     deadline = time.monotonic() + 60
     while not (data / "libraries" / "Photos" / "thumbs").exists() and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -342,8 +407,11 @@ def test_hostile_names_and_files(tmp_path, tiny_model, shape_folder):
     indexed = report["indexed"] + report["reused"]
     assert indexed >= 6  # the five odd names and the linked photo, whatever became of the growing one
 
-    raw_lines = subprocess.run([sys.executable, "-m", "photofinder", "search", "--image", str(photos[0]), "-n",
-                                "60"], capture_output=True, env=_env(data)).stdout.split(b"\n")
+    raw_lines = subprocess.run(
+        [sys.executable, "-m", "photofinder", "search", "--image", str(photos[0]), "-n", "60"],
+        capture_output=True,
+        env=_env(data),
+    ).stdout.split(b"\n")
     assert any(line.endswith(b"/caf\xe9.jpg") for line in raw_lines)  # the exact bytes, for xargs and friends
     j = json.loads(pf(data, "search", "--image", str(photos[0]), "-n", "60", "--json").stdout)
     odd = [x for x in j["results"] if "path_bytes" in x]

@@ -42,15 +42,21 @@ def _bpe_lines() -> list[str]:
         data = path.read_bytes()
     except ImportError:
         tmp = tempfile.mkdtemp()
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "open_clip_torch==3.3.0",
-                        "-d", tmp], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "open_clip_torch==3.3.0", "-d", tmp],
+            check=True,
+        )
         with zipfile.ZipFile(glob.glob(f"{tmp}/*.whl")[0]) as z:
             data = z.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
     return gzip.decompress(data).decode("utf-8").split("\n")
 
 
 def _bytes_to_unicode() -> list[str]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -76,7 +82,9 @@ def write_tokenizer(out: Path) -> int:
     return len(vocab)
 
 
-def captions_for(kind: Kind, rng: np.random.Generator) -> tuple[str, tuple[str | None, str | None, str | None]]:
+def captions_for(
+    kind: Kind, rng: np.random.Generator
+) -> tuple[str, tuple[str | None, str | None, str | None]]:
     """A caption and the attributes it names (None = not named), mostly the full caption."""
     r = rng.random()
     if r < 0.6:
@@ -122,16 +130,31 @@ def main() -> None:
     eos = tok.convert_tokens_to_ids("<|endoftext|>")
     bos = tok.convert_tokens_to_ids("<|startoftext|>")
     config = CLIPConfig(
-        text_config=dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=2, max_position_embeddings=16, eos_token_id=eos, bos_token_id=bos,
-                         pad_token_id=eos),
-        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=IMAGE, patch_size=8),
+        text_config=dict(
+            vocab_size=vocab_size,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=16,
+            eos_token_id=eos,
+            bos_token_id=bos,
+            pad_token_id=eos,
+        ),
+        vision_config=dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=IMAGE,
+            patch_size=8,
+        ),
         projection_dim=64,
     )
     model = CLIPModel(config)
-    CLIPImageProcessor(size={"shortest_edge": IMAGE}, crop_size={"height": IMAGE, "width": IMAGE}).save_pretrained(
-        args.out)
+    CLIPImageProcessor(
+        size={"shortest_edge": IMAGE}, crop_size={"height": IMAGE, "width": IMAGE}
+    ).save_pretrained(args.out)
 
     print(f"drawing {args.images} training images", flush=True)
     images, labels = make_dataset(args.images, rng)
@@ -148,12 +171,22 @@ def main() -> None:
         caps, attrs = zip(*(captions_for(k, rng) for k in kinds))
         t = tok(list(caps), padding="max_length", max_length=16, truncation=True, return_tensors="pt")
         # Several images in a batch can fit one caption: the target spreads over all of them.
-        match = torch.tensor([[all(a is None or a == v for a, v in zip(at, (k.shape, k.colour, k.background)))
-                               for at in attrs] for k in kinds], dtype=torch.float32)
+        match = torch.tensor(
+            [
+                [
+                    all(a is None or a == v for a, v in zip(at, (k.shape, k.colour, k.background)))
+                    for at in attrs
+                ]
+                for k in kinds
+            ],
+            dtype=torch.float32,
+        )
         out = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"], pixel_values=x)
         logits = out.logits_per_image
-        loss = (F.cross_entropy(logits, match / match.sum(1, keepdim=True))
-                + F.cross_entropy(logits.T, match.T / match.T.sum(1, keepdim=True))) / 2
+        loss = (
+            F.cross_entropy(logits, match / match.sum(1, keepdim=True))
+            + F.cross_entropy(logits.T, match.T / match.T.sum(1, keepdim=True))
+        ) / 2
         opt.zero_grad()
         loss.backward()
         opt.step()

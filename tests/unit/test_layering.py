@@ -21,7 +21,9 @@ def test_import_linter_contracts_hold():
 def test_core_source_names_no_qt_even_lazily():
     """import-linter sees module-level imports; this also catches one tucked inside a function."""
     pattern = re.compile(r"^\s*(from|import)\s+(PySide6|shiboken6|PyQt\d?|photofinder\.gui)\b", re.M)
-    offenders = [str(p) for p in (ROOT / "photofinder" / "core").rglob("*.py") if pattern.search(p.read_text())]
+    offenders = [
+        str(p) for p in (ROOT / "photofinder" / "core").rglob("*.py") if pattern.search(p.read_text())
+    ]
     assert offenders == []
 
 

@@ -26,7 +26,9 @@ class _Model:
 
 def _fill(c: Catalog, n: int = 5) -> dict[str, int]:
     c.bind_model("m", 8, "sha256:m")
-    return c.upsert([PhotoRecord(f"/p/{i}.jpg", "/p", 10, 1, f"h{i}", INDEXED, embedding=_vec(i)) for i in range(n)])
+    return c.upsert(
+        [PhotoRecord(f"/p/{i}.jpg", "/p", 10, 1, f"h{i}", INDEXED, embedding=_vec(i)) for i in range(n)]
+    )
 
 
 def test_embeddings_round_trip_as_raw_float32(tmp_path: Path) -> None:
@@ -35,7 +37,9 @@ def test_embeddings_round_trip_as_raw_float32(tmp_path: Path) -> None:
         got = c.embedding_for_path("/p/3.jpg")
         assert got is not None and got[0] == ids["/p/3.jpg"]
         np.testing.assert_array_equal(got[1], _vec(3))
-    raw = sqlite3.connect(tmp_path / "c.sqlite3").execute("SELECT embedding FROM photos LIMIT 1").fetchone()[0]
+    raw = (
+        sqlite3.connect(tmp_path / "c.sqlite3").execute("SELECT embedding FROM photos LIMIT 1").fetchone()[0]
+    )
     assert len(raw) == 8 * 4  # 8 float32s, nothing else (no pickle)
 
 
@@ -124,8 +128,19 @@ def test_libraries_are_created_listed_renamed_and_removed(store: LibraryStore, t
 def test_browse_pages_walk_the_whole_library_newest_first_through_indexes(tmp_path: Path) -> None:
     with Catalog(tmp_path / "c.sqlite3", create=True) as c:
         c.bind_model("m", 8, "sha256:m")
-        records = [PhotoRecord(f"/p/{i}.jpg", "/p", 10, 1000 + i % 7, f"h{i}", INDEXED, embedding=_vec(i),
-                               taken=f"2020-01-{1 + i % 20:02d}T00:00:00" if i % 3 else None) for i in range(95)]
+        records = [
+            PhotoRecord(
+                f"/p/{i}.jpg",
+                "/p",
+                10,
+                1000 + i % 7,
+                f"h{i}",
+                INDEXED,
+                embedding=_vec(i),
+                taken=f"2020-01-{1 + i % 20:02d}T00:00:00" if i % 3 else None,
+            )
+            for i in range(95)
+        ]
         c.upsert(records)
         seen, key = [], None
         while True:
@@ -134,10 +149,12 @@ def test_browse_pages_walk_the_whole_library_newest_first_through_indexes(tmp_pa
             if key is None:
                 break
         assert seen == [pid for pid, _, _ in c.recent(1000)] and len(set(seen)) == 95
-        for sql in ("SELECT id FROM photos INDEXED BY photos_recent_taken WHERE status = 'indexed' AND taken IS NOT"
-                    " NULL AND (taken, mtime_ns, id) < ('x', 1, 1) ORDER BY taken DESC, mtime_ns DESC, id DESC",
-                    "SELECT id FROM photos INDEXED BY photos_recent_file WHERE status = 'indexed' AND taken IS NULL"
-                    " AND (mtime_ns, id) < (1, 1) ORDER BY mtime_ns DESC, id DESC"):
+        for sql in (
+            "SELECT id FROM photos INDEXED BY photos_recent_taken WHERE status = 'indexed' AND taken IS NOT"
+            " NULL AND (taken, mtime_ns, id) < ('x', 1, 1) ORDER BY taken DESC, mtime_ns DESC, id DESC",
+            "SELECT id FROM photos INDEXED BY photos_recent_file WHERE status = 'indexed' AND taken IS NULL"
+            " AND (mtime_ns, id) < (1, 1) ORDER BY mtime_ns DESC, id DESC",
+        ):
             plan = " ".join(r[3] for r in c._all("EXPLAIN QUERY PLAN " + sql))
             assert "SCAN photos" not in plan.replace("USING INDEX", "") or "USING INDEX" in plan
             assert "TEMP B-TREE" not in plan  # no sort: the index gives the order

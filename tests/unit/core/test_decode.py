@@ -39,8 +39,11 @@ def test_exif_orientation_makes_the_photo_upright(tmp_path: Path, orientation: i
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_all_eight_exif_orientations_match_pillows_own_reading(tmp_path: Path, orientation: int) -> None:
     stored = Image.new("RGB", (60, 40), (255, 255, 255))  # four different quadrants: every flip shows
-    for box, colour in (((0, 0, 30, 20), (255, 0, 0)), ((30, 0, 60, 20), (0, 255, 0)),
-                        ((0, 20, 30, 40), (0, 0, 255))):
+    for box, colour in (
+        ((0, 0, 30, 20), (255, 0, 0)),
+        ((30, 0, 60, 20), (0, 255, 0)),
+        ((0, 20, 30, 40), (0, 0, 255)),
+    ):
         stored.paste(colour, box)
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -121,10 +124,13 @@ def test_jpeg_is_decoded_small_but_never_below_the_asked_size(tmp_path: Path) ->
     assert 448 <= min(d.image.size) < 1000
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "empty file"),
-    (b"this is a text file, not a photo", "not an image"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty file"),
+        (b"this is a text file, not a photo", "not an image"),
+    ],
+)
 def test_bad_files_get_a_short_reason(tmp_path: Path, content: bytes, reason: str) -> None:
     p = tmp_path / "bad.jpg"
     p.write_bytes(content)
@@ -155,8 +161,12 @@ def _png_header_only(w: int, h: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + \
-        chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_photo_is_never_modified(tmp_path: Path) -> None:

@@ -13,8 +13,12 @@ from shapes import Kind, draw
 from photofinder.core.duplicates import find_duplicates, trash
 from photofinder.core.indexer import Indexer
 
-KINDS = [Kind("circle", "red", "white"), Kind("star", "yellow", "gray"), Kind("square", "purple", "black"),
-         Kind("triangle", "green", "brown")]
+KINDS = [
+    Kind("circle", "red", "white"),
+    Kind("star", "yellow", "gray"),
+    Kind("square", "purple", "black"),
+    Kind("triangle", "green", "brown"),
+]
 
 
 def _collection(folder):
@@ -52,13 +56,20 @@ def _collection(folder):
             # so only the shared name says they are one shot.
             make_dng(folder / "phone" / "IMG_3.dng", img)
             edit = img.crop((64, 48, 576, 432)).resize((640, 480))
-            edit = Image.merge("RGB", [c.point(lambda v, f=f: min(255, int(v * f))) for c, f in
-                                       zip(edit.split(), (1.15, 1.0, 0.85))])
+            edit = Image.merge(
+                "RGB",
+                [
+                    c.point(lambda v, f=f: min(255, int(v * f)))
+                    for c, f in zip(edit.split(), (1.15, 1.0, 0.85))
+                ],
+            )
             edit.save(original, quality=92)
             group.add(folder / "phone" / "IMG_3.dng")
         groups.append(group)
         # Another photo of the same subject: same colours, shape and background, but not the same picture.
-        draw(k, (640, 480), np.random.default_rng(100 + i), centred=True).save(folder / "phone" / f"IMG_{i}b.jpg")
+        draw(k, (640, 480), np.random.default_rng(100 + i), centred=True).save(
+            folder / "phone" / f"IMG_{i}b.jpg"
+        )
     return groups
 
 
@@ -72,7 +83,12 @@ def test_every_true_group_and_no_different_photos(store, tmp_path, counting):
     got = sorted(sorted(m.path for m in g.members) for g in found)
     assert got == sorted(sorted(str(p) for p in g) for g in truth)
     keep = {os.path.basename(g.keep.path) for g in found}
-    assert keep == {"IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg"}  # the largest, in the preferred folder
+    assert keep == {
+        "IMG_0.jpg",
+        "IMG_1.jpg",
+        "IMG_2.jpg",
+        "IMG_3.jpg",
+    }  # the largest, in the preferred folder
     assert not any(g.exact for g in found)  # each group holds at least one copy that is not byte-identical
 
 
@@ -85,7 +101,9 @@ def test_trash_only_what_was_confirmed_then_forget_it(store, tmp_path, counting)
         group = next(g for g in find_duplicates(lib, c) if g.keep.path.endswith("IMG_0.jpg"))
         before = c.count()
     binned: list[str] = []
-    done = trash(lib, [m.path for m in group.others], send=binned.append)  # a fake trash: nothing deleted here
+    done = trash(
+        lib, [m.path for m in group.others], send=binned.append
+    )  # a fake trash: nothing deleted here
     assert sorted(done) == sorted(binned) == sorted(m.path for m in group.others)
     assert all(os.path.exists(m.path) for m in group.members)  # the fake trash moved nothing
     with lib.open_catalog() as c:

@@ -130,10 +130,14 @@ def test_embeddings_are_nearest_their_own_reference(cases, reference, vitb32_mod
     app = ClipEmbedder(vitb32_model, device="cpu")
     spec = app.spec
     refs = _ref_embed(model, processor(images=[c[2] for c in cases], return_tensors="np")["pixel_values"])
-    ours = app.encode_pixels(np.stack([to_pixels(decode(p, spec.decode_side).image, spec) for _, p, _ in cases]))
+    ours = app.encode_pixels(
+        np.stack([to_pixels(decode(p, spec.decode_side).image, spec) for _, p, _ in cases])
+    )
     sims = ours @ refs.T
     for i, (name, _, _) in enumerate(cases):
-        assert int(np.argmax(sims[i])) == i, f"{name}: nearest reference is {cases[int(np.argmax(sims[i]))][0]}"
+        assert int(np.argmax(sims[i])) == i, (
+            f"{name}: nearest reference is {cases[int(np.argmax(sims[i]))][0]}"
+        )
 
 
 def test_the_onnx_encoder_passes_the_same_equivalence(cases, reference, vitb32_model):
@@ -148,6 +152,8 @@ def test_the_onnx_encoder_passes_the_same_equivalence(cases, reference, vitb32_m
     ours = onnx.encode_pixels(pixels)
     sims = ours @ refs.T
     for i, (name, _, _) in enumerate(cases):
-        assert int(np.argmax(sims[i])) == i, f"{name}: nearest reference is {cases[int(np.argmax(sims[i]))][0]}"
+        assert int(np.argmax(sims[i])) == i, (
+            f"{name}: nearest reference is {cases[int(np.argmax(sims[i]))][0]}"
+        )
     torch_app = ClipEmbedder(vitb32_model, device="cpu").encode_pixels(pixels)
     assert float(np.min(np.sum(ours * torch_app, axis=1))) >= 0.9999

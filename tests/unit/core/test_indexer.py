@@ -30,7 +30,9 @@ def test_indexes_every_readable_photo_lists_bad_ones_and_a_second_run_does_nothi
     report = Indexer(lib, counting, batch_size=8).run(progress.append)
     assert report.indexed == len(kinds) == counting.images
     assert sorted((os.path.basename(s.path), s.reason) for s in report.skipped) == [
-        ("empty.png", "empty file"), ("notes.jpg", "not an image")]
+        ("empty.png", "empty file"),
+        ("notes.jpg", "not an image"),
+    ]
     indexing = [p for p in progress if p.phase == "indexing"]
     assert indexing[-1].done == indexing[-1].total == len(kinds) + 2
     assert all(p.rate > 0 for p in indexing) and indexing[0].eta is not None
@@ -182,7 +184,9 @@ def test_a_full_disk_stops_with_a_message_and_keeps_the_library_consistent(store
     assert report.indexed == len(kinds) - saved
 
 
-def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(store, tmp_path, counting, monkeypatch):
+def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(
+    store, tmp_path, counting, monkeypatch
+):
     from PIL import Image
 
     from photofinder.core import decode as decode_module
@@ -212,7 +216,9 @@ def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(store, t
     monkeypatch.setattr(_Image, "open", lambda fp, *a, **k: opened.append(str(fp)) or real_open(fp, *a, **k))
     for name, (w, h) in sizes.items():
         thumb = load_thumbnail(str(folder / name), hashes[name], lib.thumbs_dir, 160)
-        assert max(thumb.size) == min(160, max(w, h)), name  # the tile's size, or the photo's own when smaller
+        assert max(thumb.size) == min(160, max(w, h)), (
+            name
+        )  # the tile's size, or the photo's own when smaller
     assert decoded == []  # both came from the cache the indexer wrote: no photo was decoded again
     assert any(str(lib.thumbs_dir) in o for o in opened)  # and the cache was really read (not vacuous)
 
@@ -224,8 +230,10 @@ def test_raw_photos_are_indexed_from_their_preview_and_found(store, tmp_path, co
     folder.mkdir()
     star = draw(Kind("star", "yellow", "gray"), (320, 240), np.random.default_rng(2), centred=True)
     make_dng(folder / "IMG_0001.DNG", star)
-    make_dng(folder / "IMG_0002.dng", draw(Kind("circle", "blue", "white"), (320, 240), np.random.default_rng(3),
-                                           centred=True))
+    make_dng(
+        folder / "IMG_0002.dng",
+        draw(Kind("circle", "blue", "white"), (320, 240), np.random.default_rng(3), centred=True),
+    )
     lib = new_library(store, folder)
     report = Indexer(lib, counting).run()
     assert report.indexed == 2 and report.skipped == []

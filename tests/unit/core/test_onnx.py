@@ -52,9 +52,14 @@ def test_search_results_are_the_same_with_onnx_and_torch(store, photos, tiny_emb
 def test_a_text_query_never_imports_torch(photos, tiny_model, tmp_path, data_dir):
     folder, _ = photos
     pf = [sys.executable, "-m", "photofinder"]
-    assert subprocess.run([*pf, "index", str(folder), "--model", tiny_model], capture_output=True).returncode == 0
-    probe = ("import sys; from photofinder.cli import main; rc = main(['search', 'a red circle', '-n', '3']); "
-             "print('IMPORTED', rc, [m for m in ('torch', 'transformers') if m in sys.modules])")
+    assert (
+        subprocess.run([*pf, "index", str(folder), "--model", tiny_model], capture_output=True).returncode
+        == 0
+    )
+    probe = (
+        "import sys; from photofinder.cli import main; rc = main(['search', 'a red circle', '-n', '3']); "
+        "print('IMPORTED', rc, [m for m in ('torch', 'transformers') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert "IMPORTED 0 []" in out.stdout, out.stderr
 

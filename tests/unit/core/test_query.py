@@ -27,8 +27,14 @@ def test_rclip_syntax(tmp_path):
     pool.write_bytes(b"\xff\xd8")
     terms = parse(f"2:golden retriever + {pool} - fruit")
     assert [(t.kind, t.value, t.weight, t.negative) for t in terms] == [
-        (TEXT, "golden retriever", 2.0, False), (IMAGE, str(pool), 1.0, False), (TEXT, "fruit", 1.0, True)]
-    assert [t.value for t in parse("t-shirt + sun-hat")] == ["t-shirt", "sun-hat"]  # hyphens inside words stay
+        (TEXT, "golden retriever", 2.0, False),
+        (IMAGE, str(pool), 1.0, False),
+        (TEXT, "fruit", 1.0, True),
+    ]
+    assert [t.value for t in parse("t-shirt + sun-hat")] == [
+        "t-shirt",
+        "sun-hat",
+    ]  # hyphens inside words stay
     assert parse("- people + a beach")[0].negative
     with pytest.raises(QueryError, match="image not found: ./nope.jpg"):
         parse("./nope.jpg")
@@ -38,8 +44,11 @@ def test_rclip_syntax(tmp_path):
 
 def test_the_search_bar_makes_negative_chips_from_minus_words():
     terms = parse_search_bar('a yellow star -"black background" -people')
-    assert [(t.value, t.negative) for t in terms] == [("a yellow star", False), ("black background", True),
-                                                     ("people", True)]
+    assert [(t.value, t.negative) for t in terms] == [
+        ("a yellow star", False),
+        ("black background", True),
+        ("people", True),
+    ]
     assert [t.value for t in parse_search_bar("dog + cat")] == ["dog", "cat"]
 
 
@@ -52,8 +61,16 @@ def test_combine_is_the_normalised_weighted_sum():
 
 
 def test_filters_become_one_where_clause():
-    sql, params = filter_sql(Filters(folder="/photos/2024", after=date(2024, 6, 1), types=("jpg",),
-                                     orientation="portrait", min_size=1000), lambda p: p.encode())
+    sql, params = filter_sql(
+        Filters(
+            folder="/photos/2024",
+            after=date(2024, 6, 1),
+            types=("jpg",),
+            orientation="portrait",
+            min_size=1000,
+        ),
+        lambda p: p.encode(),
+    )
     assert "path >= ? AND path < ?" in sql and params[:2] == [b"/photos/2024/", b"/photos/20240"]
     assert "%.jpeg" in params and "height > width" in sql and params[-1] == 1000
     assert filter_sql(Filters(), str) == ("", [])

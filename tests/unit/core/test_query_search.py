@@ -34,8 +34,9 @@ def test_a_negative_term_pushes_away_what_the_user_does_not_want(library, counti
     red_circle_white, red_circle_black = QUERY_KINDS[0], QUERY_KINDS[3]
     with Searcher(lib, counting) as s:
         plain = s.run(Query((Term(TEXT, "a red circle"),)), top=10).results
-        minus = s.run(Query((Term(TEXT, "a red circle"), Term(TEXT, "a black background", negative=True))),
-                      top=5).results
+        minus = s.run(
+            Query((Term(TEXT, "a red circle"), Term(TEXT, "a black background", negative=True))), top=5
+        ).results
     assert red_circle_black in _kinds(plain[:10], kinds)  # without the negative both kinds come up
     assert _kinds(minus, kinds) == [red_circle_white] * 5  # with it: red circles on white only
 
@@ -45,7 +46,9 @@ def test_text_and_image_terms_combine_with_weights(library, counting):
     star = next(p for p, k in kinds.items() if k == QUERY_KINDS[4])  # a yellow star on gray
     with Searcher(lib, counting) as s:
         by_image = s.run(Query((Term(IMAGE, str(star)),)), top=5).results
-        mixed = s.run(Query((Term(IMAGE, str(star), 1.0), Term(TEXT, "a white background", 2.0))), top=5).results
+        mixed = s.run(
+            Query((Term(IMAGE, str(star), 1.0), Term(TEXT, "a white background", 2.0))), top=5
+        ).results
         similar = s.run(Query((Term(PHOTO, by_image[0].id),)), top=5).results
     assert _kinds(by_image, kinds)[0] == QUERY_KINDS[4]
     assert _kinds(mixed, kinds)[0] == QUERY_KINDS[7]  # a star, on white: the orange star
@@ -54,8 +57,11 @@ def test_text_and_image_terms_combine_with_weights(library, counting):
 
 def test_good_matches_separate_what_is_there_from_what_is_not(library, counting):
     lib, folder, kinds = library
-    absent = [k for k in all_kinds() if k not in QUERY_KINDS and k.colour not in
-              {q.colour for q in QUERY_KINDS if q.shape == k.shape}]
+    absent = [
+        k
+        for k in all_kinds()
+        if k not in QUERY_KINDS and k.colour not in {q.colour for q in QUERY_KINDS if q.shape == k.shape}
+    ]
     with Searcher(lib, counting) as s:
         for kind in QUERY_KINDS:
             r = s.run(Query((Term(TEXT, kind.caption),)), top=10)
@@ -71,7 +77,9 @@ def test_filters_apply_inside_the_search(store, tmp_path, counting, shape_folder
     shutil.copytree(src, folder / "2023")
     (folder / "2024").mkdir()
     for i, k in enumerate(QUERY_KINDS):  # portrait PNGs in a folder of their own
-        draw(k, (240, 320), np.random.default_rng(50 + i), centred=True).save(folder / "2024" / f"{k.slug}.png")
+        draw(k, (240, 320), np.random.default_rng(50 + i), centred=True).save(
+            folder / "2024" / f"{k.slug}.png"
+        )
     old = date(2023, 6, 1)
     for p in (folder / "2023").iterdir():
         t = __import__("time").mktime(old.timetuple())

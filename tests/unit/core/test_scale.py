@@ -51,8 +51,18 @@ def _library(store: LibraryStore, folder: Path, n: int, files: bool = True) -> L
             size, mtime = st.st_size, st.st_mtime_ns
         else:
             size, mtime = 1, i
-        records.append(PhotoRecord(str(p), str(folder), size, mtime, f"h{i}", INDEXED,
-                                   taken="2020:01:01 00:00:00" if i % 3 else None, embedding=v))
+        records.append(
+            PhotoRecord(
+                str(p),
+                str(folder),
+                size,
+                mtime,
+                f"h{i}",
+                INDEXED,
+                taken="2020:01:01 00:00:00" if i % 3 else None,
+                embedding=v,
+            )
+        )
     with lib.open_catalog() as c:
         c.add_folder(str(folder))
         c.bind_model(_Stub.model_id, DIM, _Stub.fingerprint)
@@ -71,7 +81,9 @@ def small_flat_max(monkeypatch):
     monkeypatch.setattr(vectors_mod, "FLAT_MAX", 400)
 
 
-def test_above_flat_max_the_index_is_ivf_sq8_with_exact_scores_and_high_recall(store, tmp_path, small_flat_max):
+def test_above_flat_max_the_index_is_ivf_sq8_with_exact_scores_and_high_recall(
+    store, tmp_path, small_flat_max
+):
     lib = _library(store, tmp_path / "photos", 3000, files=False)
     with lib.open_catalog() as c:
         index = lib.load_vectors(c, save=True)
@@ -81,7 +93,9 @@ def test_above_flat_max_the_index_is_ivf_sq8_with_exact_scores_and_high_recall(s
         for q in queries:
             ids, scores = index.search(q, 10, exact=c.vectors_for)
             stored = dict(zip(*c.vectors_for(ids)))
-            np.testing.assert_allclose(scores, [stored[i] @ q for i in ids.tolist()], rtol=1e-5)  # exact scores
+            np.testing.assert_allclose(
+                scores, [stored[i] @ q for i in ids.tolist()], rtol=1e-5
+            )  # exact scores
             hits += len(set(ids.tolist()) & set(_exact_top(c, q, 10)))
         assert hits / (10 * len(queries)) >= 0.98
 
@@ -96,14 +110,17 @@ def test_above_flat_max_the_index_is_ivf_sq8_with_exact_scores_and_high_recall(s
         VectorIndex.load(lib.index_path, DIM, c.uuid)
 
 
-def test_small_libraries_stay_exact_and_the_index_is_retrained_as_the_library_grows(store, tmp_path,
-                                                                                     small_flat_max):
+def test_small_libraries_stay_exact_and_the_index_is_retrained_as_the_library_grows(
+    store, tmp_path, small_flat_max
+):
     lib = _library(store, tmp_path / "photos", 300, files=False)
     with lib.open_catalog() as c:
         index = lib.load_vectors(c, save=True)
         assert not index.approximate
-        more = [PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
-                for i, v in enumerate(_clustered(1000, seed=3))]
+        more = [
+            PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
+            for i, v in enumerate(_clustered(1000, seed=3))
+        ]
         ids = c.upsert(more)
         index.add(np.array(list(ids.values())), np.stack([r.embedding for r in more]))
         index = lib.outgrown(index, c)  # what the indexer calls as it adds
@@ -130,16 +147,24 @@ def test_a_searcher_catches_up_with_commits_without_reloading(store, tmp_path, m
         paths = [folder / f"new{i}.jpg" for i in range(20)]
         for p in paths:
             p.write_bytes(b"y")
-        ids = w.upsert([PhotoRecord(str(p), str(folder), 1, 1, f"n{i}", INDEXED, embedding=v)
-                        for i, (p, v) in enumerate(zip(paths, new))])
+        ids = w.upsert(
+            [
+                PhotoRecord(str(p), str(folder), 1, 1, f"n{i}", INDEXED, embedding=v)
+                for i, (p, v) in enumerate(zip(paths, new))
+            ]
+        )
         top = s.by_vector(new[3], 5)
         assert top[0].id == ids[str(paths[3])] and top[0].score == pytest.approx(1.0, abs=1e-5)
 
         # an edited photo (same id, new vector), one now skipped, and deleted ones
         edited, skipped = str(paths[4]), str(paths[5])
         fresh = _clustered(1, seed=11)[0]
-        w.upsert([PhotoRecord(edited, str(folder), 2, 2, "e", INDEXED, embedding=fresh),
-                  PhotoRecord(skipped, str(folder), 2, 2, None, SKIPPED, reason="truncated")])
+        w.upsert(
+            [
+                PhotoRecord(edited, str(folder), 2, 2, "e", INDEXED, embedding=fresh),
+                PhotoRecord(skipped, str(folder), 2, 2, None, SKIPPED, reason="truncated"),
+            ]
+        )
         gone = [r[0] for r in w.recent_page(None, 10)[0]]
         w.delete(gone)
         for q in (fresh, new[4], new[5], _clustered(1, seed=9)[0]):
@@ -157,8 +182,10 @@ def test_a_searcher_reloads_once_the_indexer_saved_a_retrained_index(store, tmp_
         lib.load_vectors(c, save=True)
     with Searcher(lib, _Stub()) as s, lib.open_catalog() as w:  # type: ignore[arg-type]
         assert not s._index().approximate
-        more = [PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
-                for i, v in enumerate(_clustered(900, seed=3))]
+        more = [
+            PhotoRecord(f"/more/{i}.jpg", "/more", 1, 1, f"m{i}", INDEXED, embedding=v)
+            for i, v in enumerate(_clustered(900, seed=3))
+        ]
         w.upsert(more)
         s.by_vector(more[0].embedding, 3)
         assert not s._index().approximate and s.size == 1200  # caught up; a reader never trains
@@ -170,8 +197,11 @@ def test_a_searcher_reloads_once_the_indexer_saved_a_retrained_index(store, tmp_
 
 def _true_counts(path: Path) -> dict[tuple[str, str], int]:
     db = sqlite3.connect(path)
-    out = {(t, st): db.execute(f"SELECT count(*) FROM {t} WHERE status = ?", (st,)).fetchone()[0]
-           for t in ("photos", "staged") for st in (INDEXED, SKIPPED)}
+    out = {
+        (t, st): db.execute(f"SELECT count(*) FROM {t} WHERE status = ?", (st,)).fetchone()[0]
+        for t in ("photos", "staged")
+        for st in (INDEXED, SKIPPED)
+    }
     db.close()
     return out
 
@@ -188,9 +218,20 @@ def test_stored_counts_stay_equal_to_the_rows(store, tmp_path):
     v = _clustered(5, seed=8)
     with lib.open_catalog() as c:
         check(c)
-        c.upsert([PhotoRecord("/x/a.jpg", "/x", 1, 1, None, SKIPPED, reason="truncated"),
-                  PhotoRecord(str(tmp_path / "photos" / "d0" / "00000.jpg"), str(tmp_path / "photos"), 9, 9,
-                              None, SKIPPED, reason="truncated")])  # an indexed photo now skipped
+        c.upsert(
+            [
+                PhotoRecord("/x/a.jpg", "/x", 1, 1, None, SKIPPED, reason="truncated"),
+                PhotoRecord(
+                    str(tmp_path / "photos" / "d0" / "00000.jpg"),
+                    str(tmp_path / "photos"),
+                    9,
+                    9,
+                    None,
+                    SKIPPED,
+                    reason="truncated",
+                ),
+            ]
+        )  # an indexed photo now skipped
         check(c)
         c.upsert([PhotoRecord("/x/a.jpg", "/x", 1, 2, "a", INDEXED, embedding=v[0])])  # and back
         check(c)
@@ -198,15 +239,23 @@ def test_stored_counts_stay_equal_to_the_rows(store, tmp_path):
         check(c)
         with c.staging() as st:
             st.bind_model("other", DIM, "sha256:other")
-            st.upsert([PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
-                       for i, x in enumerate(v)])
+            st.upsert(
+                [
+                    PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
+                    for i, x in enumerate(v)
+                ]
+            )
         check(c)
         c.clear_staged()
         check(c)
         with c.staging() as st:
             st.bind_model("other", DIM, "sha256:other")
-            st.upsert([PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
-                       for i, x in enumerate(v)])
+            st.upsert(
+                [
+                    PhotoRecord(f"/s/{i}.jpg", "/s", 1, 1, f"s{i}", INDEXED, embedding=x)
+                    for i, x in enumerate(v)
+                ]
+            )
         c.finish_rebuild()
         check(c)
         c.add_folder("/s")
@@ -233,7 +282,9 @@ def test_every_query_the_app_makes_is_indexed(store, tmp_path):
             "by path": lambda: (c.embedding_for_path(one), c.hash_for_path(one), c.hashes_for_paths([one])),
             "by id": lambda: (c.embedding_for_id(3), c.photos([1, 2, 3]), c.vectors_for([1, 2, 3])),
             "by hash": lambda: (c.find_by_hash("h7"), c.hashes_in_use(["h7", "h8"])),
-            "recent": lambda: c.recent_page(c.recent_page(None, 30)[1], 30) and c.recent_page((1, "", 5, 5), 10),
+            "recent": lambda: (
+                c.recent_page(c.recent_page(None, 30)[1], 30) and c.recent_page((1, "", 5, 5), 10)
+            ),
             "counts": lambda: (c.count(), c.count(SKIPPED), lib.summary()),
             "folder filter": lambda: (c.file_stamps(str(folder)), c.known_files(str(folder))),
             "catch-up": lambda: c.changes_since(c.generation - 1),
@@ -241,14 +292,21 @@ def test_every_query_the_app_makes_is_indexed(store, tmp_path):
         for name, call in calls.items():
             statements.clear()
             call()
-            selects = [q for q in statements if q.lstrip().upper().startswith("SELECT") and "sqlite_master" not in q]
+            selects = [
+                q for q in statements if q.lstrip().upper().startswith("SELECT") and "sqlite_master" not in q
+            ]
             assert selects, name
             for q in selects:
                 plans = _plans(c, q)
                 # A full scan fails; so does walking a whole index, unless in its order and stopped by a LIMIT
                 # (a browse page). The small tables (meta, folders) may be read whole.
-                full = [p for p in plans if p.startswith("SCAN") and not p.startswith(("SCAN meta", "SCAN folders"))
-                        and ("INDEX" not in p or "LIMIT" not in q)]
+                full = [
+                    p
+                    for p in plans
+                    if p.startswith("SCAN")
+                    and not p.startswith(("SCAN meta", "SCAN folders"))
+                    and ("INDEX" not in p or "LIMIT" not in q)
+                ]
                 assert not full, f"{name}: {q}\n{plans}"
         c._db.set_trace_callback(None)
 
@@ -276,9 +334,11 @@ def test_a_catalog_from_schema_3_gets_counts_and_a_change_log(tmp_path):
     db.execute("PRAGMA user_version = 3")
     db.execute("INSERT INTO meta VALUES ('generation', '7'), ('dim', '4')")
     for i in range(5):
-        db.execute("INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
-                   "VALUES (?, ?, 1, 1, ?, ?, ?, 0)", (f"/p/{i}".encode(), b"/p", f"h{i}",
-                                                       INDEXED if i else SKIPPED, np.ones(4, np.float32).tobytes()))
+        db.execute(
+            "INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
+            "VALUES (?, ?, 1, 1, ?, ?, ?, 0)",
+            (f"/p/{i}".encode(), b"/p", f"h{i}", INDEXED if i else SKIPPED, np.ones(4, np.float32).tobytes()),
+        )
     db.close()
     with Catalog(path) as c:
         assert (c.count(), c.count(SKIPPED), c.generation) == (4, 1, 7)

@@ -55,6 +55,8 @@ def test_content_hash_ignores_name_and_sees_edits(tmp_path: Path) -> None:
     a = _touch(tmp_path / "a.jpg", data)
     b = _touch(tmp_path / "copy of a.jpg", data)
     c = _touch(tmp_path / "c.jpg", data[:-1] + b"\0")
-    d = _touch(tmp_path / "d.bmp", data[:150_000] + b"\0" + data[150_001:])  # an edit in the middle, same size
+    d = _touch(
+        tmp_path / "d.bmp", data[:150_000] + b"\0" + data[150_001:]
+    )  # an edit in the middle, same size
     assert content_hash(str(a)) == content_hash(str(b)) != content_hash(str(c))
     assert content_hash(str(d)) != content_hash(str(a))

@@ -54,7 +54,9 @@ def test_search_by_a_new_image_file_bytes_or_in_memory_image(indexed, tmp_path):
     by_pil = s.by_image(img, top=5)
     assert [r.path for r in by_file] == [r.path for r in by_bytes]
     assert sum(kinds[Path(r.path)] == kind for r in by_file) >= 4
-    assert sum(kinds[Path(r.path)] == kind for r in by_pil) >= 4  # no decode shortcut: may rank ties otherwise
+    assert (
+        sum(kinds[Path(r.path)] == kind for r in by_pil) >= 4
+    )  # no decode shortcut: may rank ties otherwise
 
 
 def test_vanished_photos_are_dropped_from_results(indexed):

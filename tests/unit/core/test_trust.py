@@ -234,8 +234,16 @@ def test_one_damaged_library_does_not_break_the_others(store, photos, counting):
         store.get("Bad").summary()
 
 
-@pytest.mark.parametrize("name, why", [("家族写真" * 20, "too long"), ("CON", "Windows"), ("nul.txt", "Windows"),
-                                       ("Trailing.", "ends with"), ("😀" * 60, "too long")])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("家族写真" * 20, "too long"),
+        ("CON", "Windows"),
+        ("nul.txt", "Windows"),
+        ("Trailing.", "ends with"),
+        ("😀" * 60, "too long"),
+    ],
+)
 def test_library_names_that_some_system_refuses_are_refused_up_front(store, name, why):
     with pytest.raises(LibraryError, match=why):
         store.create(name)
@@ -323,7 +331,9 @@ def test_big_16_bit_images_decode_one_at_a_time_and_small(tmp_path, monkeypatch)
                 active[0] -= 1
 
     monkeypatch.setattr(decode_mod, "_reduce_raw", watched)
-    monkeypatch.setattr(decode_mod, "BIG_DECODE_BYTES", 8 << 20)  # these 18 MB frames stand in for 360 MB ones
+    monkeypatch.setattr(
+        decode_mod, "BIG_DECODE_BYTES", 8 << 20
+    )  # these 18 MB frames stand in for 360 MB ones
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as pool:
@@ -444,10 +454,18 @@ def test_catalog_from_schema_1_is_migrated_and_renames_still_reuse(store, tmp_pa
     for p in sorted(kinds):
         target = folder / p.name
         st = target.stat()
-        db.execute("INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
-                   "VALUES (?, ?, ?, ?, ?, 'indexed', ?, 0)",
-                   (str(target), str(folder), st.st_size, st.st_mtime_ns, legacy_hash(str(target), st.st_size),
-                    vec.tobytes()))
+        db.execute(
+            "INSERT INTO photos (path, folder, size, mtime_ns, hash, status, embedding, indexed_at) "
+            "VALUES (?, ?, ?, ?, ?, 'indexed', ?, 0)",
+            (
+                str(target),
+                str(folder),
+                st.st_size,
+                st.st_mtime_ns,
+                legacy_hash(str(target), st.st_size),
+                vec.tobytes(),
+            ),
+        )
     db.execute("INSERT INTO folders VALUES (?, 0)", (str(folder),))
     db.execute("INSERT INTO meta VALUES ('model_id', ?)", (counting.model_id,))
     db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(counting.dim),))

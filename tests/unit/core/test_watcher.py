@@ -92,8 +92,9 @@ def test_an_unplugged_folder_is_watched_again_when_it_is_back(store, tmp_path, c
     shutil.copytree(src, drive)
     lib = new_library(store, drive)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600,
-                       recheck_folders=0.3)
+    w = LibraryWatcher(
+        lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600, recheck_folders=0.3
+    )
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))

@@ -12,8 +12,16 @@ from qt_fixtures import dialogs, no_leftover_threads, no_unexpected_log_warnings
 class FakeEmbedder:
     """The tiny CLIP, recording the thread of every load and encode; a text in `gates` blocks until released."""
 
-    def __init__(self, inner, model: str, device: str, progress, gates: dict[str, threading.Event],
-                 runtime: str = "auto", purpose: str = "index"):
+    def __init__(
+        self,
+        inner,
+        model: str,
+        device: str,
+        progress,
+        gates: dict[str, threading.Event],
+        runtime: str = "auto",
+        purpose: str = "index",
+    ):
         self.inner, self.model_ref, self.device_pref, self.progress = inner, model, device, progress
         self.runtime_pref, self.purpose = runtime, purpose
         self.model_id = inner.model_id
@@ -62,7 +70,9 @@ class FakeFactory:
         self.gates: dict[str, threading.Event] = {}
         self.download = False
 
-    def __call__(self, model: str, device: str, progress, runtime: str = "auto", purpose: str = "index") -> FakeEmbedder:
+    def __call__(
+        self, model: str, device: str, progress, runtime: str = "auto", purpose: str = "index"
+    ) -> FakeEmbedder:
         e = FakeEmbedder(self.inner, model, device, progress, self.gates, runtime, purpose)
         e.download = self.download
         self.made.append(e)

@@ -23,8 +23,11 @@ def record_resets(app):
 def test_search_and_model_loading_run_off_the_gui_thread(qtbot, library_copy, make_app, factory):
     library_copy()
     app = make_app()
-    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
-                          check_params_cb=lambda req, found: req is not None and req.kind == "query") as b:
+    with qtbot.waitSignal(
+        app.query.resultsReset,
+        timeout=10000,
+        check_params_cb=lambda req, found: req is not None and req.kind == "query",
+    ) as b:
         app.query.search_text("a red circle")
     assert b.args[1].results
     work = factory.last.threads
@@ -42,17 +45,24 @@ def test_a_superseded_query_is_neither_run_nor_shown(qtbot, library_copy, make_a
     qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
     app.query.search_text("B")
     app.query.search_text("C")
-    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
-                          check_params_cb=lambda req, found: req is not None and req.label == "C"):
+    with qtbot.waitSignal(
+        app.query.resultsReset,
+        timeout=10000,
+        check_params_cb=lambda req, found: req is not None and req.label == "C",
+    ):
         factory.gates["A"].set()
     assert [req.label for req, _ in seen] == ["C"]  # A's results came back, stale, and were dropped
     from photofinder.core.query import CALIBRATION_CAPTIONS
 
-    queries = [t for t in factory.last.texts if t not in CALIBRATION_CAPTIONS]  # not the good-match calibration
+    queries = [
+        t for t in factory.last.texts if t not in CALIBRATION_CAPTIONS
+    ]  # not the good-match calibration
     assert queries == ["A", "C"]  # B was superseded before it ran
 
 
-def test_switching_library_mid_search_never_shows_the_old_librarys_results(qtbot, library_copy, make_app, factory):
+def test_switching_library_mid_search_never_shows_the_old_librarys_results(
+    qtbot, library_copy, make_app, factory
+):
     library_copy("Alpha")
     library_copy("Beta")
     app = make_app()
@@ -62,8 +72,11 @@ def test_switching_library_mid_search_never_shows_the_old_librarys_results(qtbot
     seen = record_resets(app)
     app.query.search_text("A")
     qtbot.waitUntil(lambda: bool(factory.made) and "A" in factory.last.entered, timeout=5000)
-    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
-                          check_params_cb=lambda req, found: req is not None and req.library.name == "Beta"):
+    with qtbot.waitSignal(
+        app.query.resultsReset,
+        timeout=10000,
+        check_params_cb=lambda req, found: req is not None and req.library.name == "Beta",
+    ):
         app.libraries.select("Beta")
         factory.gates["A"].set()
     assert seen and all(req.library is not alpha for req, _ in seen)
@@ -119,8 +132,11 @@ def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, ma
     appended = []
     app.query.resultsAppended.connect(lambda req, f: appended.append(req))
     app.query.fetch_more()
-    with qtbot.waitSignal(app.query.resultsReset, timeout=10000,
-                          check_params_cb=lambda req, found: req is not None and req.kind == "query"):
+    with qtbot.waitSignal(
+        app.query.resultsReset,
+        timeout=10000,
+        check_params_cb=lambda req, found: req is not None and req.kind == "query",
+    ):
         app.query.search_text("a red circle")
     assert appended == []
 
@@ -176,7 +192,8 @@ def test_an_idle_unload_makes_searches_use_a_fresh_model(qtbot, library_copy, ma
 
 
 def test_models_let_go_of_are_unloaded_on_the_search_thread_never_under_a_running_search(
-        qtbot, library_copy, make_app, factory):
+    qtbot, library_copy, make_app, factory
+):
     """The idle timer fires while a search is encoding: the weights are freed only after it, off the GUI thread."""
     library_copy()
     app = make_app()
@@ -220,7 +237,9 @@ def test_a_model_problem_offers_a_folder_and_retries_with_it(qtbot, library_copy
             app.query.search_text("a red circle")
         assert "could not be downloaded" in b.args[0]
         broken["on"] = False
-        with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        with qtbot.waitSignal(
+            app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None
+        ):
             app.use_model_folder(tiny_model)
     finally:
         c.FakeEmbedder.load = real_load
@@ -282,14 +301,17 @@ def notices(app) -> list:
     return seen
 
 
-def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(qtbot, library_copy, make_app,
-                                                                              dialogs):
+def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(
+    qtbot, library_copy, make_app, dialogs
+):
     from photofinder.core.locks import FileLock
 
     root = library_copy()
     app = make_app()
     seen = notices(app)
-    other = FileLock(root / "index.lock", "library 'Photos'").acquire()  # another process, as far as flock knows
+    other = FileLock(
+        root / "index.lock", "library 'Photos'"
+    ).acquire()  # another process, as far as flock knows
     try:
         with qtbot.waitSignal(app.indexing.failed, timeout=10000) as b:
             app.indexing.start([])
@@ -306,8 +328,9 @@ def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(qtb
     assert app.summary.photos == 40  # nothing was forgotten
 
 
-def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(qtbot, library_copy, make_app, monkeypatch,
-                                                                        dialogs):
+def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(
+    qtbot, library_copy, make_app, monkeypatch, dialogs
+):
     from photofinder.core.library import Library
 
     root = library_copy()
@@ -316,13 +339,18 @@ def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(qtbot, 
     (root / "catalog.sqlite3").write_bytes(b"this is not a database" * 100)
     threads = []
     real_repair = Library.repair
-    monkeypatch.setattr(Library, "repair", lambda self: threads.append(threading.current_thread()) or
-                        real_repair(self))
+    monkeypatch.setattr(
+        Library, "repair", lambda self: threads.append(threading.current_thread()) or real_repair(self)
+    )
     app = make_app(start=False)
     seen = notices(app)
     with qtbot.waitSignal(app.libraries.damaged, timeout=5000):
         app.start()
-    assert seen[-1].action == "Repair" and "damaged" in seen[-1].text and "photofinder libraries" not in seen[-1].text
+    assert (
+        seen[-1].action == "Repair"
+        and "damaged" in seen[-1].text
+        and "photofinder libraries" not in seen[-1].text
+    )
     with qtbot.waitSignal(app.libraries.repaired, timeout=10000):
         app.care.act()
     assert threads and threads[0] is not MAIN
@@ -334,7 +362,9 @@ def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(qtbot, 
     assert dialogs == []
 
 
-def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_is_merged(qtbot, make_app, tmp_path):
+def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_is_merged(
+    qtbot, make_app, tmp_path
+):
     from helpers import QUERY_KINDS, make_photos, new_library
 
     top = tmp_path / "all" / "top"
@@ -349,8 +379,10 @@ def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_i
     app.indexing.started.connect(started.append)
     app.indexing.add_folder(str(top / "sub"))
     app.indexing.add_folder(str(top))
-    assert [n.text for n in seen] == [f"{top / 'sub'} is already part of the library (inside {top}).",
-                                      f"{top} is already part of the library."]
+    assert [n.text for n in seen] == [
+        f"{top / 'sub'} is already part of the library (inside {top}).",
+        f"{top} is already part of the library.",
+    ]
     assert started == [] and not app.indexing.running and app.summary.folders == [str(top)]
     with qtbot.waitSignal(app.indexing.finished, timeout=60000):
         app.indexing.add_folder(str(tmp_path / "all"))  # a parent: merged by the core
@@ -373,7 +405,9 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
     monkeypatch.setattr(modelpool, "gpu_available", lambda: True)
     auto = EmbedderPool("auto", factory=factory)
     text = auto.get("m")
-    index = auto.hold("m")  # automatic on a GPU machine: torch on the GPU indexes, ONNX on the CPU answers text
+    index = auto.hold(
+        "m"
+    )  # automatic on a GPU machine: torch on the GPU indexes, ONNX on the CPU answers text
     assert index is not text and (index.purpose, text.purpose) == ("index", "search")
     assert auto.get("m") is text
     auto.release("m", "auto")
@@ -384,11 +418,14 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
 
 
 def watch_threads() -> list[str]:
-    return sorted(t.name for t in threading.enumerate() if t.name.startswith("watch-") and "start" not in t.name)
+    return sorted(
+        t.name for t in threading.enumerate() if t.name.startswith("watch-") and "start" not in t.name
+    )
 
 
 def test_one_folder_watcher_follows_the_selected_library_and_pauses_for_index_runs(
-        qtbot, library_copy, make_app, settings, factory):
+    qtbot, library_copy, make_app, settings, factory
+):
     library_copy("A")
     library_copy("B")
     settings.watch = True
@@ -399,7 +436,9 @@ def test_one_folder_watcher_follows_the_selected_library_and_pauses_for_index_ru
     qtbot.waitUntil(lambda: watch_threads() == ["watch-B"], timeout=5000)  # never two, never the old one
     first = app.watch.watcher
     with qtbot.waitSignal(app.indexing.finished, timeout=30000) as done:
-        app.indexing.start([])  # the app's own run: the watcher lets go of the library first, so it is never busy
+        app.indexing.start(
+            []
+        )  # the app's own run: the watcher lets go of the library first, so it is never busy
         assert app.watch.watcher is None
     assert not done.args[0].cancelled
     qtbot.waitUntil(lambda: app.watch.watcher is not None and app.watch.watcher.running, timeout=5000)

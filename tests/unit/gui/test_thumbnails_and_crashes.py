@@ -58,7 +58,9 @@ def test_thumbnails_are_made_off_the_gui_thread(qtbot, loader, photo, monkeypatc
 
 
 @pytest.mark.allow_log("thumbnail for .* failed")
-def test_a_failed_thumbnail_shows_as_failed_and_is_retried_when_results_change(qtbot, loader, photo, monkeypatch):
+def test_a_failed_thumbnail_shows_as_failed_and_is_retried_when_results_change(
+    qtbot, loader, photo, monkeypatch
+):
     from photofinder.gui.results import ResultsModel
 
     watch_thumbnails(monkeypatch, fail_first=1)
