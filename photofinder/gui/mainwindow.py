@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
 from . import fileurls
 from .controllers import AppController, Page
 from .details import DetailsLine
-from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder, show_about
+from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
 from .dropzone import DropZone
 from .facets import FacetsFeed
 from .fileurls import shown_name
 from .filterpanel import FilterDock
-from .library_menu import LibraryActions
+from .menus import build_menus
 from .preview import QuickLook
 from .querybar import QueryBar
 from .results import ResultsModel, ResultsView
@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.facets = FacetsFeed(self.app.libraries, self.app.searches)
         self.remember_geometry = True  # off for --screenshot, whose size is not the user's
         self._build()
-        self._build_menus()
+        build_menus(self)
         self._connect()
         if self.settings.geometry:
             self.restoreGeometry(self.settings.geometry)  # where and how big the user left it
@@ -99,33 +99,6 @@ class MainWindow(QMainWindow):
         self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
         self.downloads = DownloadPrompt(self, self.app.pool)
-
-    def _build_menus(self) -> None:
-        m = self.menuBar().addMenu("&Library")
-        a = self.library_actions = LibraryActions(self, self.app)
-        m.addAction("&New library…", a.new_library)
-        self.rename_action = m.addAction("&Rename library…", a.rename_library)
-        self.remove_action = m.addAction("Remo&ve library…", a.remove_library)
-        m.addSeparator()
-        m.addAction(self.add_folder_action)
-        self.remove_folder_menu = m.addMenu("Remove &folder")
-        self.remove_folder_menu.aboutToShow.connect(
-            lambda: a.fill_remove_folder_menu(self.remove_folder_menu)
-        )
-        self.reindex_action = m.addAction("Re-&index now", lambda: self.app.indexing.start([]))
-        self.duplicates_action = m.addAction("Find &duplicates…", a.find_duplicates)
-        m.addSeparator()
-        m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
-        e = self.menuBar().addMenu("&Edit")
-        self.find_action = e.addAction("&Find", QKeySequence.StandardKey.Find, self.focus_search)
-        e.addAction("&Paste image to search", QKeySequence.StandardKey.Paste, self.paste)
-        e.addSeparator()
-        e.addAction("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
-        h = self.menuBar().addMenu("&Help")
-        h.addAction(
-            "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir)))
-        )
-        h.addAction("&About photofinder", lambda: show_about(self, self.data_dir))
 
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
