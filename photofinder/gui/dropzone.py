@@ -10,21 +10,18 @@ import itertools
 import os
 
 from PySide6.QtCore import (
-    QBuffer,
-    QByteArray,
     QEvent,
     QMimeData,
     QObject,
     QRunnable,
-    QSize,
     Qt,
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QClipboard, QDropEvent, QImage, QImageReader
+from PySide6.QtGui import QClipboard, QDropEvent, QImage
 
 from ..core.decode import is_photo_name
-from .fileurls import local_path, shown_name
+from .fileurls import local_path, read_image, shown_name
 
 ICON_SIDE = 40
 
@@ -35,18 +32,7 @@ def read_icon(source: str | QImage, side: int = ICON_SIDE) -> QImage:
         return source.scaled(
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
-    try:  # read by Python, which opens any name (Qt can't open one that is not UTF-8)
-        with open(source, "rb") as f:
-            data = QByteArray(f.read())
-    except OSError:
-        return QImage()
-    buffer = QBuffer(data)
-    reader = QImageReader(buffer)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > side:
-        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
-    return reader.read()
+    return read_image(source, side)
 
 
 class _IconSignals(QObject):

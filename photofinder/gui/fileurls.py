@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import urllib.parse
 
-from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QBuffer, QByteArray, QMimeData, QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QImageReader
 
 from ..core.paths import display_path
 
@@ -78,3 +78,22 @@ def _hand_over_at_exit() -> None:
                 cb.setText(cb.text())
 
     atexit.register(hand_over)
+
+
+def read_image(path: str, side: int) -> QImage:
+    """The picture at `path`, upright, no larger than `side` (JPEGs decode scaled); a null QImage if unreadable.
+
+    Read by Python, which opens any name (Qt can't open one that is not UTF-8).
+    """
+    try:
+        with open(path, "rb") as f:
+            data = QByteArray(f.read())
+    except OSError:
+        return QImage()
+    buffer = QBuffer(data)  # kept in a name: the reader does not own it, and a temporary is freed under it
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    return reader.read()

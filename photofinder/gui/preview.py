@@ -8,30 +8,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from PySide6.QtCore import QBuffer, QByteArray, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QImage, QImageReader, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QVBoxLayout, QWidget
 
 from ..core.search import SearchResult
 from .details import describe
+from .fileurls import read_image
 
 PREVIEW_SIDE = 1600  # read at most this big: sharp on a large screen, quick to decode
 
 
 def read_preview(path: str, side: int = PREVIEW_SIDE) -> QImage:
     """The photo, upright, no larger than `side` (JPEGs decode scaled). Opened by Python: any name works."""
-    try:
-        with open(path, "rb") as f:
-            data = QByteArray(f.read())
-    except OSError:
-        return QImage()
-    buffer = QBuffer(data)
-    reader = QImageReader(buffer)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > side:
-        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
-    return reader.read()
+    return read_image(path, side)
 
 
 class _Signals(QObject):
