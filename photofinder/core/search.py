@@ -80,7 +80,6 @@ class Searcher:
         self._loading: Future[VectorIndex] | None = None
         self._filter_cache: tuple[tuple, np.ndarray] | None = None
         self._cut: tuple[int, Calibration] | None = None
-        self._positive: np.ndarray | None = None  # the last query's positive terms alone, if it had negatives
 
     def preload(self) -> None:
         """Start reading the vector index on a thread of its own, so the first search need not wait for it.
@@ -202,8 +201,7 @@ class Searcher:
         vector, exclude = self.query_vector(query)
         results = self.by_vector(vector, top, exclude=exclude, allowed=allowed)
         cut = self.calibration()
-        judged = self._positive_scores(results)  # negatives re-rank; what is looked for decides "good"
-        results = self._with_details([replace(r, good=cut.good(judged.get(r.id, r.score))) for r in results])
+        results = self._with_details([replace(r, good=cut.good(r.score)) for r in results])
         good = sum(1 for r in results if r.good)
         if query.sort == "date":
             results.sort(key=lambda r: r.taken or "", reverse=True)
@@ -238,23 +236,7 @@ class Searcher:
             vectors.append(vec)
             weights.append(t.signed_weight)
             exclude.add(int(t.value))
-        self._positive = (
-            combine(np.stack(vectors), [max(w, 0.0) for w in weights])
-            if any(w < 0 for w in weights)
-            else None
-        )
         return combine(np.stack(vectors), weights), exclude
-
-    def _positive_scores(self, results: list[SearchResult]) -> dict[int, float]:
-        """Each result's score against the query's positive terms alone (when it has negative ones).
-
-        The cut-off is calibrated for what a query looks for; subtracting what to avoid lowers every score of a
-        combined query, so judged by its combined score nothing would ever be a good match.
-        """
-        if self._positive is None or not results:
-            return {}
-        found, vecs = self._catalog.vectors_for([r.id for r in results])
-        return {int(i): float(v @ self._positive) for i, v in zip(found, vecs)}
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The ids a filter allows (None: no filter). Cached until the catalog changes."""

@@ -112,13 +112,3 @@ def test_queries_that_cannot_run_say_why(library, counting):
             s.run(Query((Term(TEXT, "people", negative=True),)))
         with pytest.raises(QueryError, match="cancel"):
             s.run(Query((Term(TEXT, "a dog"), Term(TEXT, "a dog", negative=True))))
-
-
-def test_a_negative_term_does_not_make_the_good_matches_disappear(library, counting):
-    lib, folder, kinds = library
-    with Searcher(lib, counting) as s:
-        plain = s.run(Query((Term(TEXT, QUERY_KINDS[0].caption),)), top=10)
-        minus = s.run(Query((Term(TEXT, QUERY_KINDS[0].caption), Term(TEXT, "a black background", negative=True))),
-                      top=10)
-    assert plain.good >= 3 and minus.good >= 3  # judged by what is looked for, not lowered by what is avoided
-    assert all(kinds[Path(r.path)] == QUERY_KINDS[0] for r in minus.good_only())
