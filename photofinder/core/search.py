@@ -273,7 +273,8 @@ class Searcher:
         if info:
             newest = sorted(info, key=lambda i: info[i][0] or _iso(info[i][1]), reverse=True)[: top * 2]
         else:
-            newest = allowed[-top * 2 :].tolist()[::-1]  # ids grow as photos are indexed
+            # ids grow as photos are indexed; the filter's scan may come back in path order
+            newest = np.sort(allowed)[-top * 2 :].tolist()[::-1]
         paths = self._catalog.photos(newest)
         results = [
             SearchResult(i, paths[i][0], None, paths[i][1])
