@@ -38,6 +38,24 @@ def test_the_export_agrees_with_torch_and_is_written_once(onnx_tiny, tiny_embedd
     assert onnx_tiny.spec == tiny_embedder.spec and onnx_tiny.dim == tiny_embedder.dim
 
 
+@pytest.mark.parametrize("which", ["tiny_model", "vitb32_model"])
+def test_the_exported_vision_tower_skips_only_unused_work(which, request):
+    """The export's vision tower (class token alone in the last layer, fused projections) is the model's
+    own arithmetic: the same embeddings as transformers' forward, for the tiny model and for ViT-B/32."""
+    import torch
+    from transformers import CLIPModel
+
+    model = CLIPModel.from_pretrained(request.getfixturevalue(which), use_safetensors=True).float().eval()
+    vision, _text = onnx_encoder._towers(model)
+    assert type(vision).__name__ == "ClassTokenVision"  # not the stock fallback
+    size = model.config.vision_config.image_size
+    pixels = torch.from_numpy(np.random.default_rng(1).standard_normal((3, 3, size, size)).astype(np.float32))
+    with torch.inference_mode():
+        ref = onnx_encoder._pooled(model.get_image_features(pixel_values=pixels)).numpy()
+        got = vision(pixels).numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
 def test_search_results_are_the_same_with_onnx_and_torch(store, photos, tiny_embedder, onnx_tiny):
     folder, kinds = photos
     lib = new_library(store, folder)
