@@ -19,6 +19,7 @@ from .library import Library, check_model
 from .paths import to_db
 from .preprocess import to_pixels
 from .query import (
+    CALIBRATION_SAMPLE,
     IMAGE,
     PHOTO,
     TEXT,
@@ -28,13 +29,24 @@ from .query import (
     QueryError,
     calibrate,
     calibration_json,
-    combine,
+    combine_with_norm,
     filter_sql,
     stored_calibration,
 )
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """A query made ready to run: its combined vector, and each term's own unit vector, kind and weight."""
+
+    vector: np.ndarray
+    exclude: set[int]  # library photos that are themselves terms (never a result)
+    norm: float  # the length of the weighted sum before it was normalised
+    vectors: np.ndarray  # (terms, dim), in the order of `kinds`
+    kinds: list[tuple[str, float]]  # (TEXT or IMAGE, signed weight)
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Searcher:
         self._loading: Future[VectorIndex] | None = None
         self._filter_cache: tuple[tuple, np.ndarray] | None = None
         self._cut: tuple[int, Calibration] | None = None
+        self._sample: tuple[int, np.ndarray] | None = None  # (photos then, vectors) for Searcher._typical
 
     def preload(self) -> None:
         """Start reading the vector index on a thread of its own, so the first search need not wait for it.
@@ -198,24 +211,48 @@ class Searcher:
             return QueryResults([], 0, None)
         if not query.positive:
             raise QueryError("only negative terms: add something to look for")
-        vector, exclude = self.query_vector(query)
-        results = self.by_vector(vector, top, exclude=exclude, allowed=allowed)
+        terms = self.query_vector(query)
+        results = self.by_vector(terms.vector, top, exclude=terms.exclude, allowed=allowed)
         cut = self.calibration()
-        results = self._with_details([replace(r, good=cut.good(r.score)) for r in results])
-        good = sum(1 for r in results if r.good)
+        good = self._judge(results, terms, cut)
+        results = self._with_details([replace(r, good=bool(g)) for r, g in zip(results, good)])
         if query.sort == "date":
             results.sort(key=lambda r: r.taken or "", reverse=True)
-        return QueryResults(results, good, cut.threshold)
+        return QueryResults(results, int(good.sum()), cut.cut_for(terms.kinds, terms.norm))
 
-    def query_vector(self, query: Query) -> tuple[np.ndarray, set[int]]:
-        """The combined query vector, and the library photos that are themselves terms (never a result)."""
+    def _judge(self, results: list[SearchResult], terms: QueryTerms, cut: Calibration) -> np.ndarray:
+        """Which results are good matches (see Calibration.judge), from each result's score on each term."""
+        if not results:
+            return np.zeros(0, bool)
+        if len(terms.kinds) == 1:  # one term: its score is the combined score
+            return np.array([cut.judge(np.array([[r.score or 0.0]]), terms.kinds)[0] for r in results])
+        ids, vectors = self._catalog.vectors_for(r.id for r in results)
+        row = {int(i): k for k, i in enumerate(ids)}
+        scores = np.full((len(results), len(terms.kinds)), -1.0, np.float32)
+        for k, r in enumerate(results):
+            if r.id in row:  # (a photo deleted meanwhile is no good match)
+                scores[k] = terms.vectors @ vectors[row[r.id]]
+        typical = [self._typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
+        return cut.judge(scores, terms.kinds, typical)
+
+    def _typical(self, vector: np.ndarray) -> float:
+        """What a term scores on this library's typical photo (the median over a sample of its photos)."""
+        count = self._catalog.count()
+        if self._sample is None or not (self._sample[0] / 2 <= count <= self._sample[0] * 2 + 100):
+            self._sample = (count, self._catalog.sample_embeddings(CALIBRATION_SAMPLE))
+        sample = self._sample[1]
+        return float(np.median(sample @ vector)) if len(sample) else 0.0
+
+    def query_vector(self, query: Query) -> QueryTerms:
+        """The combined query vector, with what judging its results needs."""
         texts = [t for t in query.terms if t.kind == TEXT]
         images = [t for t in query.terms if t.kind == IMAGE]
         photos = [t for t in query.terms if t.kind == PHOTO]
-        vectors, weights, exclude = [], [], set()
+        vectors, weights, kinds, exclude = [], [], [], set()
         if texts:
             vectors += list(self.embedder.encode_text([str(t.value) for t in texts]))
             weights += [t.signed_weight for t in texts]
+            kinds += [(TEXT, t.signed_weight) for t in texts]
         if images:
             spec = self.embedder.spec
             pixels = []
@@ -229,14 +266,19 @@ class Searcher:
                 pixels.append(to_pixels(pil, spec))
             vectors += list(self.embedder.encode_pixels(np.stack(pixels)))
             weights += [t.signed_weight for t in images]
+            kinds += [(IMAGE, t.signed_weight) for t in images]
         for t in photos:
             vec = self._catalog.embedding_for_id(int(t.value))
             if vec is None:
                 raise QueryError(f"{t.label or 'that photo'} is no longer in the library")
             vectors.append(vec)
             weights.append(t.signed_weight)
+            kinds.append((IMAGE, t.signed_weight))
             exclude.add(int(t.value))
-        return combine(np.stack(vectors), weights), exclude
+        stacked = np.stack(vectors).astype(np.float32)
+        vector, norm = combine_with_norm(stacked, weights)
+        unit = stacked / np.maximum(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12)
+        return QueryTerms(vector, exclude, norm, unit, kinds)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The ids a filter allows (None: no filter). Cached until the catalog changes."""

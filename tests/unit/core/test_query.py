@@ -90,3 +90,23 @@ def test_a_calibration_is_kept_per_model_and_library_size():
     assert stored_calibration(raw, "sha256:m", 1500).threshold == 0.27
     assert stored_calibration(raw, "sha256:other", 1000) is None
     assert stored_calibration(raw, "sha256:m", 5000) is None  # the library grew: measure again
+    old = '{"threshold": 0.27, "photos": 1000, "sample": 1000, "fingerprint": "sha256:m"}'
+    assert stored_calibration(old, "sha256:m", 1000) is None  # from before image terms had their own cut-off
+
+
+def test_a_good_match_has_the_wanted_terms_and_not_the_unwanted_ones():
+    cut = Calibration(0.30, 1000, 1000, text_mean=0.15, image_threshold=0.70, image_mean=0.45)
+    one_text = [(TEXT, 1.0)]
+    assert list(cut.judge(np.array([[0.31], [0.29]]), one_text)) == [True, False]
+    assert list(cut.judge(np.array([[0.71], [0.69]]), [(IMAGE, 1.0)])) == [True, False]  # images: their own
+    minus = [(TEXT, 1.0), (TEXT, -1.0)]  # 'a red circle -"a black background"'
+    scores = np.array(
+        [
+            [0.33, 0.05],  # a red circle on white: good
+            [0.36, 0.25],  # a red circle on black: it has what is unwanted, more than it has to spare
+            [0.25, -0.20],  # a red square on white: lacking black earns it nothing
+        ]
+    )
+    assert list(cut.judge(scores, minus)) == [True, False, False]
+    # the combined cut-off the results report: at the positive cut-off, typical on the negative
+    assert cut.cut_for(minus, norm=1.0) == pytest.approx(0.30 - 0.15)

@@ -71,6 +71,38 @@ def test_good_matches_separate_what_is_there_from_what_is_not(library, counting)
     assert wrongly_good <= len(absent) // 10  # an absent colour+shape: no (or hardly any) good matches
 
 
+def test_a_query_with_a_negative_term_has_good_matches_of_what_is_wanted(library, counting):
+    lib, folder, kinds = library
+    red_circle_white, red_circle_black, purple_square_black = QUERY_KINDS[0], QUERY_KINDS[3], QUERY_KINDS[6]
+    not_black = Term(TEXT, "a black background", negative=True)
+    with Searcher(lib, counting) as s:
+        plain = s.run(Query((Term(TEXT, "a red circle"),)), top=20)
+        minus = s.run(Query((Term(TEXT, "a red circle"), not_black)), top=20)
+        only_on_black = s.run(Query((Term(TEXT, "a purple square"), not_black)), top=20)
+    assert red_circle_black in _kinds(plain.good_only(), kinds)
+    assert minus.good >= 3  # subtracting what to avoid must not sink every score below the cut-off
+    assert set(_kinds(minus.good_only(), kinds)) == {red_circle_white}  # not on black, not a red square
+    # every good red circle on white of the plain query stays good: the negative term takes nothing from them
+    plain_white = {r.id for r in plain.good_only() if kinds[Path(r.path)] == red_circle_white}
+    assert plain_white <= {r.id for r in minus.good_only()}
+    assert purple_square_black in _kinds(only_on_black.results[:10], kinds) or only_on_black.good == 0
+    assert only_on_black.good == 0  # the library's purple squares are all on black: none is good
+
+
+def test_an_image_query_is_judged_against_how_alike_unrelated_photos_are(library, counting):
+    lib, folder, kinds = library
+    with Searcher(lib, counting) as s:
+        for kind in (
+            QUERY_KINDS[2],
+            QUERY_KINDS[4],
+            QUERY_KINDS[5],
+        ):  # blue circle, yellow star, green triangle
+            example = next(p for p, k in kinds.items() if k == kind)
+            r = s.run(Query((Term(IMAGE, str(example)),)), top=20)
+            assert r.good >= 3, kind  # its own kind is good ...
+            assert set(_kinds(r.good_only(), kinds)) == {kind}, kind  # ... and nothing else, out of 20 shown
+
+
 def test_filters_apply_inside_the_search(store, tmp_path, counting, shape_folder):
     src, kinds = shape_folder
     folder = tmp_path / "all"
