@@ -801,7 +801,9 @@ class Catalog:
             )
             with self._transaction():
                 for status, n in ((INDEXED, indexed), (SKIPPED, skipped)):
-                    self._exec("INSERT OR REPLACE INTO counts (tbl, status, n) VALUES (?, ?, ?)", (t, status, n))
+                    self._exec(
+                        "INSERT OR REPLACE INTO counts (tbl, status, n) VALUES (?, ?, ?)", (t, status, n)
+                    )
         # Writes were lost, or the facets don't add up: the facets are counted again from the rows (seconds at
         # a million photos, and only then).
         log.warning("catalog %s: facet counts recounted from the rows", self.path)

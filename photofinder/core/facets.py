@@ -4,17 +4,21 @@ The filter panel shows them for a million photos without reading a million rows:
 (table, kind, key) in `facet_counts`, moved by triggers in the same transaction as every write. The keys are
 decided here, in Python, and registered on each connection as SQL functions: a directory of a path stored as
 bytes, or a month that falls back to the file's time, is awkward to say in SQL and must be said once.
+A change to how a key is made needs a migration that recounts (`recount`): the triggers take away the key the
+row has *now*.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
 MONTH, TYPE, DIR = "month", "type", "dir"
 KINDS = (MONTH, TYPE, DIR)
+_TAKEN_MONTH = re.compile(r"\d{4}[-:](0[1-9]|1[0-2])")
 SAME_TYPE = {"jpeg": "jpg", "jpe": "jpg", "jfif": "jpg", "tiff": "tif", "heif": "heic"}
 
 
@@ -30,7 +34,7 @@ class FacetCounts:
 def month_key(taken: str | None, mtime_ns: int) -> str:
     """'YYYY-MM' of the date taken (ISO or EXIF's 'YYYY:MM:DD'), else of the file time, in local time as the
     date filter reads it (query.filter_sql)."""
-    if taken and len(taken) >= 7 and taken[:4].isdigit() and taken[5:7].isdigit() and 1 <= int(taken[5:7]) <= 12:
+    if taken and _TAKEN_MONTH.match(taken):
         return f"{taken[:4]}-{taken[5:7]}"
     try:
         return datetime.fromtimestamp(mtime_ns / 1e9).strftime("%Y-%m")
