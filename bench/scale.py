@@ -303,7 +303,7 @@ def gui_probe(root: Path) -> dict:
     """The app's window on the library: the longest GUI-thread stalls while opening, searching and indexing."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PIL import Image
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from photofinder.gui.controllers import AppController
@@ -326,12 +326,26 @@ def gui_probe(root: Path) -> dict:
     probe_timer.timeout.connect(tick)
 
     def spin(cond, timeout: float) -> float:
+        """Run the event loop until cond() (an event loop, not processEvents: PySide 6.12's processEvents leaks
+        a reference to None per call, and tens of thousands of calls abort the process, "none_dealloc")."""
         t0 = time.perf_counter()
-        while not cond():
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError("the window did not get there in time")
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-            time.sleep(0.001)
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(2)
+
+        def check() -> (
+            None
+        ):  # a slot returning nothing: one returning a bool trips another PySide refcount bug
+            if cond() or time.perf_counter() - t0 > timeout:
+                loop.quit()
+
+        poll.timeout.connect(check)
+        if not cond():
+            poll.start()
+            loop.exec()
+            poll.stop()
+        if not cond():
+            raise TimeoutError("the window did not get there in time")
         return time.perf_counter() - t0
 
     def worst(since: float) -> float:
