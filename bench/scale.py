@@ -16,6 +16,13 @@ is the library's, not the model's.
 
 The last line sums up the largest size:
 scale: n=1000000 search_p50_ms=X recall@10=Y open_s=Z rescan_s=W rss_mb=V
+
+`--gui` adds a third process: the real MainWindow, offscreen, on the library, with a stub embedder (no model), and
+a 10 ms QTimer on the GUI thread recording the longest gap between its ticks (issue 9: no GUI-thread stall over
+50 ms) while (a) the library opens (summary, first grid page, filter counts), (b) a text search runs (the stub
+gives a vector) and its results show, (c) 64 new photos (small real JPEGs) are indexed. It prints
+gui: open_max_stall_ms=.. search_max_stall_ms=.. index_max_stall_ms=.. and the facets read time.
+`--reuse` keeps a library already built under --dir (with --keep) instead of building it again.
 """
 
 from __future__ import annotations
@@ -79,6 +86,24 @@ class StubEmbedder:
     device = "cpu"
     dim = DIM
 
+    def load(self) -> None:
+        pass
+
+    def unload(self) -> None:
+        pass
+
+    @property
+    def spec(self):
+        from photofinder.core.preprocess import PreprocessSpec
+
+        return PreprocessSpec(224, 224, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        return queries()[: len(texts)]
+
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return clustered(len(pixels), seed=len(pixels))
+
 
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
@@ -140,7 +165,7 @@ def build(root: Path, n: int) -> dict:
                     INDEXED,
                     4000,
                     3000,
-                    time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(1.0e9 + 86400 * int(day)))
+                    time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1.0e9 + 86400 * int(day)))
                     if day % 10 < 7
                     else None,
                     embedding=v,
@@ -274,10 +299,132 @@ def probe(root: Path) -> dict:
     return out
 
 
+def gui_probe(root: Path) -> dict:
+    """The app's window on the library: the longest GUI-thread stalls while opening, searching and indexing."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PIL import Image
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from photofinder.gui.controllers import AppController
+    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.settings import AppSettings
+
+    data = root / "data"
+    _qapp = QApplication.instance() or QApplication([])  # noqa: F841 - held: the app lives as long as the probe
+    gaps: list[tuple[float, float]] = []  # (when, gap) of every tick
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append((now, now - last[0]))
+        last[0] = now
+
+    probe_timer = QTimer()
+    probe_timer.setInterval(10)
+    probe_timer.timeout.connect(tick)
+
+    def spin(cond, timeout: float) -> float:
+        """Run the event loop until cond() (an event loop, not processEvents: PySide 6.12's processEvents leaks
+        a reference to None per call, and tens of thousands of calls abort the process, "none_dealloc")."""
+        t0 = time.perf_counter()
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(2)
+
+        def check() -> (
+            None
+        ):  # a slot returning nothing: one returning a bool trips another PySide refcount bug
+            if cond() or time.perf_counter() - t0 > timeout:
+                loop.quit()
+
+        poll.timeout.connect(check)
+        if not cond():
+            poll.start()
+            loop.exec()
+            poll.stop()
+        if not cond():
+            raise TimeoutError("the window did not get there in time")
+        return time.perf_counter() - t0
+
+    def worst(since: float) -> float:
+        """The longest gap that began at `since` or later (one that began before is the phase before's)."""
+        return max((g for t, g in gaps if t - g >= since - 0.001), default=0.0) * 1e3
+
+    out: dict = {}
+    settings = AppSettings(data)
+    settings.model = StubEmbedder.model_id
+    settings.last_library = NAME
+    pool = EmbedderPool("cpu", factory=lambda *a, **k: StubEmbedder())
+    last[0] = start = time.perf_counter()
+    probe_timer.start()
+    t = time.perf_counter()
+    app = AppController(data, settings, pool)
+    window = MainWindow(data, settings, app)
+    window.show()
+    out["construct_ms"] = (time.perf_counter() - t) * 1e3
+    panel = window.filters.panel
+    out["open_summary_s"] = spin(lambda: app.summary is not None, 120) + out["construct_ms"] / 1e3
+    out["open_grid_s"] = spin(lambda: window.results.rowCount() > 0, 120) + out["open_summary_s"]
+    out["open_facets_s"] = spin(lambda: bool(panel.years.years), 120) + out["open_grid_s"]
+    spin(lambda: False if time.perf_counter() - start < out["open_facets_s"] + 1.0 else True, 10)  # settle
+    out["open_max_stall_ms"] = worst(start)
+    out["open_max_stall_after_window_ms"] = worst(start + out["construct_ms"] / 1e3 + 0.001)
+
+    got = []
+    app.searches.resultsReady.connect(lambda *a: got.append(1))
+    t = time.perf_counter()
+    app.query.search_text("a photo of something")
+    out["search_s"] = spin(lambda: bool(got), 120)
+    spin(lambda: time.perf_counter() - t > out["search_s"] + 1.0, 10)  # results drawn, thumbnails asked for
+    out["search_max_stall_ms"] = worst(t)
+
+    new = root / "photos" / "gui-new"
+    new.mkdir(exist_ok=True)
+    rng = np.random.default_rng(5)
+    for i in range(64):
+        Image.fromarray(rng.integers(0, 255, (96, 128, 3), np.uint8)).save(
+            new / f"NEW_{i:03d}.jpg", quality=80
+        )
+    done = []
+    app.indexing.finished.connect(lambda *a: done.append(a))
+    t = time.perf_counter()
+    app.indexing.start([])
+    out["index_s"] = spin(lambda: bool(done), 600)
+    spin(lambda: time.perf_counter() - t > out["index_s"] + 1.5, 10)  # summary and facets refreshed
+    out["index_max_stall_ms"] = worst(t)
+    out["index_report"] = str(done[0][0]) if done and done[0] else ""
+    probe_timer.stop()
+
+    lib = app.libraries.library
+    from photofinder.gui.facets import count_facets
+
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        f = count_facets(lib)
+        times.append(time.perf_counter() - t)
+    out["facets_read_ms"] = float(np.median(times) * 1e3)
+    out["facets_keys"] = len(f.folders) + len(f.months) + len(f.types)
+    out["long_gaps"] = [(round(t - start, 3), round(g * 1e3)) for t, g in gaps if g > 0.05][:40]
+    window.close()
+    return out
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+def _run_probe(flag: str, root: Path, n: int) -> dict:
+    r = subprocess.run(
+        [sys.executable, __file__, flag, str(root)], capture_output=True, text=True, check=False
+    )
+    if r.returncode:
+        sys.exit(f"{flag} at n={n} failed:\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -291,7 +438,10 @@ def main() -> None:
         default=None,
         help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)",
     )
+    ap.add_argument("--gui", action="store_true", help="also measure GUI-thread stalls in the real window")
+    ap.add_argument("--reuse", action="store_true", help="measure a library kept under --dir, don't build")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
+    ap.add_argument("--gui-probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.noise is not None:
         global NOISE
@@ -300,23 +450,38 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(Path(args.probe))))
         return
+    if args.gui_probe:
+        print(json.dumps(gui_probe(Path(args.gui_probe))))
+        return
     base = Path(args.dir or tempfile.mkdtemp(prefix="pf-scale-"))
     base.mkdir(parents=True, exist_ok=True)
     last: dict = {}
     for n in (int(x) for x in args.sizes.split(",")):
         root = base / f"n{n}"
-        shutil.rmtree(root, ignore_errors=True)
+        reuse = args.reuse and (root / "data").is_dir()
+        if not reuse:
+            shutil.rmtree(root, ignore_errors=True)
         try:
-            b = build(root, n)
-            r = subprocess.run(
-                [sys.executable, __file__, "--probe", str(root)], capture_output=True, text=True, check=False
-            )
-            if r.returncode:
-                sys.exit(f"probe at n={n} failed:\n{r.stderr}")
-            m = json.loads(r.stdout.strip().splitlines()[-1])
+            b = {} if reuse else build(root, n)
+            m = {} if reuse else _run_probe("--probe", root, n)
+            if args.gui:
+                g = _run_probe("--gui-probe", root, n)
+                print(
+                    f"n={n} gui: open_max_stall_ms={g['open_max_stall_ms']:.0f} "
+                    f"search_max_stall_ms={g['search_max_stall_ms']:.0f} "
+                    f"index_max_stall_ms={g['index_max_stall_ms']:.0f} (window built in {g['construct_ms']:.0f} ms; "
+                    f"longest stall after it {g['open_max_stall_after_window_ms']:.0f} ms); open: summary "
+                    f"{g['open_summary_s']:.2f}s, grid {g['open_grid_s']:.2f}s, filter counts {g['open_facets_s']:.2f}s; "
+                    f"search {g['search_s']:.2f}s; index 64 new {g['index_s']:.1f}s; facets read "
+                    f"{g['facets_read_ms']:.1f} ms ({g['facets_keys']} keys); stalls > 50 ms at (s, ms): "
+                    f"{g['long_gaps']}; index report: {g['index_report']}",
+                    flush=True,
+                )
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
+        if reuse:
+            continue
         print(
             f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "
             f"({m['index_kind']}); catalog {b['catalog_mb']:.0f} MB, index {b['index_mb']:.0f} MB"
@@ -335,6 +500,8 @@ def main() -> None:
         last = {"n": n, **b, **m}
     if not args.keep and args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
+    if not last:
+        return
     print(
         f"scale: n={last['n']} search_p50_ms={last['search_p50_ms']:.2f} recall@10={last['recall@10']:.3f} "
         f"open_s={last['open_s']:.3f} rescan_s={last['rescan_s']:.2f} rss_mb={last['rss_mb']:.0f}"

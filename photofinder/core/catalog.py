@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from . import facets as _facets
 from .errors import CatalogDamagedError, LibraryBusyError, LibraryError
+from .facets import FacetCounts
 from .paths import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,9 @@ _MIGRATIONS: list[str] = [
     {_count_triggers("photos")}
     {_count_triggers("staged")}
     """,
+    # 5: the filter panel's counts (months, file types, directories) kept by triggers: a library opens with
+    # them at any size instead of reading every row (facets.py).
+    _facets.SCHEMA,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -243,6 +248,7 @@ class Catalog:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
+        _facets.register(self._db)  # before the migration: it counts with them
         try:
             self._exec("PRAGMA journal_mode=WAL")
             self._exec("PRAGMA synchronous=NORMAL")
@@ -452,9 +458,17 @@ class Catalog:
             staged_model = self.get_meta("staged_model_id")
             if staged_model is None:
                 raise LibraryError("There is no completed rebuild to switch to.")
+            # The staged facets become the live ones as they are: their triggers would compute the keys of every
+            # row three times over (out, in, out of staging), minutes at a million photos. DDL is transactional.
+            for statement in _statements(_facets.drop_triggers("photos") + _facets.drop_triggers("staged")):
+                self._exec(statement)
             self._exec("DELETE FROM photos")
             self._exec(f"INSERT INTO photos ({_COLUMN_NAMES}) SELECT {_COLUMN_NAMES} FROM staged")
             self._exec("DELETE FROM staged")
+            self._exec("DELETE FROM facet_counts WHERE tbl = 'photos'")
+            self._exec("UPDATE facet_counts SET tbl = 'photos' WHERE tbl = 'staged'")
+            for statement in _statements(_facets.triggers("photos") + _facets.triggers("staged")):
+                self._exec(statement)
             self._restart_log("")
             self._restart_log("staged_")
             for key in ("model_id", "dim", "model_fingerprint"):
@@ -763,7 +777,8 @@ class Catalog:
         """Recount from the indexes and repair the stored counts if they drifted; True when they were right.
 
         They can only drift when the file itself lost writes (a -wal deleted after a crash mid-checkpoint). An
-        index run calls it first: two partial-index scans, about 0.1 s at a million photos.
+        index run calls it first: two partial-index scans, about 0.1 s at a million photos, and a sum of the facet
+        counts per kind; the facets are recounted from the rows only when something was wrong.
         """
         t = self._t
         indexed = self._one(
@@ -772,20 +787,50 @@ class Catalog:
             f"(SELECT count(*) FROM {t} INDEXED BY {t}_recent_file WHERE status = 'indexed' AND taken IS NULL)"
         )[0]  # type: ignore[index]
         skipped = self._one(f"SELECT count(*) FROM {t} INDEXED BY {t}_skipped WHERE status = 'skipped'")[0]  # type: ignore[index]
-        if (self.count(), self.count(SKIPPED)) == (indexed, skipped):
+        counts_right = (self.count(), self.count(SKIPPED)) == (indexed, skipped)
+        if counts_right and self._facets_add_up(indexed):
             return True
-        log.warning(
-            "catalog %s: stored photo counts (%d, %d) differ from the rows (%d, %d); repaired",
-            self.path,
-            self.count(),
-            self.count(SKIPPED),
-            indexed,
-            skipped,
-        )
-        with self._transaction():
-            for status, n in ((INDEXED, indexed), (SKIPPED, skipped)):
-                self._exec("INSERT OR REPLACE INTO counts (tbl, status, n) VALUES (?, ?, ?)", (t, status, n))
+        if not counts_right:
+            log.warning(
+                "catalog %s: stored photo counts (%d, %d) differ from the rows (%d, %d); repaired",
+                self.path,
+                self.count(),
+                self.count(SKIPPED),
+                indexed,
+                skipped,
+            )
+            with self._transaction():
+                for status, n in ((INDEXED, indexed), (SKIPPED, skipped)):
+                    self._exec(
+                        "INSERT OR REPLACE INTO counts (tbl, status, n) VALUES (?, ?, ?)", (t, status, n)
+                    )
+        # Writes were lost, or the facets don't add up: the facets are counted again from the rows (seconds at
+        # a million photos, and only then).
+        log.warning("catalog %s: facet counts recounted from the rows", self.path)
+        self.recount_facets()
         return False
+
+    def _facets_add_up(self, indexed: int) -> bool:
+        """Whether each kind of facet counts every indexed photo once, none below zero (O(distinct keys))."""
+        sql = "SELECT kind, sum(n), min(n) FROM facet_counts WHERE tbl = ? GROUP BY kind"
+        sums = {r[0]: (r[1], r[2]) for r in self._all(sql, (self._t,))}
+        return all(sums.get(k, (0, 0))[0] == indexed and sums.get(k, (0, 0))[1] >= 0 for k in _facets.KINDS)
+
+    def recount_facets(self) -> None:
+        """Count the facets again from the rows (one pass over them; a repair, after writes were lost)."""
+        with self._transaction():
+            for statement in _statements(_facets.recount(self._t)):
+                self._exec(statement)
+
+    def facets(self) -> FacetCounts:
+        """The indexed photos by month taken, file type and directory: stored counts, read in O(distinct keys)."""
+        out: dict[str, dict] = {k: {} for k in _facets.KINDS}
+        for kind, key, n in self._all(
+            "SELECT kind, key, n FROM facet_counts WHERE tbl = ? AND n > 0", (self._t,)
+        ):
+            if kind in out:
+                out[kind][from_db(key) if kind == _facets.DIR else key] = n
+        return FacetCounts(out[_facets.MONTH], out[_facets.TYPE], out[_facets.DIR])
 
     def count(self, status: str = INDEXED) -> int:
         """Photos with this status: a stored counter (kept by triggers in the same transactions), not a count."""

@@ -217,6 +217,65 @@ def test_filter_panel_counts_and_restricts_the_grid_and_the_query(qtbot, window,
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.message)
 
 
+def test_a_year_by_month_in_the_date_histogram(qtbot, window, photos):
+    """Issue 10: the date histogram shows one year's months; a month clicked, or months brushed, filter the grid."""
+    folder, kinds = photos
+    spread = {
+        0: (2023, 3),
+        1: (2023, 7),
+        2: (2023, 8),
+    }  # 10 in March 2023, 6 in July, 4 in August, 20 in 2022
+    for i, p in enumerate(sorted(kinds)):
+        y, m = (2022, 1) if i >= 20 else spread[0 if i < 10 else 1 if i < 16 else 2]
+        t = time.mktime(date(y, m, 10).timetuple()) + i * 3600
+        os.utime(p, (t, t))
+    add_folder_and_wait(qtbot, window, folder)
+    panel = window.filters.panel
+    hist = panel.years
+    qtbot.waitUntil(lambda: hist.years == {2022: 20, 2023: 20}, timeout=10000)  # counted off the GUI thread
+    assert hist.months == {"2022-01": 20, "2023-03": 10, "2023-07": 6, "2023-08": 4}
+    assert not panel.date.months_button.isVisible()
+
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # the year 2023...
+        qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect(2023).center())
+    qtbot.waitUntil(lambda: window.results.rowCount() == 20)
+    assert panel.date.months_button.isVisible()
+    qtbot.mouseClick(panel.date.months_button, Qt.MouseButton.LeftButton)  # ...by month
+    assert hist.keys() == [f"2023-{m:02d}" for m in range(1, 13)] and panel.date.back_button.isVisible()
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # July
+        qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
+    qtbot.waitUntil(lambda: window.results.rowCount() == 6)
+    assert all(r.taken.startswith("2023-07") for r in window.results._results)
+    f = window.app.query.view.filters
+    assert (f.after, f.before) == (date(2023, 7, 1), date(2023, 7, 31))
+    assert window.results_bar.count.text() == "6 photos · newest first"
+    assert panel.date.title.text() == "<b>Jul 2023</b> · 6"
+    shot(window, "filters-a-month")
+
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # brush March to July
+        qtbot.mousePress(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-03").center())
+        qtbot.mouseMove(hist, hist.bar_rect("2023-05").center())
+        qtbot.mouseRelease(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
+    qtbot.waitUntil(lambda: window.results.rowCount() == 16)
+    assert {r.taken[:7] for r in window.results._results} == {"2023-03", "2023-07"}
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # July again: all of 2023
+        qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
+        qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
+    qtbot.waitUntil(lambda: window.results.rowCount() == 20)
+
+    qtbot.mouseClick(panel.date.back_button, Qt.MouseButton.LeftButton)  # the years again, 2023 still chosen
+    assert hist.keys() == [2022, 2023] and hist.selected == (2023, 2023)
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # a double-click: 2022's months
+        qtbot.mouseDClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect(2022).center())
+    assert hist.year == 2022
+    qtbot.waitUntil(lambda: window.results.rowCount() == 20)
+    assert all(r.taken.startswith("2022-01") for r in window.results._results)
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):
+        panel.clear()
+    qtbot.waitUntil(lambda: window.results.rowCount() == 40)
+    assert hist.year is None and hist.selected is None
+
+
 def test_sort_by_date_and_the_result_count(qtbot, window, sorted_photos):
     folder, _, _ = sorted_photos
     add_folder_and_wait(qtbot, window, folder)
