@@ -90,7 +90,10 @@ class ResultsModel(QAbstractListModel):
         for r in results:
             row = self._rows.get(r.path)
             if row is not None and self._results[row].id == r.id:
-                self._results[row] = r
+                # copies the user already asked to see are tiles of their own: not counted again
+                self._results[row] = replace(
+                    r, duplicates=tuple(d for d in r.duplicates if d.path not in self._rows)
+                )
                 if row < self._shown:
                     idx = self.index(row)
                     self.dataChanged.emit(idx, idx, [CopiesRole, Qt.ItemDataRole.ToolTipRole])
