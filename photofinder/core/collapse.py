@@ -134,11 +134,8 @@ class DuplicateCollapser:
         checks = 0
         for _score, x, y in pairs:
             earlier = y in self._tile_of
-            if earlier:
-                if x in joins or self._tile_of[y] == joins.get(x):
-                    continue
-            elif groups.find(x) == groups.find(y):
-                continue
+            if (x in joins) if earlier else (groups.find(x) == groups.find(y)):
+                continue  # settled already
             if checks == CHECKS:
                 log.info("hiding duplicates: %d more look-alike pairs not checked", len(pairs) - checks)
                 break
