@@ -298,7 +298,7 @@ def duplicate_candidates(lib) -> dict:
     before = peak_mb()
     with lib.open_catalog() as c:
         t = time.perf_counter()
-        pairs = _neighbour_pairs(c, lambda phase, done, total: None)
+        pairs = _neighbour_pairs(lib, c, lambda phase, done, total: None)
         took = time.perf_counter() - t
         planted_pairs = []
         for a, b in json.loads(c.get_meta("bench_planted") or "[]"):
