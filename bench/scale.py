@@ -11,7 +11,10 @@ check the grid makes), the first search (the index file read), vector search p50
 end-to-end in-process search p50 (`Searcher.by_vector`, top 50, paths checked on disk), recall@10 against an
 exact flat search over every stored vector (200 queries), RSS, the first search after a commit (32 photos added
 and 8 deleted by another connection, as the indexer does), and a rescan of the unchanged library
-(`Indexer.run`: walk, compare, check the index file). No model is loaded (the query vectors are given), so RSS
+(`Indexer.run`: walk, compare, check the index file), and the candidate search for duplicates (the neighbour
+pairs of `find_duplicates`; the pixel check that confirms them needs real images, so it is not timed). One photo
+in PLANT_EVERY is planted as a near-copy of the one before it (its vector moved by 1 %), so the candidates are not
+empty and their recall can be told. No model is loaded (the query vectors are given), so RSS
 is the library's, not the model's.
 
 The last line sums up the largest size:
@@ -49,6 +52,7 @@ DIM = 512
 PER_FOLDER = 500
 QUERIES = 200
 NAME = "Scale"
+PLANT_EVERY = 1000  # one photo in this many is a near-copy of the photo before it (a resized copy, say)
 
 
 NOISE = float(os.environ.get("PF_SCALE_NOISE", "1.0"))  # --noise, passed on to the probe process
@@ -121,6 +125,11 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
 
 
+def planted(start: int, n: int) -> list[int]:
+    """Offsets, in a batch of n photos starting at photo `start`, of the planted near-copies."""
+    return [i for i in range(1, n) if (start + i) % PLANT_EVERY == 1]
+
+
 # -- building ----------------------------------------------------------------------------------------------
 def make_files(folder: Path, n: int) -> None:
     for d in range((n + PER_FOLDER - 1) // PER_FOLDER):
@@ -149,11 +158,16 @@ def build(root: Path, n: int) -> dict:
         c.add_folder(str(folder))
         c.bind_model(StubEmbedder.model_id, DIM, StubEmbedder.fingerprint)
         batch: list = []
+        copies: list[tuple[str, str]] = []  # (photo, its planted near-copy)
         done = 0
 
         def flush() -> None:
             nonlocal batch, done
             vecs = clustered(len(batch), seed=done)
+            for i in planted(done, len(batch)):
+                v = vecs[i - 1] + 0.01 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
+                vecs[i] = v / np.linalg.norm(v)
+                copies.append((batch[i - 1].path, batch[i].path))
             dates = rng.integers(0, 20 * 365, len(batch))
             records = [
                 PhotoRecord(
@@ -187,6 +201,7 @@ def build(root: Path, n: int) -> dict:
         lib.load_vectors(c, save=True)  # what the indexer leaves: the index of the library's size, saved
         out["index_s"] = time.perf_counter() - t
         c.set_meta("last_indexed", str(time.time()))
+        c.set_meta("bench_planted", json.dumps(copies))
     out["catalog_mb"] = du(lib.catalog_path) / 2**20
     out["index_mb"] = du(lib.index_path) / 2**20
     out["build_peak_mb"] = peak_mb()
@@ -296,6 +311,7 @@ def probe(root: Path) -> dict:
     out["rescan_s"] = time.perf_counter() - t
     assert report.unchanged == expect and report.indexed == report.removed == 0, report
     out["peak_after_rescan_mb"] = peak_mb()
+    out.update(duplicate_candidates(lib))
     return out
 
 
@@ -412,6 +428,32 @@ def gui_probe(root: Path) -> dict:
     return out
 
 
+def duplicate_candidates(lib) -> dict:
+    """The neighbour-pairs stage of find_duplicates on the library's vectors: its time, its pairs, and how many
+    of the planted near-copies it found."""
+    from photofinder.core.duplicates import _neighbour_pairs
+
+    before = peak_mb()
+    with lib.open_catalog() as c:
+        t = time.perf_counter()
+        pairs = _neighbour_pairs(lib, c, lambda phase, done, total: None)
+        took = time.perf_counter() - t
+        planted_pairs = []
+        for a, b in json.loads(c.get_meta("bench_planted") or "[]"):
+            ra, rb = c.embedding_for_path(a), c.embedding_for_path(b)
+            if ra and rb:  # neither deleted by the commit above
+                planted_pairs.append((min(ra[0], rb[0]), max(ra[0], rb[0])))
+    found = set(pairs)
+    hit = sum(1 for p in planted_pairs if p in found)
+    return {
+        "dup_candidates_s": took,
+        "dup_pairs": len(pairs),
+        "dup_planted": len(planted_pairs),
+        "dup_planted_found": hit,
+        "dup_peak_mb": max(before, peak_mb()),
+    }
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -495,6 +537,11 @@ def main() -> None:
             f"  RSS {m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f} MB, {m['peak_after_rescan_mb']:.0f} MB after "
             f"the rescan); first search after a commit {m['after_commit_s'] * 1e3:.1f} ms (next "
             f"{m['after_commit_next_s'] * 1e3:.1f} ms); rescan {m['rescan_s']:.2f}s",
+            flush=True,
+        )
+        print(
+            f"  duplicates: candidates_s={m['dup_candidates_s']:.1f} pairs={m['dup_pairs']} planted "
+            f"{m['dup_planted_found']}/{m['dup_planted']} found (peak {m['dup_peak_mb']:.0f} MB)",
             flush=True,
         )
         last = {"n": n, **b, **m}

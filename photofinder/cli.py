@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--sort", choices=["match", "date"], default="match", help="best match first, or newest"
         )
+        sp.add_argument(
+            "--hide-duplicates",
+            action="store_true",
+            help="one result per group of copies among the results (identical, resized, RAW + JPEG); "
+            '--json lists each result\'s hidden copies under "duplicates"',
+        )
         sp.add_argument("--model", help="use this model instead of the one the library was indexed with")
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
         sp.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
@@ -429,13 +435,24 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise LibraryError(f"can't read an image of the query: {e}") from e
         except QueryError as e:
             raise UsageError(str(e)) from e
+    hidden = 0
+    if args.hide_duplicates:
+        from .core.collapse import hide_duplicates
+        from .core.search import QueryResults
+
+        with lib.open_catalog() as c:
+            page = hide_duplicates(lib, c, found.results)
+        hidden = page.hidden
+        good = sum(1 for r in page.results if r.good)
+        found = QueryResults(page.results, good, found.threshold)
     results = found.results
     if args.json:
         print(
             json.dumps(
                 {
-                    "results": [_result_json(r) for r in results],
+                    "results": [_result_json(r, args.hide_duplicates) for r in results],
                     "good": found.good,
+                    **({"hidden": hidden} if args.hide_duplicates else {}),
                     "threshold": None if found.threshold is None else round(found.threshold, 4),
                 },
                 ensure_ascii=False,
@@ -458,6 +475,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
             file=sys.stderr,
         )
+    if hidden:
+        print(f"{hidden} duplicate{'s' if hidden != 1 else ''} hidden (--json lists them)", file=sys.stderr)
     return 0
 
 
@@ -481,7 +500,7 @@ def _filters(args: argparse.Namespace) -> Any:
         raise UsageError(str(e)) from e
 
 
-def _result_json(r: Any) -> dict[str, Any]:
+def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
     from .core.paths import is_printable
 
     out: dict[str, Any] = {
@@ -496,6 +515,8 @@ def _result_json(r: Any) -> dict[str, Any]:
     }
     if not is_printable(r.path):  # the exact name, for scripts: base64 of the file system's bytes
         out["path_bytes"] = base64.b64encode(os.fsencode(r.path)).decode("ascii")
+    if duplicates:  # the copies this result stands for (hiding duplicates)
+        out["duplicates"] = [_show(d.path) for d in r.duplicates]
     return out
 
 

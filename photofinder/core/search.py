@@ -60,6 +60,7 @@ class SearchResult:
     size: int | None = None  # bytes
     width: int | None = None
     height: int | None = None
+    duplicates: tuple[SearchResult, ...] = ()  # copies of this photo that results hiding duplicates left out
 
     @property
     def folder(self) -> str:

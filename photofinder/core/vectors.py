@@ -147,6 +147,17 @@ class VectorIndex:
             ids, scores = np.asarray(found, np.int64)[order], scores[order]
         return ids, scores
 
+    def neighbours(self, vectors: np.ndarray, k: int, lists: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k nearest of each of a batch of vectors (-1 where fewer), on every core.
+
+        Approximate for an IVF, which scans `lists` inverted lists a query (fewer than a search: a near-copy
+        is in its photo's list); the scores are those of the 8-bit codes.
+        """
+        q = np.ascontiguousarray(vectors, dtype=np.float32)
+        if isinstance(self._index, faiss.IndexIVF):
+            return self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=lists))
+        return self._index.search(q, k)
+
     def ids(self) -> np.ndarray:
         """Every id in the index, for checking it against the catalog."""
         if isinstance(self._index, faiss.IndexIVF):

@@ -279,6 +279,12 @@ class QueryController(QObject):
         self.view.sort = sort
         self.run()
 
+    def set_hide_duplicates(self, hide: bool) -> None:
+        """View → Hide duplicates: remembered, and what is shown is asked for again."""
+        self.settings.hide_duplicates = hide
+        self.settings.sync()
+        self.rerun()
+
     def show_more(self) -> None:
         """Show every result, not only the good matches."""
         self.view.show_all = True
@@ -296,7 +302,9 @@ class QueryController(QObject):
         if lib is None:
             self.pageChanged.emit(Page("message", "Add a folder of photos first."))
             return
-        self.last_request = self.searches.search(lib, kind, query, TOP, self.settings.model, label)
+        self.last_request = self.searches.search(
+            lib, kind, query, TOP, self.settings.model, label, self.settings.hide_duplicates
+        )
         self.searching.emit()
 
     def browse(self) -> None:
@@ -312,7 +320,9 @@ class QueryController(QObject):
                 )
             )
             return
-        self.last_request = self.searches.search(lib, "browse", None, PAGE, self.settings.model, "all photos")
+        self.last_request = self.searches.search(
+            lib, "browse", None, PAGE, self.settings.model, "all photos", self.settings.hide_duplicates
+        )
 
     def fetch_more(self) -> None:
         """The grid scrolled to the end of what a browse loaded: ask for the next page."""
@@ -363,7 +373,7 @@ class QueryController(QObject):
         self.resultsReset.emit(req, found)
         self.pageChanged.emit(self._page_for(req, found.results))
         if req.kind == "browse":
-            self.statusExtra.emit("newest first" if found.results else "")
+            self.statusExtra.emit(("newest first" + _hidden(found)) if found.results else "")
         else:
             self.statusExtra.emit(f"best matches for “{req.label}”" if found.results else "")
 
@@ -385,7 +395,7 @@ class QueryController(QObject):
             )
         else:
             self.pageChanged.emit(Page("grid"))
-        self.statusExtra.emit(count.status(req.label))
+        self.statusExtra.emit(count.status(req.label) + _hidden(found))
 
     def _page_for(self, req: SearchRequest, results: list) -> Page:
         s = self.libraries.summary
@@ -411,6 +421,11 @@ class QueryController(QObject):
             self.modelProblem.emit(message)
         else:
             self.pageChanged.emit(Page("message", message))
+
+
+def _hidden(found: Found) -> str:
+    n = found.hidden
+    return f" · {n:,} duplicate{'s' if n != 1 else ''} hidden" if n else ""
 
 
 class IndexingFlow(QObject):

@@ -1,12 +1,14 @@
-"""How one tile of the grid is painted: the photo fitted into a square, resting on its caption."""
+"""How one tile of the grid is painted: the photo fitted into a square, resting on its caption; a tile that
+stands for a group of duplicates wears a badge with the group's size."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 PAD = 4  # around the photo, inside the tile
+COPIES_ROLE = Qt.ItemDataRole.UserRole + 3  # results.CopiesRole (the model's module imports this one)
 
 
 class TileDelegate(QStyledItemDelegate):
@@ -27,6 +29,26 @@ class TileDelegate(QStyledItemDelegate):
         """The square the photo is fitted into, at the top of the tile."""
         s = self.thumb_size
         return QRect(cell.x() + (cell.width() - s) // 2, cell.y() + PAD, s, s)
+
+    def paint_badge(self, painter: QPainter, opt: QStyleOptionViewItem, photo: QRectF, copies: int) -> None:
+        """“×3” in a pill on the photo's top right corner: this tile stands for 3 copies."""
+        font = QFont(opt.font)
+        font.setBold(True)
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        fm = QFontMetrics(font)
+        text = f"×{copies}"
+        h = fm.height() + 2
+        w = max(h, fm.horizontalAdvance(text) + 10)
+        rect = QRectF(photo.right() - w - 4, photo.top() + 4, w, h)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(255, 255, 255, 220))
+        painter.setBrush(opt.palette.color(QPalette.ColorRole.Highlight))
+        painter.drawRoundedRect(rect, h / 2, h / 2)
+        painter.setFont(font)
+        painter.setPen(opt.palette.color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+        painter.restore()
 
     def caption_rect(self, cell: QRect, line_height: int) -> QRect:
         return QRect(cell.x() + 8, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 16, line_height)
@@ -60,6 +82,11 @@ class TileDelegate(QStyledItemDelegate):
             )
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pm, QRectF(pm.rect()))
+        else:
+            target = QRectF(square)
+        copies = index.data(COPIES_ROLE)
+        if isinstance(copies, int) and copies > 1:
+            self.paint_badge(painter, opt, target, copies)
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         fm = opt.fontMetrics
         caption = self.caption_rect(opt.rect, fm.height())

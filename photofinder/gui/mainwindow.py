@@ -141,9 +141,8 @@ class MainWindow(QMainWindow):
         lib.libraryChanged.connect(self._on_library_changed)
         lib.skippedReady.connect(lambda skipped: SkippedDialog(skipped, self).open())
         q.resultsReset.connect(self._on_results)
-        q.resultsAppended.connect(
-            lambda _, found: self.results.append_results(found.results, found.more is not None)
-        )
+        q.resultsAppended.connect(self._on_more_results)
+        self.view.showCopies.connect(self.results.show_copies)
         app.pageChanged.connect(self._show)
         app.statusChanged.connect(self.status.setText)
         app.notice.connect(self.statusBar().showMessage)  # an empty text clears it
@@ -206,6 +205,10 @@ class MainWindow(QMainWindow):
         )
         if found.results:
             self.view.scrollToTop()
+
+    def _on_more_results(self, _req: SearchRequest, found: Found) -> None:
+        self.results.update_results(found.grown)  # tiles shown already that took in copies of this page
+        self.results.append_results(found.results, found.more is not None)
 
     def _on_problem(self, text: str) -> None:
         QMessageBox.warning(self, "photofinder", text)

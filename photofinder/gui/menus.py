@@ -1,4 +1,4 @@
-"""The main window's menus: Library, Edit, Help (MainWindow calls build_menus once)."""
+"""The main window's menus: Library, Edit, View, Help (MainWindow calls build_menus once)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ def build_menus(window: MainWindow) -> None:
     e.addAction("&Paste image to search", QKeySequence.StandardKey.Paste, window.paste)
     e.addSeparator()
     e.addAction("&Settings…", QKeySequence.StandardKey.Preferences, window.open_settings)
+    v = window.menuBar().addMenu("&View")
+    window.hide_duplicates_action = v.addAction("Hide &duplicates")
+    window.hide_duplicates_action.setCheckable(True)
+    window.hide_duplicates_action.setChecked(window.settings.hide_duplicates)
+    window.hide_duplicates_action.setToolTip("One tile per group of copies, with a badge of its count")
+    window.hide_duplicates_action.toggled.connect(window.app.query.set_hide_duplicates)
     h = window.menuBar().addMenu("&Help")
     h.addAction(
         "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(window.data_dir)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
 from ..core.paths import display_path
 from ..core.search import SearchResult
-from .delegate import TileDelegate
+from .delegate import COPIES_ROLE, TileDelegate
 from .details import describe
 from .fileurls import file_url, shown_name
 from .thumbnails import ThumbKey, ThumbnailLoader
@@ -31,6 +32,7 @@ from .thumbnails import ThumbKey, ThumbnailLoader
 # UTF-8 (b"caf\xe9.jpg" would come back as "caf.jpg", another file).
 PathRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
+CopiesRole = COPIES_ROLE  # photos the tile stands for: 1, or a group's size (hiding duplicates)
 
 CHUNK = 200  # rows exposed per fetchMore: a 10,000-result list costs nothing until scrolled to
 _Index = QModelIndex | QPersistentModelIndex
@@ -82,6 +84,37 @@ class ResultsModel(QAbstractListModel):
         self._rows.update({r.path: start + i for i, r in enumerate(results)})
         self._more, self._asked = more, False
         self.fetchMore(QModelIndex())
+
+    def update_results(self, results: list[SearchResult]) -> None:
+        """New versions of rows already there (a tile that took in copies from a later page), by photo."""
+        for r in results:
+            row = self._rows.get(r.path)
+            if row is not None and self._results[row].id == r.id:
+                # copies the user already asked to see are tiles of their own: not counted again
+                self._results[row] = replace(
+                    r, duplicates=tuple(d for d in r.duplicates if d.path not in self._rows)
+                )
+                if row < self._shown:
+                    idx = self.index(row)
+                    self.dataChanged.emit(idx, idx, [CopiesRole, Qt.ItemDataRole.ToolTipRole])
+
+    def show_copies(self, row: int) -> None:
+        """Put a tile's hidden duplicates right after it, as tiles of their own."""
+        r = self._results[row]
+        copies = list(r.duplicates)
+        if not copies:
+            return
+        self._results[row] = replace(r, duplicates=())
+        at = row + 1
+        if row < self._shown:
+            self.beginInsertRows(QModelIndex(), at, at + len(copies) - 1)
+        self._results[at:at] = copies
+        self._rows = {x.path: i for i, x in enumerate(self._results)}
+        if row < self._shown:
+            self._shown += len(copies)
+            self.endInsertRows()
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [CopiesRole, Qt.ItemDataRole.ToolTipRole])
 
     def set_thumb_size(self, size: int) -> None:
         self.thumb_size = size
@@ -143,11 +176,21 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
+            tip = f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
+            if r.duplicates:
+                n = len(r.duplicates)
+                tip += (
+                    f"\n{n} more cop{'ies' if n != 1 else 'y'} hidden: "
+                    + ", ".join(shown_name(d.path) for d in r.duplicates[:5])
+                    + ("…" if n > 5 else "")
+                )
+            return tip
         if role == PathRole:
             return Path(r.path)
         if role == ScoreRole:
             return r.score
+        if role == CopiesRole:
+            return 1 + len(r.duplicates)
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -252,6 +295,7 @@ class ResultsView(QListView):
     copyPaths = Signal(object)  # list[str]
     devicePixelRatioChanged = Signal(float)
     previewRequested = Signal(int)  # Space on a result: the row to show large
+    showCopies = Signal(int)  # the row whose hidden duplicates to show
 
     def __init__(self, thumb_size: int = 160):
         super().__init__()
@@ -309,6 +353,13 @@ class ResultsView(QListView):
         paths = self.selected_paths() or [path]
         menu = QMenu(self)
         self.find_similar_action = menu.addAction("Find similar", lambda: self.findSimilar.emit(path))
+        copies = int(idx.data(CopiesRole) or 1) - 1
+        if copies:
+            row = idx.row()
+            self.show_copies_action = menu.addAction(
+                f"Show the {copies} hidden cop{'ies' if copies != 1 else 'y'}",
+                lambda: self.showCopies.emit(row),
+            )
         menu.addSeparator()
         menu.addAction(
             "Open" if len(paths) == 1 else f"Open {len(paths)} photos", lambda: self.openPaths.emit(paths)

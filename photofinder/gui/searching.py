@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ..core.catalog import Catalog
+from ..core.collapse import DuplicateCollapser
 from ..core.decode import UnreadableImage
 from ..core.embedder import DownloadCancelled
 from ..core.errors import ModelMismatchError, ModelUnavailableError, PhotofinderError
@@ -41,6 +42,7 @@ class SearchRequest:
     top: int
     default_model: str
     label: str = ""  # what the user sees for this query
+    hide_duplicates: bool = False  # one result per group of duplicates
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Found:
     results: list
     more: Any = None
     good: int | None = None  # of a "query": how many results are good matches (None: not judged)
+    hidden: int = 0  # duplicates left out (hiding duplicates): folded into a result as its `.duplicates`
+    grown: list = field(default_factory=list)  # results of earlier pages that took in copies from this one
 
 
 def qimage_to_pil(image: QImage) -> Image.Image:
@@ -75,6 +79,7 @@ class SearchWorker(QObject):
         self.latest = latest
         self._searchers: dict[str, Searcher] = {}
         self._catalogs: dict[str, Catalog] = {}
+        self._collapsers: dict[str, DuplicateCollapser] = {}
 
     def _searcher(self, library: Library, default_model: str) -> Searcher:
         key = str(library.root)
@@ -119,6 +124,27 @@ class SearchWorker(QObject):
             self.failed.emit(req, f"The search failed unexpectedly ({type(e).__name__}: {e}).", False)
 
     def _run(self, req: SearchRequest) -> Found:
+        found = self._find(req)
+        if not req.hide_duplicates:
+            return found
+        # Here, off the GUI thread: a page's duplicates cost a few hundred vector products and, for pairs
+        # that look alike, pixel checks on cached thumbnails (their verdicts kept for the next query).
+        hider = self._collapser(req.library)
+        if req.kind == "browse" and req.query is not None:  # the next page of a browse
+            page = hider.more(found.results)
+        else:
+            page = hider.collapse(found.results)
+        good = None if found.good is None else sum(1 for r in page.results if r.good)
+        return Found(page.results, found.more, good, page.hidden, page.grown)
+
+    def _collapser(self, library: Library) -> DuplicateCollapser:
+        key = str(library.root)
+        h = self._collapsers.get(key)
+        if h is None:
+            h = self._collapsers[key] = DuplicateCollapser(library, self._catalog(library))
+        return h
+
+    def _find(self, req: SearchRequest) -> Found:
         if req.kind == "browse":
             found, more = browse_page(self._catalog(req.library), req.query, req.top)
             return Found(found, more)
@@ -165,6 +191,7 @@ class SearchWorker(QObject):
             c.close()
         self._searchers.clear()
         self._catalogs.clear()
+        self._collapsers.clear()
         self.pool.unload_dropped()  # no searcher of this thread uses them any more
 
 
@@ -195,16 +222,23 @@ class SearchController(QObject):
         self._thread.start()
 
     def search(
-        self, library: Library, kind: str, query: Any, top: int, default_model: str, label: str = ""
+        self,
+        library: Library,
+        kind: str,
+        query: Any,
+        top: int,
+        default_model: str,
+        label: str = "",
+        hide_duplicates: bool = False,
     ) -> SearchRequest:
         self._serial += 1
-        req = SearchRequest(self._serial, library, kind, query, top, default_model, label)
+        req = SearchRequest(self._serial, library, kind, query, top, default_model, label, hide_duplicates)
         self._search.emit(req)
         return req
 
     def next_page(self, req: SearchRequest, after: Any) -> SearchRequest:
         """The browse page after `after`, as part of `req` (same serial: a new query supersedes both)."""
-        page = SearchRequest(req.serial, req.library, "browse", after, PAGE, req.default_model, req.label)
+        page = replace(req, kind="browse", query=after, top=PAGE)
         self._search.emit(page)
         return page
 

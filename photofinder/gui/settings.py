@@ -57,6 +57,15 @@ class AppSettings:
         self._s.setValue("watch", "true" if value else "false")
 
     @property
+    def hide_duplicates(self) -> bool:
+        """Whether results show one tile per group of duplicates (View → Hide duplicates)."""
+        return self._get("hide_duplicates", "false").lower() in ("true", "1")
+
+    @hide_duplicates.setter
+    def hide_duplicates(self, value: bool) -> None:
+        self._s.setValue("hide_duplicates", "true" if value else "false")
+
+    @property
     def thumb_size(self) -> int:
         try:
             return max(64, min(512, int(self._get("thumb_size", "160"))))

@@ -145,6 +145,31 @@ def test_duplicates_are_listed_and_trashed_only_with_consent(tmp_path, tiny_mode
     assert (folder / "a.jpg").exists() and (folder / "a copy.jpg").exists()
 
 
+def test_search_can_hide_duplicates(tmp_path, tiny_model, shape_folder):
+    import shutil
+
+    src, kinds = shape_folder
+    folder = tmp_path / "dups"
+    shutil.copytree(src, folder)
+    one = folder / sorted(kinds)[0].name
+    shutil.copy(one, folder / "copy.jpg")
+    shutil.copy(one, folder / "copy 2.jpg")
+    pf("index", str(folder), "--model", tiny_model)
+    args = ("similar", str(one), "-n", "10", "--all", "--json")
+    plain = json.loads(pf(*args).stdout)
+    names = [Path(r["path"]).name for r in plain["results"]]
+    assert {"copy.jpg", "copy 2.jpg"} <= set(names[:3]) and "duplicates" not in plain["results"][0]
+    hidden = json.loads(pf(*args, "--hide-duplicates").stdout)
+    by_name = {Path(r["path"]).name: r for r in hidden["results"]}
+    assert hidden["hidden"] == 1 and len(hidden["results"]) == 10 - hidden["hidden"]
+    copies = [
+        r for r in hidden["results"] if {"copy.jpg", "copy 2.jpg"} & {Path(d).name for d in r["duplicates"]}
+    ]
+    assert len(copies) == 1 and not {"copy.jpg", "copy 2.jpg"} <= set(by_name)  # one tile for the copies
+    text = pf("similar", str(one), "-n", "10", "--all", "--hide-duplicates")
+    assert len(text.stdout.splitlines()) == len(hidden["results"]) and "1 duplicate hidden" in text.stderr
+
+
 def test_combined_queries_filters_and_good_matches_from_the_command_line(photos, tiny_model, tmp_path):
     folder, kinds = photos
     pf("index", str(folder), "--model", tiny_model)
