@@ -340,6 +340,32 @@ def gui_probe(root: Path) -> dict:
     probe_timer = QTimer()
     probe_timer.setInterval(10)
     probe_timer.timeout.connect(tick)
+    traces: list[str] = []
+    if os.environ.get("PF_STALL_TRACE"):  # where every thread is when the GUI thread is 40 ms late
+        import threading
+        import traceback
+
+        def watch() -> None:
+            reported = 0.0
+            while True:
+                time.sleep(0.005)
+                late = time.perf_counter() - last[0]
+                if late > 0.04 and last[0] != reported:
+                    reported = last[0]
+                    me = threading.get_ident()
+                    names = {t.ident: t.name for t in threading.enumerate()}
+                    stacks = [
+                        f"[{names.get(i, i)}] "
+                        + " <- ".join(
+                            f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                            for f in reversed(traceback.extract_stack(fr)[-6:])
+                        )
+                        for i, fr in sys._current_frames().items()
+                        if i != me
+                    ]
+                    traces.append(f"{late * 1e3:.0f} ms late: " + " || ".join(stacks))
+
+        threading.Thread(target=watch, daemon=True).start()
 
     def spin(cond, timeout: float) -> float:
         """Run the event loop until cond() (an event loop, not processEvents: PySide 6.12's processEvents leaks
@@ -424,6 +450,7 @@ def gui_probe(root: Path) -> dict:
     out["facets_read_ms"] = float(np.median(times) * 1e3)
     out["facets_keys"] = len(f.folders) + len(f.months) + len(f.types)
     out["long_gaps"] = [(round(t - start, 3), round(g * 1e3)) for t, g in gaps if g > 0.05][:40]
+    out["traces"] = traces[:30]
     window.close()
     return out
 
@@ -519,6 +546,8 @@ def main() -> None:
                     f"{g['long_gaps']}; index report: {g['index_report']}",
                     flush=True,
                 )
+                for line in g.get("traces", []):
+                    print("  stall:", line, flush=True)
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
