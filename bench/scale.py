@@ -326,7 +326,10 @@ def gui_probe(root: Path) -> dict:
     from photofinder.gui.mainwindow import MainWindow
     from photofinder.gui.modelpool import EmbedderPool
     from photofinder.gui.settings import AppSettings
+    from photofinder.gui.threads import keep_the_window_responsive
 
+    if not os.environ.get("PF_DEFAULT_SWITCH"):  # what the app does at start-up (set it to compare)
+        keep_the_window_responsive()
     data = root / "data"
     _qapp = QApplication.instance() or QApplication([])  # noqa: F841 - held: the app lives as long as the probe
     gaps: list[tuple[float, float]] = []  # (when, gap) of every tick

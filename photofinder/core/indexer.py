@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -429,7 +429,7 @@ def decode_thread_setup(on_cpu: bool) -> None:
 def _prepare(
     info: FileInfo,
     spec: PreprocessSpec,
-    known_hashes: set[str],
+    known_hashes: Container[str],
     thumbs_dir: os.PathLike[str] | None,
     claims: dict[str, str] | None,
     claims_lock: threading.Lock,

@@ -52,7 +52,9 @@ def run_app(args: argparse.Namespace | None) -> int:
     from ..core.paths import data_dir
     from .crash import ErrorReporter
     from .mainwindow import MainWindow
+    from .threads import keep_the_window_responsive
 
+    keep_the_window_responsive()
     data = data_dir()
     log_path = setup_file_logging(data)
     QCoreApplication.setApplicationName("photofinder")
