@@ -115,3 +115,16 @@ def test_int8_is_used_only_when_it_keeps_the_neighbours(store, photos, tiny_mode
     pixels = np.random.default_rng(0).standard_normal((32, 3, 64, 64)).astype(np.float32)
     assert int8_agreement(onnx_tiny, onnx_tiny, pixels) == 1.0
     assert int8_agreement(onnx_tiny, Scrambled(), pixels) < 0.5
+
+
+def test_int8_quantises_the_weight_products_and_nothing_else(onnx_tiny, tiny_model):
+    import onnx
+    from transformers import CLIPConfig
+
+    layers = CLIPConfig.from_pretrained(tiny_model).vision_config.num_hidden_layers
+    graph = onnx.load(str(onnx_encoder.quantized_vision(onnx_tiny.cache_dir))).graph
+    ops = [n.op_type for n in graph.node]
+    # per layer Q/K/V (one product), out, fc1, fc2; then the projection to the embedding ...
+    assert ops.count("MatMulInteger") == 4 * layers + 1
+    assert ops.count("MatMul") == 2 * layers  # ... each layer's two attention products kept in fp32
+    assert "Gemm" not in ops and "Conv" in ops  # every weight product int8; the patch embedding fp32
