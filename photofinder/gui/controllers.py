@@ -166,17 +166,15 @@ class LibraryController(QObject):
         if self.library is None:
             return
         old, store = self.library.name, self.store
-        self._release()
-        self.searches.run_task(
-            lambda: store.rename(old, new), lambda _: self.reload(new), self._library_failed
-        )
+        self._release()  # (the watcher stops on a thread of its own; the task waits for it)
+        self.locked_task(lambda: store.rename(old, new), lambda _: self.reload(new), self._library_failed)
 
     def remove(self) -> None:
         if self.library is None:
             return
         name, store = self.library.name, self.store
         self._release()
-        self.searches.run_task(lambda: store.remove(name), lambda _: self.reload(), self._library_failed)
+        self.locked_task(lambda: store.remove(name), lambda _: self.reload(), self._library_failed)
 
     def _library_failed(self, error: Exception) -> None:
         self._failed(error)

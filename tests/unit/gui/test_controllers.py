@@ -445,9 +445,49 @@ def test_one_folder_watcher_follows_the_selected_library_and_pauses_for_index_ru
     assert app.watch.watcher is not first and not first.running and watch_threads() == ["watch-B"]
     settings.watch = False  # the setting turned off
     app.settings_changed(settings.model, settings.device, settings.runtime)
-    assert app.watch.watcher is None and watch_threads() == []
+    assert app.watch.watcher is None  # at once; it stops on a thread of its own, not the GUI's
+    qtbot.waitUntil(lambda: watch_threads() == [], timeout=5000)
     settings.watch = True
     app.settings_changed(settings.model, settings.device, settings.runtime)
     qtbot.waitUntil(lambda: watch_threads() == ["watch-B"], timeout=5000)
     app.shutdown()
     assert watch_threads() == []
+
+
+def test_stopping_the_watcher_never_waits_on_the_gui_thread(
+    qtbot, library_copy, make_app, settings, monkeypatch
+):
+    """At a million photos a watcher's run takes up to a second to cancel: the window must not wait for it,
+    and a watcher started next on the same library starts only once the old one has let go."""
+    import time
+
+    from photofinder.core.watcher import LibraryWatcher
+
+    events: list[str] = []
+    slow_stop, real_start = LibraryWatcher.stop, LibraryWatcher.start
+
+    def stop(self, timeout: float = 30.0) -> None:
+        time.sleep(0.8)  # a run being cancelled
+        slow_stop(self, timeout)
+        events.append("stopped")
+
+    def start(self) -> None:
+        events.append("started")
+        real_start(self)
+
+    monkeypatch.setattr(LibraryWatcher, "stop", stop)
+    monkeypatch.setattr(LibraryWatcher, "start", start)
+    library_copy("A")
+    settings.watch = True
+    app = make_app()
+    qtbot.waitUntil(lambda: app.watch.watcher is not None and app.watch.watcher.running, timeout=5000)
+    settings.watch = False
+    t = time.perf_counter()
+    app.settings_changed(settings.model, settings.device, settings.runtime)
+    settings.watch = True
+    app.settings_changed(settings.model, settings.device, settings.runtime)  # on again at once
+    assert time.perf_counter() - t < 0.2  # the GUI thread went on (it waited 0.8 s before)
+    qtbot.waitUntil(lambda: events.count("started") == 2, timeout=5000)
+    assert events == ["started", "stopped", "started"]  # the new one after the old one let go
+    app.shutdown()
+    assert events[-1] == "stopped" and watch_threads() == []
