@@ -444,7 +444,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             page = hide_duplicates(lib, c, found.results)
         hidden = page.hidden
         good = sum(1 for r in page.results if r.good)
-        found = QueryResults(page.results, good, found.threshold)
+        found = QueryResults(page.results, good, found.threshold, found.judged)
     results = found.results
     if args.json:
         print(
@@ -459,14 +459,14 @@ def cmd_search(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    shown = results if args.all or found.threshold is None or not found.good else found.good_only()
+    shown = results if args.all or not found.judged or not found.good else found.good_only()
     if not results:
         print(
             "no matches (the photos found may have been moved or deleted since they were indexed; "
             "run photofinder index)",
             file=sys.stderr,
         )
-    elif found.threshold is not None and not found.good and not args.all:
+    elif found.judged and not found.good and not args.all:
         print("no good matches in this library; the closest ones:", file=sys.stderr)
     for r in shown:
         print(f"{r.score:.3f}  {r.path}" if r.score is not None else f"{r.taken or '':19s}  {r.path}")

@@ -307,12 +307,12 @@ class Indexer:
                     vectors = library.outgrown(vectors, catalog)  # past its size: retrained and saved
             records, pixels, pixel_records = [], [], []
 
-        def submit(info: FileInfo, claim: bool = True) -> Future[_Prepared]:
+        def submit(info: FileInfo, claim: bool = True, reuse: bool = True) -> Future[_Prepared]:
             return pool.submit(
                 _prepare,
                 info,
                 spec,
-                known_hashes,
+                known_hashes if reuse else (),
                 thumbs,
                 claims if claim else None,
                 claims_lock,
@@ -374,8 +374,9 @@ class Indexer:
                             records.append(record)
                         elif p.follow:  # its twin is still on its way to the model
                             waiting.setdefault(p.hash or "", []).append(record)
-                        else:  # the stored twin vanished between planning and now: decode it
-                            pending.appendleft(submit(p.info, claim=False))
+                        else:  # the stored twin vanished between planning and now: decode it (looking
+                            # it up again would find the same hash "known" and loop)
+                            pending.appendleft(submit(p.info, claim=False, reuse=False))
                             continue
                     else:
                         pixels.append(p.pixels)

@@ -287,6 +287,7 @@ _SETTINGS = (
 CALIBRATION_CAPTIONS = [f"{s} {c}" for s in _SUBJECTS for c in _SETTINGS][::2]  # 250
 NULL_QUANTILE = 99.0
 CALIBRATION_SAMPLE = 2000
+IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,8 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     the median caption.
     """
     sample = np.asarray(vectors, np.float32)
+    if len(sample) == 0:  # no photos: nothing can match, and nothing is measured
+        return Calibration(1.0, photos, 0, 0.0, IMAGE_CEILING, 0.0)
     scores = (embedder.encode_text(CALIBRATION_CAPTIONS) @ sample.T).ravel()
     pairs = sample[: max(1, len(sample) // 2)] @ sample.T
     pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
@@ -378,15 +381,28 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     if pairs.size < 10:  # one photo, or copies of one: nothing to compare with, so be strict
         image_mid, image_threshold = 0.999, 0.999
     else:
-        image_mid, image_spread = _robust(pairs)
-        image_threshold = image_mid + (threshold - text_mid) / text_spread * image_spread
-    return Calibration(threshold, photos, len(sample), text_mid, float(image_threshold), image_mid)
+        image_mid, image_spread = _robust(pairs, lower=True)
+        image_threshold = min(image_mid + (threshold - text_mid) / text_spread * image_spread, IMAGE_CEILING)
+    return Calibration(
+        threshold,
+        photos,
+        len(sample),
+        text_mid,
+        float(image_threshold),
+        image_mid,
+    )
 
 
-def _robust(x: np.ndarray) -> tuple[float, float]:
-    """Median and spread (1.4826 x the median absolute deviation: the standard deviation for a normal)."""
+def _robust(x: np.ndarray, lower: bool = False) -> tuple[float, float]:
+    """Median and spread (1.4826 x the median absolute deviation: the standard deviation for a normal).
+
+    `lower`: the spread of the values below the median only. A library of a few subjects has two kinds of
+    photo pairs (same subject about 0.9, different about 0.2): the deviation over both measured the gap
+    between them, not the spread of unrelated pairs, and put the image cut-off above 1.
+    """
     mid = float(np.median(x))
-    return mid, max(1.4826 * float(np.median(np.abs(x - mid))), 1e-6)
+    side = x[x <= mid] if lower else x
+    return mid, max(1.4826 * float(np.median(np.abs(side - mid))), 1e-6)
 
 
 def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibration | None:

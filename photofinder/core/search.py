@@ -72,8 +72,11 @@ class QueryResults:
     """The results of a query, best first (or newest first), and how many of them are good matches."""
 
     results: list[SearchResult]
-    good: int  # results[:good] are good matches when sorted by match
-    threshold: float | None  # the library's cut-off, None when browsing
+    good: int  # how many of them are good matches (SearchResult.good)
+    # the score a result needs to be good, where one score decides (None when browsing, and for a query with
+    # unwanted terms, whose results are judged term by term: see Calibration.judge)
+    threshold: float | None
+    judged: bool = True  # False when browsing: no result is judged good or not
 
     def good_only(self) -> list[SearchResult]:
         return [r for r in self.results if r.good]
@@ -93,7 +96,9 @@ class Searcher:
         self._loading: Future[VectorIndex] | None = None
         self._filter_cache: tuple[tuple, np.ndarray] | None = None
         self._cut: tuple[int, Calibration] | None = None
-        self._sample: tuple[int, np.ndarray] | None = None  # (photos then, vectors) for Searcher._typical
+        self._sample: tuple[int, np.ndarray] | None = (
+            None  # (photos then, vectors) for Searcher._library_sample
+        )
 
     def preload(self) -> None:
         """Start reading the vector index on a thread of its own, so the first search need not wait for it.
@@ -214,35 +219,49 @@ class Searcher:
             raise QueryError("only negative terms: add something to look for")
         terms = self.query_vector(query)
         results = self.by_vector(terms.vector, top, exclude=terms.exclude, allowed=allowed)
+        if not results:  # (also a library whose photos were all removed: nothing to calibrate on)
+            return QueryResults([], 0, None)
         cut = self.calibration()
         good = self._judge(results, terms, cut)
         results = self._with_details([replace(r, good=bool(g)) for r, g in zip(results, good)])
         if query.sort == "date":
             results.sort(key=lambda r: r.taken or "", reverse=True)
-        return QueryResults(results, int(good.sum()), cut.cut_for(terms.kinds, terms.norm))
+        negative = any(w < 0 for _, w in terms.kinds)
+        return QueryResults(
+            results, int(good.sum()), None if negative else cut.cut_for(terms.kinds, terms.norm)
+        )
 
     def _judge(self, results: list[SearchResult], terms: QueryTerms, cut: Calibration) -> np.ndarray:
         """Which results are good matches (see Calibration.judge), from each result's score on each term."""
         if not results:
             return np.zeros(0, bool)
+        typical = [
+            float(np.median(self._sample_scores(v))) if w < 0 and len(self._library_sample()) else None
+            for v, (_, w) in zip(terms.vectors, terms.kinds)
+        ]
         if len(terms.kinds) == 1:  # one term: its score is the combined score
-            return np.array([cut.judge(np.array([[r.score or 0.0]]), terms.kinds)[0] for r in results])
+            scores = np.array([[r.score if r.score is not None else -1.0] for r in results], np.float32)
+            return cut.judge(scores, terms.kinds, typical)
         ids, vectors = self._catalog.vectors_for(r.id for r in results)
         row = {int(i): k for k, i in enumerate(ids)}
         scores = np.full((len(results), len(terms.kinds)), -1.0, np.float32)
         for k, r in enumerate(results):
             if r.id in row:  # (a photo deleted meanwhile is no good match)
                 scores[k] = terms.vectors @ vectors[row[r.id]]
-        typical = [self._typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
         return cut.judge(scores, terms.kinds, typical)
 
-    def _typical(self, vector: np.ndarray) -> float:
-        """What a term scores on this library's typical photo (the median over a sample of its photos)."""
+    def _library_sample(self) -> np.ndarray:
+        """A sample of the library's vectors (CALIBRATION_SAMPLE), read again when the library doubles or
+        halves: what a term scores on the typical photo is measured on it."""
         count = self._catalog.count()
         if self._sample is None or not (self._sample[0] / 2 <= count <= self._sample[0] * 2 + 100):
             self._sample = (count, self._catalog.sample_embeddings(CALIBRATION_SAMPLE))
-        sample = self._sample[1]
-        return float(np.median(sample @ vector)) if len(sample) else 0.0
+        return self._sample[1]
+
+    def _sample_scores(self, vector: np.ndarray) -> np.ndarray:
+        """A term's scores on the sample, itself and identical copies left out (a photo term is in it)."""
+        scores = self._library_sample() @ vector
+        return scores[scores < 0.999]
 
     def query_vector(self, query: Query) -> QueryTerms:
         """The combined query vector, with what judging its results needs."""
@@ -311,7 +330,7 @@ class Searcher:
 
     def _browse_filtered(self, allowed: np.ndarray | None, top: int) -> QueryResults:
         if allowed is None:
-            return QueryResults(self._with_details(self.browse(top)), 0, None)
+            return QueryResults(self._with_details(self.browse(top)), 0, None, judged=False)
         info = self._catalog.details(allowed.tolist()) if len(allowed) <= 50_000 else {}
         if info:
             newest = sorted(info, key=lambda i: info[i][0] or _iso(info[i][1]), reverse=True)[: top * 2]
@@ -324,7 +343,7 @@ class Searcher:
             for i in newest
             if i in paths and os.path.exists(paths[i][0])
         ][:top]
-        return QueryResults(self._with_details(results), 0, None)
+        return QueryResults(self._with_details(results), 0, None, judged=False)
 
     def _with_details(self, results: list[SearchResult]) -> list[SearchResult]:
         info = self._catalog.details(r.id for r in results)

@@ -103,6 +103,40 @@ def test_an_image_query_is_judged_against_how_alike_unrelated_photos_are(library
             assert set(_kinds(r.good_only(), kinds)) == {kind}, kind  # ... and nothing else, out of 20 shown
 
 
+@pytest.mark.parametrize("layout", ["two subjects", "few of each, two seeds"])
+def test_find_similar_has_good_matches_whatever_the_library_is_made_of(layout, store, tmp_path, counting):
+    """How alike photos are depends on the library: in one of two subjects the pairs split into ~0.9 and ~0.2,
+    and a library-wide image cut-off landed above 1 (not even an identical copy was a good match)."""
+    from helpers import make_photos
+
+    folder = tmp_path / "lib"
+    if layout == "two subjects":
+        kinds = make_photos(folder, [QUERY_KINDS[0], QUERY_KINDS[4]], 8)
+    else:  # what a reviewer built: 8 kinds x 4, two seeds, in two folders
+        kinds = make_photos(folder / "a", QUERY_KINDS[:4], 4, seed=1)
+        kinds.update(make_photos(folder / "b", QUERY_KINDS[4:], 4, seed=2))
+    circle = sorted(p for p, k in kinds.items() if k == QUERY_KINDS[0])[0]
+    shutil.copy(circle, circle.parent / "copy.jpg")
+    kinds[circle.parent / "copy.jpg"] = QUERY_KINDS[0]
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with Searcher(lib, counting) as s:
+        similar = s.run(Query((Term(IMAGE, str(circle)),)), top=20)
+    good = [Path(r.path) for r in similar.good_only()]
+    assert circle.parent / "copy.jpg" in good and circle in good  # an identical copy is always good
+    assert {kinds[p] for p in good} == {QUERY_KINDS[0]}  # red circles on white only
+    if layout == "two subjects":
+        assert len(good) >= 6  # (the tiny model scores 8 red circles far above the stars)
+
+
+def test_searching_a_library_whose_photos_were_all_removed_finds_nothing(library, counting):
+    lib, folder, kinds = library
+    lib.remove_folder(str(folder))  # the model stays bound; no photo is left to calibrate on
+    with Searcher(lib, counting) as s:
+        r = s.run(Query((Term(TEXT, "a red circle"),)))
+    assert (r.results, r.good) == ([], 0)
+
+
 def test_filters_apply_inside_the_search(store, tmp_path, counting, shape_folder):
     src, kinds = shape_folder
     folder = tmp_path / "all"

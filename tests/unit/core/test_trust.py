@@ -122,6 +122,25 @@ def test_a_renamed_photo_and_a_moved_folder_cost_hashing_not_the_model(store, ph
         assert c.count() == len(kinds)
 
 
+def test_a_copy_whose_stored_twin_is_gone_is_decoded_not_looked_up_forever(
+    store, photos, counting, monkeypatch
+):
+    """The twin known at planning time can vanish before the copy's batch (edited in place earlier in the run,
+    removed by another process, or a 64-bit hash collision): the copy is then decoded like a new photo."""
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    shutil.copy(sorted(kinds)[0], folder / "copy.jpg")
+    monkeypatch.setattr(Catalog, "find_by_hash", lambda self, h: None)  # the twin is gone when it is needed
+    counting.images = 0
+    done: list = []
+    t = threading.Thread(target=lambda: done.append(Indexer(lib, counting).run()), daemon=True)
+    t.start()
+    t.join(30)
+    assert done, "the run never ended"
+    assert (done[0].indexed, done[0].reused, counting.images) == (1, 0, 1)
+
+
 # 4 ---------------------------------------------------------------------------------------------------------
 def test_identical_files_in_one_run_are_encoded_once(store, tmp_path, counting, shape_folder):
     src, kinds = shape_folder
