@@ -52,8 +52,35 @@ _PHOTO_COLUMNS = """
 """
 _COLUMN_NAMES = (
     "id, path, folder, size, mtime_ns, hash, width, height, taken, status, reason, retry, "
-    "embedding, indexed_at"
+    "embedding, indexed_at, day, ext"
 )
+
+
+def _day(taken: str, mtime_ns: str) -> str:
+    """SQL for the day a photo was taken ('YYYY-MM-DD'): the EXIF date's, else the file time's in local time.
+
+    Stored when the row is written (the date filter compares it) rather than worked out per query, which read
+    every row; it is what the filter computed before, down to SQLite's own local time.
+    """
+    return (
+        f"coalesce(substr({taken}, 1, 10), strftime('%Y-%m-%d', {mtime_ns} / 1e9, 'unixepoch', 'localtime'))"
+    )
+
+
+def _filter_schema(table: str) -> str:
+    """Migration 6 for one table: the date and type keys the filters compare, and indexes that cover every
+    filter (folder, dates, type, orientation, size), so a filter reads index entries, never the 2 KB rows.
+
+    `status` ends each index although the index holds indexed photos only: SQLite before 3.45 reads the row
+    for any column the query names that the index lacks, its partial condition's included."""
+    return f"""
+    ALTER TABLE {table} ADD COLUMN day TEXT;
+    ALTER TABLE {table} ADD COLUMN ext TEXT;
+    UPDATE {table} SET day = {_day("taken", "mtime_ns")}, ext = pf_ext(path);
+    CREATE INDEX {table}_by_day ON {table} (day, ext, width, height, status) WHERE status = 'indexed';
+    CREATE INDEX {table}_by_type ON {table} (ext, day, width, height, status) WHERE status = 'indexed';
+    CREATE INDEX {table}_by_path ON {table} (path, day, ext, width, height, status) WHERE status = 'indexed';
+    """
 
 
 def _log_schema(table: str, key: str) -> str:
@@ -162,6 +189,11 @@ _MIGRATIONS: list[str] = [
     # 5: the filter panel's counts (months, file types, directories) kept by triggers: a library opens with
     # them at any size instead of reading every row (facets.py).
     _facets.SCHEMA,
+    # 6: filters at a million photos: the date and file type kept as columns, every filter an index lookup.
+    f"""
+    {_filter_schema("photos")}
+    {_filter_schema("staged")}
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -587,12 +619,14 @@ class Catalog:
                 )
                 row = self._one(
                     f"INSERT INTO {self._t} (path, folder, size, mtime_ns, hash, width, height, taken, status,"
-                    " reason, retry, embedding, indexed_at, gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    " reason, retry, embedding, indexed_at, gen, day, ext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                    f" ?8, ?9, ?10, ?11, ?12, ?13, ?14, {_day('?8', '?4')}, ?15) "
                     "ON CONFLICT(path) DO UPDATE SET folder=excluded.folder, size=excluded.size,"
                     " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width,"
                     " height=excluded.height, taken=excluded.taken, status=excluded.status,"
                     " reason=excluded.reason, retry=excluded.retry, embedding=excluded.embedding,"
-                    " indexed_at=excluded.indexed_at, gen=excluded.gen RETURNING id",
+                    " indexed_at=excluded.indexed_at, gen=excluded.gen, day=excluded.day, ext=excluded.ext"
+                    " RETURNING id",
                     (
                         to_db(r.path),
                         to_db(r.folder),
@@ -608,6 +642,7 @@ class Catalog:
                         blob,
                         now,
                         generation,
+                        _facets.extension(r.path),
                     ),
                 )
                 ids[r.path] = row[0]  # type: ignore[index]
@@ -742,10 +777,20 @@ class Catalog:
                 key = (1, "", r[3], r[0])
         return rows, key if len(rows) == limit else None
 
-    def filtered_ids(self, where: str, params: list[Any]) -> np.ndarray:
-        """Ids of the indexed photos a filter (query.filter_sql) allows."""
-        rows = self._all(f"SELECT id FROM {self._t} WHERE status = 'indexed' AND {where}", params)
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    def filtered_ids(self, where: str, params: list[Any], index: str | None = None) -> np.ndarray:
+        """Ids of the indexed photos a filter (query.filter_sql) allows, in no particular order; `index` names
+        the filter index to read (query.filter_index), None to let SQLite choose.
+
+        Read from the filter indexes alone (see migration 6), and handed over as one string: a million ids
+        come back in about 0.15 s, where a row per id took twice that in Python.
+        """
+        hint = f"INDEXED BY {self._t}_{index}" if index else ""
+        row = self._one(
+            f"SELECT group_concat(id) FROM {self._t} {hint} WHERE status = 'indexed' AND {where}", params
+        )
+        if not row or not row[0]:
+            return np.empty(0, np.int64)
+        return np.fromstring(row[0], dtype=np.int64, sep=",")
 
     def details(self, ids: Iterable[int]) -> dict[int, tuple[str | None, int, int, int | None, int | None]]:
         """(date taken or None, file time in ns, bytes, width, height) by id: what a result shows beside it."""

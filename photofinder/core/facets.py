@@ -48,8 +48,18 @@ def file_type(path: str | bytes) -> str:
     return SAME_TYPE.get(ext, ext)
 
 
+def extension(path: str | bytes) -> str:
+    """The extension without the dot, lower case, as the file is named ('JPEG' -> 'jpeg'): what the type filter
+    compares (query.filter_sql), which matches spellings of one format through its own aliases."""
+    name = os.path.basename(os.fsdecode(path))
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    return ext if ext.isascii() else ""  # (bytes no encoding reads: SQLite can't store them as text)
+
+
 def register(db: sqlite3.Connection) -> None:
-    """Give a connection the key functions the triggers and recounts call (every connection that writes)."""
+    """Give a connection the key functions the triggers, recounts and migrations call (every connection that
+    writes)."""
+    db.create_function("pf_ext", 1, extension, deterministic=True)
     db.create_function("pf_facet_month", 2, month_key, deterministic=True)
     db.create_function("pf_facet_type", 1, file_type, deterministic=True)
     db.create_function("pf_facet_dir", 1, os.path.dirname, deterministic=True)  # bytes in, bytes out

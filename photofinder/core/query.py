@@ -14,7 +14,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -157,23 +157,27 @@ def combine_with_norm(vectors: np.ndarray, weights: list[float]) -> tuple[np.nda
 
 # -- filters as SQL -------------------------------------------------------------------------------------------
 def filter_sql(filters: Filters, to_db: Any) -> tuple[str, list[Any]]:
-    """A WHERE fragment (and its parameters) selecting the photos `filters` allow, for the photos table."""
+    """A WHERE fragment (and its parameters) selecting the photos `filters` allow, for the photos table.
+
+    Every column it reads is in the catalog's filter indexes (path, day, ext, width, height; migration 6), so
+    with `status = 'indexed'` beside it a filter reads index entries, never the photos' rows.
+    """
     where, params = [], []
     if filters.folder:
         prefix = to_db(filters.folder.rstrip(os.sep) + os.sep)
         where.append("path >= ? AND path < ?")  # a range on the path index: everything under the folder
         params += [prefix, prefix[:-1] + bytes([prefix[-1] + 1])]
-    taken = "coalesce(taken, strftime('%Y-%m-%dT%H:%M:%S', mtime_ns / 1e9, 'unixepoch', 'localtime'))"
+    # `day`: the day taken (EXIF, else the file's time in local time), stored when the photo was written
     if filters.after:
-        where.append(f"{taken} >= ?")
+        where.append("day >= ?")
         params.append(filters.after.isoformat())
     if filters.before:
-        where.append(f"{taken} < ?")
-        params.append(datetime.combine(filters.before, time.max).isoformat())
+        where.append("day <= ?")
+        params.append(filters.before.isoformat())
     if filters.types:
         exts = sorted({e.lower().lstrip(".") for e in filters.types} | _aliases(filters.types))
-        where.append("(" + " OR ".join("lower(CAST(path AS TEXT)) LIKE ?" for _ in exts) + ")")
-        params += [f"%.{e}" for e in exts]
+        where.append(f"ext IN ({','.join('?' * len(exts))})")
+        params += exts
     if filters.orientation == "landscape":
         where.append("width > height * 1.05")
     elif filters.orientation == "portrait":
@@ -184,6 +188,20 @@ def filter_sql(filters: Filters, to_db: Any) -> tuple[str, list[Any]]:
         where.append("min(width, height) >= ?")
         params.append(int(filters.min_size))
     return " AND ".join(where), params
+
+
+def filter_index(filters: Filters) -> str | None:
+    """Which of the catalog's filter indexes (`by_path`, `by_day`, `by_type`) a filter must read, where
+    SQLite's own choice could be worse; None: let it choose (a date or type filter, each index covers it).
+
+    A folder reads the path index: the others lack the path, so SQLite picking one would read rows to check
+    it. Orientation or size alone scans an index whole; the day index has no paths to read past.
+    """
+    if filters.folder:
+        return "by_path"
+    if filters.after or filters.before or filters.types:
+        return None
+    return "by_day"
 
 
 def _aliases(types: tuple[str, ...]) -> set[str]:

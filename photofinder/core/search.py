@@ -30,10 +30,11 @@ from .query import (
     calibrate,
     calibration_json,
     combine_with_norm,
+    filter_index,
     filter_sql,
     stored_calibration,
 )
-from .vectors import VectorIndex
+from .vectors import IdSet, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Searcher:
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
         self._loading: Future[VectorIndex] | None = None
-        self._filter_cache: tuple[tuple, np.ndarray] | None = None
+        self._filter_cache: tuple[tuple, IdSet] | None = None
         self._cut: tuple[int, Calibration] | None = None
         self._sample: tuple[int, np.ndarray] | None = (
             None  # (photos then, vectors) for Searcher._library_sample
@@ -301,14 +302,20 @@ class Searcher:
         return QueryTerms(vector, exclude, norm, unit, kinds)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
-        """The ids a filter allows (None: no filter). Cached until the catalog changes."""
+        """The ids a filter allows, sorted (None: no filter). Cached until the catalog changes."""
         if not filters:
             return None
         key = (filters, self._catalog.generation)
         if self._filter_cache is None or self._filter_cache[0] != key:
             where, params = filter_sql(filters, to_db)
-            self._filter_cache = (key, self._catalog.filtered_ids(where, params))
-        return self._filter_cache[1]
+            ids = self._catalog.filtered_ids(where, params, filter_index(filters))
+            self._filter_cache = (key, IdSet(ids))
+        return self._filter_cache[1].ids
+
+    def _id_set(self, allowed: np.ndarray) -> IdSet:
+        """The selector of the filter `allowed` came from (allowed_ids), else one built for it."""
+        cached = self._filter_cache
+        return cached[1] if cached is not None and cached[1].ids is allowed else IdSet(allowed)
 
     def calibration(self) -> Calibration:
         """The library's good-match cut-off for this model, measured once (and again when the library
@@ -364,10 +371,11 @@ class Searcher:
         if allowed is not None and len(allowed) <= FILTER_EXACT_LIMIT:
             return self._by_vector_among(vector, top, exclude, allowed)
         index = self._index()
+        selection = None if allowed is None else self._id_set(allowed)
         want = top + len(exclude)
         results: list[SearchResult] = []
         while True:
-            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for, allowed=allowed)
+            ids, scores = index.search(vector, want * 2, exact=self._catalog.vectors_for, allowed=selection)
             info = self._catalog.photos(int(i) for i in ids)
             results = []
             for i, s in zip(ids.tolist(), scores.tolist()):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from photofinder.core import library as library_mod
 from photofinder.core import vectors as vectors_mod
 from photofinder.core.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from photofinder.core.library import Library, LibraryStore
+from photofinder.core.paths import to_db
 from photofinder.core.planner import plan
+from photofinder.core.query import Filters, filter_index, filter_sql
 from photofinder.core.search import Searcher
 from photofinder.core.vectors import VectorIndex
 
@@ -264,6 +267,10 @@ def test_stored_counts_stay_equal_to_the_rows(store, tmp_path):
         assert c.count() == 0
 
 
+def _filter(c: Catalog, filters: Filters) -> np.ndarray:
+    return c.filtered_ids(*filter_sql(filters, to_db), filter_index(filters))
+
+
 def _plans(c: Catalog, sql: str) -> list[str]:
     return [r[3] for r in c._db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
 
@@ -288,6 +295,20 @@ def test_every_query_the_app_makes_is_indexed(store, tmp_path):
             "counts": lambda: (c.count(), c.count(SKIPPED), lib.summary()),
             "folder filter": lambda: (c.file_stamps(str(folder)), c.known_files(str(folder))),
             "catch-up": lambda: c.changes_since(c.generation - 1),
+            # what Searcher.allowed_ids runs for each filter
+            "filter: folder": lambda: _filter(c, Filters(folder=str(folder / "d1"))),
+            "filter: dates": lambda: _filter(c, Filters(after=date(2019, 1, 1), before=date(2020, 6, 30))),
+            "filter: after": lambda: _filter(c, Filters(after=date(2019, 1, 1))),
+            "filter: type": lambda: _filter(c, Filters(types=("jpg", "png"))),
+            "filter: type and date": lambda: _filter(c, Filters(types=("png",), before=date(2020, 1, 1))),
+            "filter: all": lambda: _filter(
+                c,
+                Filters(str(folder), date(2019, 1, 1), date(2021, 1, 1), ("jpg",), "portrait", 100),
+            ),
+            "filter: shape": lambda: (
+                _filter(c, Filters(orientation="landscape")),
+                _filter(c, Filters(min_size=100)),
+            ),
         }
         for name, call in calls.items():
             statements.clear()
@@ -307,6 +328,15 @@ def test_every_query_the_app_makes_is_indexed(store, tmp_path):
                     and not p.startswith(("SCAN meta", "SCAN folders"))
                     and ("INDEX" not in p or "LIMIT" not in q)
                 ]
+                if name.startswith("filter"):
+                    # a filter reads index entries, never rows; orientation or size alone must look at each
+                    # photo's entry, in the narrowest index (no paths)
+                    assert all("USING COVERING INDEX" in p for p in plans), f"{name}: {q}\n{plans}"
+                    full = [
+                        p
+                        for p in full
+                        if name != "filter: shape" or p != "SCAN photos USING COVERING INDEX photos_by_day"
+                    ]
                 assert not full, f"{name}: {q}\n{plans}"
         c._db.set_trace_callback(None)
 
