@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--hide-duplicates",
             action="store_true",
-            help="one result per group of copies among the results (identical, resized, RAW + JPEG); "
-            '--json lists each result\'s hidden copies under "duplicates"',
+            help="one result per group of copies among the results (identical, resized, RAW + JPEG), so "
+            'fewer than -n may print; --json lists each result\'s hidden copies under "duplicates"',
         )
         sp.add_argument("--model", help="use this model instead of the one the library was indexed with")
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
