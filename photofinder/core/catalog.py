@@ -194,6 +194,8 @@ _MIGRATIONS: list[str] = [
     {_filter_schema("photos")}
     {_filter_schema("staged")}
     """,
+    # 7: the facets' month read from the stored day, so a row is taken away from the month it was counted in.
+    _facets.BY_DAY,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

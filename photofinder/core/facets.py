@@ -5,7 +5,9 @@ The filter panel shows them for a million photos without reading a million rows:
 decided here, in Python, and registered on each connection as SQL functions: a directory of a path stored as
 bytes, or a month that falls back to the file's time, is awkward to say in SQL and must be said once.
 A change to how a key is made needs a migration that recounts (`recount`): the triggers take away the key the
-row has *now*.
+row has *now*. So the month is read from the row's stored `day` (schema 6, the day the date filter reads),
+not worked out again from its file time when the row goes: that would follow the time zone of the moment and
+could take a photo away from another month than the one it was counted in.
 """
 
 from __future__ import annotations
@@ -65,36 +67,44 @@ def register(db: sqlite3.Connection) -> None:
     db.create_function("pf_facet_dir", 1, os.path.dirname, deterministic=True)  # bytes in, bytes out
 
 
-def _key(kind: str, row: str) -> str:
+# How the month was keyed before rows had a stored day (schema 5: its migration runs on catalogs without one).
+MONTH_V5 = "pf_facet_month({row}.taken, {row}.mtime_ns)"
+MONTH_BY_DAY = "coalesce(substr({row}.day, 1, 7), pf_facet_month({row}.taken, {row}.mtime_ns))"
+
+
+def _key(kind: str, row: str, month: str = MONTH_BY_DAY) -> str:
     return {
-        MONTH: f"pf_facet_month({row}.taken, {row}.mtime_ns)",
+        MONTH: month.format(row=row),
         TYPE: f"pf_facet_type({row}.path)",
         DIR: f"pf_facet_dir({row}.path)",
     }[kind]
 
 
-def _move(table: str, row: str, sign: int, cond: str = "1") -> str:
+def _move(table: str, row: str, sign: int, cond: str = "1", month: str = MONTH_BY_DAY) -> str:
     return "\n".join(
-        f"INSERT INTO facet_counts (tbl, kind, key, n) SELECT '{table}', '{k}', {_key(k, row)}, {sign} "
+        f"INSERT INTO facet_counts (tbl, kind, key, n) SELECT '{table}', '{k}', {_key(k, row, month)}, {sign} "
         f"WHERE {cond} ON CONFLICT (tbl, kind, key) DO UPDATE SET n = n + excluded.n;"
         for k in KINDS
     )
 
 
-def triggers(table: str) -> str:
+def triggers(table: str, month: str = MONTH_BY_DAY) -> str:
     """SQL creating the triggers that keep `table`'s facet counts (only indexed photos count)."""
+    day = ", day" if month == MONTH_BY_DAY else ""
+    day_changed = " OR old.day IS NOT new.day" if month == MONTH_BY_DAY else ""
     return f"""
     CREATE TRIGGER {table}_facet_insert AFTER INSERT ON {table} WHEN new.status = 'indexed' BEGIN
-        {_move(table, "new", 1)}
+        {_move(table, "new", 1, month=month)}
     END;
     CREATE TRIGGER {table}_facet_delete AFTER DELETE ON {table} WHEN old.status = 'indexed' BEGIN
-        {_move(table, "old", -1)}
+        {_move(table, "old", -1, month=month)}
     END;
-    CREATE TRIGGER {table}_facet_update AFTER UPDATE OF status, path, taken, mtime_ns ON {table}
+    CREATE TRIGGER {table}_facet_update AFTER UPDATE OF status, path, taken, mtime_ns{day} ON {table}
         WHEN (old.status = 'indexed' OR new.status = 'indexed') AND (old.status IS NOT new.status
-            OR old.path IS NOT new.path OR old.taken IS NOT new.taken OR old.mtime_ns IS NOT new.mtime_ns) BEGIN
-        {_move(table, "old", -1, "old.status = 'indexed'")}
-        {_move(table, "new", 1, "new.status = 'indexed'")}
+            OR old.path IS NOT new.path OR old.taken IS NOT new.taken OR old.mtime_ns IS NOT new.mtime_ns
+            {day_changed}) BEGIN
+        {_move(table, "old", -1, "old.status = 'indexed'", month)}
+        {_move(table, "new", 1, "new.status = 'indexed'", month)}
     END;
     """
 
@@ -103,9 +113,9 @@ def drop_triggers(table: str) -> str:
     return "\n".join(f"DROP TRIGGER {table}_facet_{w};" for w in ("insert", "delete", "update"))
 
 
-def recount(table: str) -> str:
+def recount(table: str, month: str = MONTH_BY_DAY) -> str:
     """SQL counting `table`'s facets from its rows (one pass over them): a migration, or a repair."""
-    keys = " ".join(f"WHEN '{k}' THEN {_key(k, 'p')}" for k in KINDS)
+    keys = " ".join(f"WHEN '{k}' THEN {_key(k, 'p', month)}" for k in KINDS)
     kinds = " UNION ALL ".join(f"SELECT '{k}' AS kind" for k in KINDS)
     return f"""
     DELETE FROM facet_counts WHERE tbl = '{table}';
@@ -119,6 +129,16 @@ SCHEMA = f"""
     CREATE TABLE facet_counts (
         tbl TEXT NOT NULL, kind TEXT NOT NULL, key NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tbl, kind, key)
     ) WITHOUT ROWID;
+    {recount("photos", MONTH_V5)}
+    {recount("staged", MONTH_V5)}
+    {triggers("photos", MONTH_V5)}
+    {triggers("staged", MONTH_V5)}
+"""
+
+# Schema 7: months read from the stored day (see the module's note).
+BY_DAY = f"""
+    {drop_triggers("photos")}
+    {drop_triggers("staged")}
     {recount("photos")}
     {recount("staged")}
     {triggers("photos")}

@@ -200,3 +200,27 @@ def test_check_counts_recounts_facets_that_went_wrong(cat, caplog):
     cat._exec("UPDATE counts SET n = 0")
     assert not cat.check_counts()
     _same(cat)
+
+
+def test_a_photo_counted_under_one_time_zone_goes_from_the_same_month_under_another(cat, monkeypatch):
+    """A photo with no EXIF date is in the month of its file time in local time; if the time zone changes
+    before it is deleted (travel, a new laptop), it must leave the month it was counted in."""
+    import time
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    edge = int(datetime.fromisoformat("2024-03-01T00:30:00+00:00").timestamp() * 1e9)  # Feb 29 in New York
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        cat.upsert([_rec("/lib/a/edge.jpg", mtime=edge), _rec("/lib/a/other.jpg")])
+        assert cat.facets().months == {"2024-03": 1, "2020-05": 1}
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        ids = [i for i, (p, _h) in cat.photos(cat.filtered_ids("1", []).tolist()).items() if "edge" in p]
+        cat.delete(ids)
+        assert cat.facets().months == {"2020-05": 1}
+        assert cat._all("SELECT * FROM facet_counts WHERE n < 0") == []
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
