@@ -570,6 +570,10 @@ class AppController(QObject):
         self._retry: Callable[[], None] | None = None
         self._extra = ""
         self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
+        # The window says whether its grid shows its top rows: a watcher's new photos are not pushed into a
+        # browse the user is scrolling through further down (the grid would jump back to page one).
+        self.grid_at_top: Callable[[], bool] = lambda: True
+        self._browse_behind = False  # new photos arrived while the user looked further down
         self._wire()
 
     def _wire(self) -> None:
@@ -686,6 +690,18 @@ class AppController(QObject):
             return
         self.notice.emit(text[0].upper() + text[1:] + ".", 6000)
         self.libraries.refresh_summary()  # the fresh summary browses again when nothing else is shown
+        r = self.query.last_request
+        if r is not None and r.kind == "browse":
+            if self.grid_at_top():
+                self.query.rerun()
+            else:  # shown when they scroll back to the top (back_at_top)
+                self._browse_behind = True
+
+    def back_at_top(self) -> None:
+        """The grid was scrolled back to its top: show what the folder watcher added meanwhile."""
+        if not self._browse_behind:
+            return
+        self._browse_behind = False
         r = self.query.last_request
         if r is not None and r.kind == "browse":
             self.query.rerun()

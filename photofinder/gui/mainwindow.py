@@ -100,6 +100,10 @@ class MainWindow(QMainWindow):
         self.drops = DropZone(self, self.view)
         self.downloads = DownloadPrompt(self, self.app.pool)
 
+    def _scrolled(self, value: int) -> None:
+        if value == 0:
+            self.app.back_at_top()
+
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
         self.library_box.activated.connect(lambda i: lib.select(self.library_box.itemText(i)))
@@ -119,6 +123,8 @@ class MainWindow(QMainWindow):
         self.view.copyPaths.connect(fileurls.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
+        app.grid_at_top = lambda: self.view.verticalScrollBar().value() == 0
+        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.drops.addFolder.connect(ix.add_folder)
         self.drops.searchImage.connect(self.search_bar.add_image)
         self.drops.findSimilar.connect(self.find_similar)

@@ -73,6 +73,29 @@ def test_a_photo_added_to_a_watched_folder_appears_in_the_grid_and_a_deleted_one
     qtbot.waitUntil(lambda: gone not in shown(w) and len(shown(w)) == len(kinds), timeout=20000)
 
 
+def test_new_photos_wait_while_the_user_scrolls_further_down(qtbot, watched_window, photos):
+    """A card import must not yank a browse the user is scrolling through back to its first page: the new
+    photos are shown when they scroll back to the top."""
+    w = watched_window
+    folder, kinds = photos
+    w.resize(420, 320)  # a few rows of tiles: the 40 photos need scrolling
+    with qtbot.waitSignal(w.app.indexing.finished, timeout=60000):
+        w.app.indexing.add_folder(str(folder))
+    qtbot.waitUntil(lambda: len(shown(w)) == len(kinds), timeout=10000)
+    qtbot.waitUntil(lambda: watching(w), timeout=5000)
+    bar = w.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    bar.setValue(bar.maximum())
+    before = shown(w)
+    new = folder / "from-the-card.jpg"
+    save_photo(new, 98)
+    qtbot.waitUntil(lambda: "1 new photo indexed" in w.statusBar().currentMessage(), timeout=20000)
+    qtbot.wait(300)  # what a rerun would have taken
+    assert shown(w) == before and bar.value() == bar.maximum()  # where the user was, as it was
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: shown(w)[:1] == [new], timeout=10000)  # back at the top: the new photo first
+
+
 def test_closing_the_window_stops_the_watcher(qtbot, data_dir, settings, photos):
     from photofinder.gui.controllers import AppController
     from photofinder.gui.mainwindow import MainWindow
