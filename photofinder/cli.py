@@ -387,7 +387,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .core.decode import UnreadableImage
     from .core.encoders import open_embedder
     from .core.errors import LibraryError
-    from .core.query import IMAGE, PHOTO, TEXT, Query, QueryError, Term, parse
+    from .core.query import IMAGE, PHOTO, TEXT, Query, QueryError, Term, parse_query
     from .core.search import Searcher
 
     if args.top < 1:
@@ -401,7 +401,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         else:
             if args.text is not None and not args.text.strip() and not args.image:
                 raise UsageError("the query is empty: give words to search for, or --image PATH")
-            terms += parse(args.text or "")
+            terms += parse_query(args.text or "")
             for path in args.image + args.not_image:
                 if not os.path.isfile(path):
                     raise UsageError(f"file not found: {_show(path)}")

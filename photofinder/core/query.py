@@ -135,6 +135,15 @@ def parse_search_bar(text: str) -> list[Term]:
     return terms
 
 
+def parse_query(text: str, *, cwd: str | None = None) -> list[Term]:
+    """What `photofinder search` reads: the search bar's syntax and rclip's, so a query typed in the app means
+    the same on the command line. rclip's operators (` + `, ` - `) or a lone image path go to `parse`;
+    otherwise a `-word` or `-"two words"` is a negative term, as in the app."""
+    if re.search(r"\s[+-]\s", f" {text} ") or not re.search(r"(^|\s)-\S", text):
+        return parse(text, cwd=cwd)
+    return parse_search_bar(text)
+
+
 def _looks_like_image(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in EXTENSIONS and os.path.isfile(path)
 

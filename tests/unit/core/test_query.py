@@ -110,3 +110,18 @@ def test_a_good_match_has_the_wanted_terms_and_not_the_unwanted_ones():
     assert list(cut.judge(scores, minus)) == [True, False, False]
     # the combined cut-off the results report: at the positive cut-off, typical on the negative
     assert cut.cut_for(minus, norm=1.0) == pytest.approx(0.30 - 0.15)
+
+
+def test_the_command_line_reads_what_the_search_bar_reads(tmp_path):
+    from photofinder.core.query import parse_query
+
+    app = parse_search_bar('a red circle -"a black background" -people')
+    cli = parse_query('a red circle -"a black background" -people')
+    assert [(t.kind, t.value, t.negative) for t in cli] == [(t.kind, t.value, t.negative) for t in app]
+    assert [t.negative for t in cli] == [False, True, True]
+    assert [t.value for t in parse_query("t-shirt on a line")] == ["t-shirt on a line"]  # a word stays a word
+    rclip = parse_query("2:golden retriever - fruit")
+    assert [(t.value, t.weight, t.negative) for t in rclip] == [
+        ("golden retriever", 2.0, False),
+        ("fruit", 1.0, True),
+    ]
