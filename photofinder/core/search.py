@@ -236,10 +236,7 @@ class Searcher:
         """Which results are good matches (see Calibration.judge), from each result's score on each term."""
         if not results:
             return np.zeros(0, bool)
-        typical = [
-            float(np.median(self._sample_scores(v))) if w < 0 and len(self._library_sample()) else None
-            for v, (_, w) in zip(terms.vectors, terms.kinds)
-        ]
+        typical = [self._typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
         if len(terms.kinds) == 1:  # one term: its score is the combined score
             scores = np.array([[r.score if r.score is not None else -1.0] for r in results], np.float32)
             return cut.judge(scores, terms.kinds, typical)
@@ -259,10 +256,12 @@ class Searcher:
             self._sample = (count, self._catalog.sample_embeddings(CALIBRATION_SAMPLE))
         return self._sample[1]
 
-    def _sample_scores(self, vector: np.ndarray) -> np.ndarray:
-        """A term's scores on the sample, itself and identical copies left out (a photo term is in it)."""
+    def _typical(self, vector: np.ndarray) -> float | None:
+        """What a term scores on the library's typical photo: its median over the sample (the term itself and
+        identical copies left out: a photo term is in it). None for an empty sample."""
         scores = self._library_sample() @ vector
-        return scores[scores < 0.999]
+        scores = scores[scores < 0.999]
+        return float(np.median(scores)) if len(scores) else None
 
     def query_vector(self, query: Query) -> QueryTerms:
         """The combined query vector, with what judging its results needs."""
@@ -326,8 +325,7 @@ class Searcher:
         count = self._catalog.count()
         cut = stored_calibration(self._catalog.get_meta("calibration"), fingerprint, count)
         if cut is None:
-            sample = self._catalog.sample_embeddings(2000)
-            cut = calibrate(self.embedder, sample, count)
+            cut = calibrate(self.embedder, self._library_sample(), count)
             try:
                 self._catalog.set_meta("calibration", calibration_json(cut, fingerprint))
             except Exception as e:  # noqa: BLE001 - a read-only library measures again next time
