@@ -16,15 +16,22 @@ later; it joins that tile, whose copies grow (`Collapsed.grown`).
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .catalog import Catalog
-from .decode import RAW_EXTENSIONS, UnreadableImage
-from .duplicates import CANDIDATE_SCORE, PIXEL_DISTANCE, _members, _UnionFind, picture_distance, suggest_keep
+from .duplicates import (
+    CANDIDATE_SCORE,
+    PIXEL_DISTANCE,
+    _members,
+    _UnionFind,
+    picture_distance,
+    shot_key,
+    suggest_keep,
+    thumbnail_signature,
+)
 from .library import Library
 from .search import SearchResult
 
@@ -101,7 +108,7 @@ class DuplicateCollapser:
                 if r.hash in self._by_hash:
                     joins.setdefault(r.id, self._by_hash[r.hash])
                 groups.union(first.setdefault(r.hash, r.id), r.id)
-            key, raw = _name(r.path)
+            key, raw = shot_key(r.path)
             for other, other_raw in self._by_name.get(key, []):
                 if raw != other_raw:
                     joins.setdefault(r.id, other)
@@ -187,7 +194,7 @@ class DuplicateCollapser:
             self._seen[r.id] = r
             if r.hash:
                 self._by_hash.setdefault(r.hash, self._tile_of[r.id])
-            key, raw = _name(r.path)
+            key, raw = shot_key(r.path)
             self._by_name.setdefault(key, []).append((self._tile_of[r.id], raw))
         if len(ids):
             self._seen_ids = np.concatenate([self._seen_ids, ids])[-WINDOW:]
@@ -217,17 +224,8 @@ class DuplicateCollapser:
         if h in self._signatures:
             self._signatures.move_to_end(h)
             return self._signatures[h]
-        from .duplicates import gray
-        from .thumbnails import load_thumbnail
-
-        try:
-            sig: np.ndarray | None = gray(
-                load_thumbnail(r.path, r.hash, self.library.thumbs_dir, 160)
-            ).astype(np.uint8)
-        except (UnreadableImage, OSError) as e:
-            log.debug("no signature for %s: %s", r.path, e)
-            sig = None
-        self._signatures[h] = sig
+        sig = thumbnail_signature(self.library, r.path, r.hash)
+        self._signatures[h] = None if sig is None else sig.astype(np.uint8)  # (a page's worth kept: small)
         while len(self._signatures) > SIGNATURES:
             self._signatures.popitem(last=False)
         return sig
@@ -236,11 +234,6 @@ class DuplicateCollapser:
 def hide_duplicates(library: Library, catalog: Catalog, results: list[SearchResult]) -> Collapsed:
     """`results` with their duplicates hidden (one page, e.g. a search's answer)."""
     return DuplicateCollapser(library, catalog).collapse(results)
-
-
-def _name(path: str) -> tuple[tuple[str, str], bool]:
-    stem, ext = os.path.splitext(path)
-    return (os.path.dirname(stem), os.path.basename(stem).lower()), ext.lower() in RAW_EXTENSIONS
 
 
 def _good(group: list[SearchResult]) -> bool | None:

@@ -234,20 +234,34 @@ def _neighbour_pairs(
 
 def _raw_and_jpeg(catalog: Catalog) -> list[tuple[int, int]]:
     """A RAW file and a JPEG or HEIC of the same name in the same folder: one shot, kept twice."""
-    by_stem: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    raw_exts = tuple(RAW_EXTENSIONS)
+    by_shot: dict[tuple[str, str], list[tuple[int, bool]]] = {}
     for pid, raw_path in catalog._all("SELECT id, path FROM photos WHERE status = 'indexed'"):
-        path = from_db(raw_path)
-        stem, ext = os.path.splitext(path)
-        by_stem.setdefault((os.path.dirname(stem), os.path.basename(stem).lower()), []).append(
-            (pid, ext.lower())
-        )
+        key, raw = shot_key(from_db(raw_path))
+        by_shot.setdefault(key, []).append((pid, raw))
     pairs = []
-    for files in by_stem.values():
-        raws = [i for i, e in files if e in raw_exts]
-        others = [i for i, e in files if e not in raw_exts]
+    for files in by_shot.values():
+        raws = [i for i, r in files if r]
+        others = [i for i, r in files if not r]
         pairs += [(r, o) for r in raws for o in others]
     return pairs
+
+
+def shot_key(path: str) -> tuple[tuple[str, str], bool]:
+    """((folder, name without extension, lower case), is it RAW): a RAW and a JPEG of one shot share the key."""
+    stem, ext = os.path.splitext(path)
+    return (os.path.dirname(stem), os.path.basename(stem).lower()), ext.lower() in RAW_EXTENSIONS
+
+
+def thumbnail_signature(library: Library, path: str, content_hash: str | None) -> np.ndarray | None:
+    """What the pixel check compares: the photo's cached thumbnail (decoded small if missing) as `gray` gives
+    it; None when it can't be read."""
+    from .thumbnails import load_thumbnail
+
+    try:
+        return gray(load_thumbnail(path, content_hash, library.thumbs_dir, 160))
+    except (UnreadableImage, OSError) as e:
+        log.debug("no signature for %s: %s", path, e)
+        return None
 
 
 def _members(catalog: Catalog, ids: list[int]) -> dict[int, Member]:
@@ -286,16 +300,8 @@ class _Perceptual:
         return self._cache[pid]
 
     def _compute(self, pid: int) -> np.ndarray | None:
-        from .thumbnails import load_thumbnail
-
         info = self.catalog.photos([pid]).get(pid)
-        if info is None:
-            return None
-        try:
-            thumb = load_thumbnail(info[0], info[1], self.library.thumbs_dir, 160)
-        except (UnreadableImage, OSError):
-            return None
-        return gray(thumb)
+        return None if info is None else thumbnail_signature(self.library, info[0], info[1])
 
 
 def gray(image: Any, side: int = 128) -> np.ndarray:
