@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="encode every photo again (to switch a library's model); the old vectors keep serving "
         "searches until the rebuild completes, and a failed or cancelled one changes nothing",
     )
+    ix.add_argument(
+        "--new",
+        action="store_true",
+        help="create the library named by --library (needed once another library exists, so a mistyped "
+        "name is refused instead of starting a library of its own)",
+    )
     ix.add_argument("--json", action="store_true", help="print one JSON report instead of text")
 
     se = sub.add_parser(
@@ -136,10 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
             help="one result per group of copies among the results (identical, resized, RAW + JPEG), so "
             'fewer than -n may print; --json lists each result\'s hidden copies under "duplicates"',
         )
-        sp.add_argument("--model", help="use this model instead of the one the library was indexed with")
+        sp.add_argument(
+            "--model",
+            help="where the library's own model is now, if its folder moved (the same model: a different one "
+            "is refused; switch models with photofinder index --rebuild --model MODEL)",
+        )
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
         sp.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
-        sp.add_argument("--json", action="store_true", help="print one JSON document")
+        out = sp.add_mutually_exclusive_group()
+        out.add_argument("--json", action="store_true", help="print one JSON document")
+        out.add_argument(
+            "--paths", action="store_true", help="print only the paths, one a line (no scores; for scripts)"
+        )
+        out.add_argument(
+            "-0",
+            "--null",
+            action="store_true",
+            help="print only the paths, each ended by a NUL byte (for xargs -0: any file name is safe)",
+        )
 
     li = sub.add_parser("libraries", help="list, rename, remove or repair libraries")
     li.add_argument("--json", action="store_true")
@@ -194,7 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
     gu.add_argument("--size", default="1200x800", help="window size for --screenshot (default 1200x800)")
 
     sub.add_parser("install-desktop", help="add photofinder to the desktop menu for this user")
+    _verbose_everywhere(p)
     return p
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """-v also after a command (`photofinder index -v`), as before it; SUPPRESS keeps an earlier -v."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sp in action.choices.values():
+                sp.add_argument(
+                    "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+                _verbose_everywhere(sp)
 
 
 class UsageError(PhotofinderError):
@@ -221,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
-        return {
+        status = {
             "index": cmd_index,
             "search": cmd_search,
             "similar": cmd_search,
@@ -231,6 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "watch": cmd_watch,
             "install-desktop": cmd_install_desktop,
         }[args.command](args)
+        sys.stdout.flush()  # a reader that went away is found here, not at exit
+        return status
+    except BrokenPipeError:  # `photofinder search cat | head -3`: the reader has all it wanted
+        _stdout_to_devnull()
+        return 0
     except UsageError as e:
         print(f"photofinder {args.command}: {e}", file=sys.stderr)
         return 2
@@ -247,6 +284,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("photofinder: interrupted (what was indexed so far is kept)", file=sys.stderr)
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe, stdout goes nowhere: what is still buffered must not fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's capture): nothing to do
+        pass
 
 
 def _store() -> Any:
@@ -293,6 +340,13 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"There is no library named {args.library!r} (libraries: {known}); give a folder to "
             f"create it: photofinder index FOLDER --library {args.library}"
         )
+    if folders and not args.new and not store.exists(args.library):
+        others = store.names()
+        if others:  # a second library is asked for by name: a typo must not start one silently
+            raise UsageError(
+                f"there is no library named {args.library!r} (libraries: {', '.join(others)}); to create it, "
+                "add --new"
+            )
     lib, created = store.ensure(args.library)
     try:
         with lib.open_catalog() as catalog:
@@ -460,6 +514,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
         return 0
     shown = results if args.all or not found.judged or not found.good else found.good_only()
+    if args.paths or args.null:
+        end = "\0" if args.null else "\n"
+        sys.stdout.write("".join(r.path + end for r in shown))
     if not results:
         print(
             "no matches (the photos found may have been moved or deleted since they were indexed; "
@@ -468,8 +525,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
     elif found.judged and not found.good and not args.all:
         print("no good matches in this library; the closest ones:", file=sys.stderr)
-    for r in shown:
-        print(f"{r.score:.3f}  {r.path}" if r.score is not None else f"{r.taken or '':19s}  {r.path}")
+    for r in () if args.paths or args.null else shown:
+        score = _group_score(r)
+        print(f"{score:.3f}  {r.path}" if score is not None else f"{r.taken or '':19s}  {r.path}")
     if len(shown) < len(results):
         print(
             f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
@@ -478,6 +536,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if hidden:
         print(f"{hidden} duplicate{'s' if hidden != 1 else ''} hidden (--json lists them)", file=sys.stderr)
     return 0
+
+
+def _group_score(r: Any) -> float | None:
+    """A result's score; for one standing for its copies (--hide-duplicates), the best of the group: the
+    result is where that copy ranked, and its own score (the copy kept, the biggest) may be lower."""
+    scores = [x.score for x in (r, *r.duplicates) if x.score is not None]
+    return max(scores) if scores else None
 
 
 def _filters(args: argparse.Namespace) -> Any:
@@ -505,7 +570,7 @@ def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
 
     out: dict[str, Any] = {
         "path": _show(r.path),
-        "score": None if r.score is None else round(r.score, 4),
+        "score": None if _group_score(r) is None else round(_group_score(r), 4),
         "good": r.good,
         "date": r.taken,
         "folder": _show(r.folder),

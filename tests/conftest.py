@@ -87,3 +87,29 @@ def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     from vitb32 import make_vitb32
 
     return str(make_vitb32(tmp_path_factory.mktemp("vit-b-32")))
+
+
+@pytest.fixture
+def cli(capsys):
+    """The photofinder command line run in this process, as `photofinder ARGS...` in a shell would run it.
+
+    Returns a CompletedProcess (returncode, stdout, stderr); with check (the default) a non-zero exit fails the
+    test with its stderr. Two seconds quicker a command than a real process (no interpreter start, no imports);
+    tests/e2e/test_cli.py keeps real processes where the process itself is what is tested.
+    """
+    import subprocess
+
+    from photofinder.cli import main
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:  # argparse: --help, --version, a command line it can't read
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        out, err = capsys.readouterr()
+        if check:
+            assert rc == 0, err
+        return subprocess.CompletedProcess(["photofinder", *args], rc, out, err)
+
+    return run

@@ -8,6 +8,8 @@ available it says so in the log and uses torch. `--runtime torch|onnx` (a settin
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -60,13 +62,28 @@ CAPTIONS = [
 
 
 def gpu_available() -> bool:
-    """A CUDA or MPS device torch can use (imports torch: only asked on the indexing path)."""
+    """A CUDA or MPS device torch can use (imports torch: only asked on the indexing path).
+
+    On Linux a machine without a GPU driver's device files has none for torch either: that is answered without
+    importing torch (1.6 s), so a re-index with nothing new to encode stays quick.
+    """
+    if _no_gpu_device():
+        return False
     try:
         import torch
     except ImportError:
         return False
     mps = getattr(torch.backends, "mps", None)
     return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
+
+
+# What a GPU torch can use leaves on Linux: NVIDIA's driver (CUDA) or AMD's kernel driver (ROCm).
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+
+
+def _no_gpu_device() -> bool:
+    """Certainly no GPU for torch (Linux, no driver device); False where only torch can tell (macOS, Windows)."""
+    return sys.platform.startswith("linux") and not any(os.path.exists(f) for f in GPU_DEVICE_FILES)
 
 
 def open_embedder(

@@ -78,22 +78,25 @@ class QueryError(ValueError):
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(.+)$", re.S)
 
 
-def parse(text: str, *, cwd: str | None = None) -> list[Term]:
+def parse(text: str, *, cwd: str | None = None, strict: bool = False) -> list[Term]:
     """Terms of an inline query, rclip's syntax: `2:golden retriever + ./pool.jpg - fruit`.
 
     A term that names an existing file is an image; a leading `-` makes the first term negative.
-    `+` and `-` separate terms only when surrounded by spaces, so "t-shirt" stays one word.
+    `+` and `-` separate terms only when surrounded by spaces, so "t-shirt" stays one word. A sign with no
+    term after it (`-` alone, `cat -`) is never searched as text: dropped, or with `strict` refused.
     """
     text = text.strip()
     if not text:
         return []
-    if not re.match(r"^[+-]\s", text):
+    if not re.match(r"^[+-](\s|$)", text):
         text = "+ " + text
-    parts = re.split(r"(?:^|\s+)([+-])\s+", text)  # ["", sign, term, sign, term, ...]
+    parts = re.split(r"(?:^|(?<=\s))([+-])(?=\s|$)", text)  # ["", sign, term, sign, term, ...]
     terms: list[Term] = []
     for sign, raw in zip(parts[1::2], parts[2::2]):
         raw = raw.strip()
         if not raw:
+            if strict:
+                raise QueryError(_LONE_SIGN.format(sign=sign))
             continue
         weight = 1.0
         m = _WEIGHT.match(raw)
@@ -113,19 +116,29 @@ def parse(text: str, *, cwd: str | None = None) -> list[Term]:
     return terms
 
 
-def parse_search_bar(text: str) -> list[Term]:
+_LONE_SIGN = (
+    "a lone {sign!r} is not a term: write 'cat - dog' (or -dog) to leave something out, 'cat + dog' to add"
+)
+
+
+def parse_search_bar(text: str, *, strict: bool = False) -> list[Term]:
     """The app's search bar: free text, where `-word` or `-"two words"` is a negative term.
 
-    rclip's inline syntax (`a + b - c`) works there too.
+    rclip's inline syntax (`a + b - c`) works there too. A `-` or `+` alone is not searched as text: dropped,
+    or with `strict` (the command line) refused.
     """
     if re.search(r"\s[+-]\s", f" {text} "):
-        return parse(text)
+        return parse(text, strict=strict)
     try:
         words = shlex.split(text)
-    except ValueError:  # an unbalanced quote: take the text as it is
-        words = text.split()
+    except ValueError:  # an unbalanced quote: an apostrophe ("a child's bike") or a quote not closed yet
+        words = _double_quoted_words(text)
     positive, terms = [], []
     for w in words:
+        if w in ("-", "+"):
+            if strict:
+                raise QueryError(_LONE_SIGN.format(sign=w))
+            continue
         if w.startswith("-") and len(w) > 1:
             terms.append(Term(TEXT, w[1:], 1.0, True, w[1:]))
         else:
@@ -138,10 +151,30 @@ def parse_search_bar(text: str) -> list[Term]:
 def parse_query(text: str, *, cwd: str | None = None) -> list[Term]:
     """What `photofinder search` reads: the search bar's syntax and rclip's, so a query typed in the app means
     the same on the command line. rclip's operators (` + `, ` - `) or a lone image path go to `parse`;
-    otherwise a `-word` or `-"two words"` is a negative term, as in the app."""
-    if re.search(r"\s[+-]\s", f" {text} ") or not re.search(r"(^|\s)-\S", text):
-        return parse(text, cwd=cwd)
-    return parse_search_bar(text)
+    otherwise a `-word` or `-"two words"` is a negative term, as in the app.
+
+    Stricter than the search bar, which reads text still being typed: a double quote left open (it would turn
+    `-"a black background` into words to look for) or a `-` / `+` with no term is refused with a QueryError.
+    """
+    if text.count('"') % 2:
+        raise QueryError(
+            'the query has a " that is not closed: write -"two words" to leave out a phrase, or drop the quote'
+        )
+    if re.search(r"\s[+-](\s|$)", f" {text} ") or not re.search(r"(^|\s)-\S", text):
+        return parse(text, cwd=cwd, strict=True)
+    return parse_search_bar(text, strict=True)
+
+
+def _double_quoted_words(text: str) -> list[str]:
+    """Words as a shell splits them, with only double quotes quoting: an apostrophe is a letter."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    try:
+        return list(lexer)
+    except ValueError:  # a double quote not closed (yet): the text as it is
+        return text.split()
 
 
 def _looks_like_image(path: str) -> bool:

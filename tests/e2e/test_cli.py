@@ -1,4 +1,8 @@
-"""The photofinder command line, run as a user would: real process, real exit codes, JSON on stdout."""
+"""The photofinder command line, run as a user would: exit codes, one-line messages, JSON on stdout.
+
+Most tests run it in this process (the `cli` fixture: `main(argv)` with stdout and stderr captured), which is
+what a shell runs minus the interpreter's start; the tests of what only a real process shows (its stderr as a
+whole, a closed pipe, an exit status through `python -m`) run `pf`, a real process."""
 
 from __future__ import annotations
 
@@ -24,45 +28,45 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return r
 
 
-def test_index_search_similar_and_libraries(photos, tiny_model, tmp_path):
+def test_index_search_similar_and_libraries(cli, photos, tiny_model, tmp_path):
     folder, kinds = photos
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    report = json.loads(pf("index", str(folder), "--model", tiny_model, "--json").stdout)
+    report = json.loads(cli("index", str(folder), "--model", tiny_model, "--json").stdout)
     assert report["indexed"] == len(kinds) and report["unchanged"] == report["removed"] == 0
     assert report["skipped"] == [{"path": str(folder / "broken.png"), "reason": "not an image"}]
 
-    again = json.loads(pf("index", "--json").stdout)  # the library remembers its folders and model
+    again = json.loads(cli("index", "--json").stdout)  # the library remembers its folders and model
     assert (again["indexed"], again["unchanged"]) == (0, len(kinds) + 1)
 
     kind = QUERY_KINDS[3]
-    out = json.loads(pf("search", kind.caption, "--top", "5", "--json").stdout)
+    out = json.loads(cli("search", kind.caption, "--top", "5", "--json").stdout)
     assert len(out["results"]) == 5
     assert sum(kinds[Path(r["path"])] == kind for r in out["results"]) >= 4
 
     target = next(p for p, k in kinds.items() if k == kind)
-    sim = json.loads(pf("similar", str(target), "-n", "3", "--json").stdout)
+    sim = json.loads(cli("similar", str(target), "-n", "3", "--json").stdout)
     assert all(kinds[Path(r["path"])] == kind for r in sim["results"])
-    by_image = json.loads(pf("search", "--image", str(target), "-n", "1", "--json").stdout)
+    by_image = json.loads(cli("search", "--image", str(target), "-n", "1", "--json").stdout)
     assert by_image["results"][0]["path"] == str(target)
 
-    text = pf("search", kind.caption, "-n", "2").stdout.splitlines()
+    text = cli("search", kind.caption, "-n", "2").stdout.splitlines()
     assert len(text) == 2 and text[0].split("  ", 1)[1] in {str(p) for p in kinds}
 
-    libs = json.loads(pf("libraries", "--json").stdout)["libraries"]
+    libs = json.loads(cli("libraries", "--json").stdout)["libraries"]
     assert libs == [
         {"name": "Photos", "photos": len(kinds), "skipped": 1, "folders": [str(folder)], "model": tiny_model}
     ]
 
 
-def test_bad_arguments_exit_non_zero_with_one_line(tmp_path, tiny_model):
-    r = pf("index", str(tmp_path / "nope"), "--model", tiny_model, check=False)
+def test_bad_arguments_exit_non_zero_with_one_line(cli, tmp_path, tiny_model):
+    r = cli("index", str(tmp_path / "nope"), "--model", tiny_model, check=False)
     assert r.returncode == 2 and "folder not found" in r.stderr
-    r = pf("search", "x", "--library", "Nope", check=False)
+    r = cli("search", "x", "--library", "Nope", check=False)
     assert (
         r.returncode == 1
         and r.stderr.strip() == "photofinder: There is no library named 'Nope' (libraries: none yet)."
     )
-    r = pf("search", check=False)
+    r = cli("search", check=False)
     assert r.returncode == 2 and "give TEXT, --image PATH" in r.stderr
 
 
@@ -78,22 +82,22 @@ def test_unavailable_model_is_a_message_not_a_traceback(photos):
     assert r.returncode == 1 and "does not exist" in r.stderr
 
 
-def test_small_things_say_why(photos, tiny_model, tmp_path):
+def test_small_things_say_why(cli, photos, tiny_model, tmp_path):
     folder, kinds = photos
-    r = pf("index", "--library", "Nope", check=False)
+    r = cli("index", "--library", "Nope", check=False)
     assert r.returncode == 1 and "There is no library named 'Nope'" in r.stderr  # same status as search
-    pf("index", str(folder), "--model", tiny_model)
-    r = pf("search", "   ", check=False)
+    cli("index", str(folder), "--model", tiny_model)
+    r = cli("search", "   ", check=False)
     assert r.returncode == 2 and "the query is empty" in r.stderr
     os.rename(folder / sorted(os.listdir(folder))[0], folder / "renamed.jpg")
-    report = json.loads(pf("index", "--json").stdout)
+    report = json.loads(cli("index", "--json").stdout)
     assert (report["indexed"], report["reused"], report["removed"]) == (0, 1, 1)
     empty = tmp_path / "empty"
     empty.mkdir()
-    pf("index", str(empty), "--library", "Empty", "--model", tiny_model)
-    r = pf("search", "x", "--library", "Empty", check=False)
+    cli("index", str(empty), "--library", "Empty", "--new", "--model", tiny_model)
+    r = cli("search", "x", "--library", "Empty", check=False)
     assert r.returncode == 1 and "has no photos indexed yet" in r.stderr
-    assert pf("--version").stdout.startswith("photofinder ")
+    assert cli("--version").stdout.startswith("photofinder ")
 
 
 def test_the_offline_message_is_cut_at_a_word():
@@ -105,27 +109,27 @@ def test_the_offline_message_is_cut_at_a_word():
 
 
 def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be_removed(
-    photos, tiny_model, tmp_path
+    cli, photos, tiny_model, tmp_path
 ):
     folder, kinds = photos
-    r = pf("index", str(folder), "--model", str(tmp_path / "no-model"), check=False)
+    r = cli("index", str(folder), "--model", str(tmp_path / "no-model"), check=False)
     assert r.returncode == 1
-    assert json.loads(pf("libraries", "--json").stdout)["libraries"] == []
+    assert json.loads(cli("libraries", "--json").stdout)["libraries"] == []
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.jpg").write_bytes(next(iter(kinds)).read_bytes())
-    pf("index", str(folder), str(other), "--model", tiny_model)
-    out = pf("folders", "remove", str(other)).stdout
+    cli("index", str(folder), str(other), "--model", tiny_model)
+    out = cli("folders", "remove", str(other)).stdout
     assert "1 photos forgotten" in out and (other / "x.jpg").exists()
-    assert pf("folders").stdout.splitlines() == [str(folder)]
-    r = pf("libraries", "remove", "Photos", check=False)  # no TTY to ask on: refuses without --yes
+    assert cli("folders").stdout.splitlines() == [str(folder)]
+    r = cli("libraries", "remove", "Photos", check=False)  # no TTY to ask on: refuses without --yes
     assert r.returncode == 2 and "--yes" in r.stderr
-    pf("libraries", "remove", "Photos", "--yes")
-    assert json.loads(pf("libraries", "--json").stdout)["libraries"] == []
+    cli("libraries", "remove", "Photos", "--yes")
+    assert json.loads(cli("libraries", "--json").stdout)["libraries"] == []
     assert all(p.exists() for p in kinds)  # the photos themselves are never touched
 
 
-def test_duplicates_are_listed_and_trashed_only_with_consent(tmp_path, tiny_model, shape_folder):
+def test_duplicates_are_listed_and_trashed_only_with_consent(cli, tmp_path, tiny_model, shape_folder):
     import shutil
 
     src, kinds = shape_folder
@@ -135,17 +139,17 @@ def test_duplicates_are_listed_and_trashed_only_with_consent(tmp_path, tiny_mode
     shutil.copy(one, folder / "a.jpg")
     shutil.copy(one, folder / "a copy.jpg")
     shutil.copy(sorted(kinds)[9], folder / "other.jpg")
-    pf("index", str(folder), "--model", tiny_model)
-    out = json.loads(pf("duplicates", "--json").stdout)
+    cli("index", str(folder), "--model", tiny_model)
+    out = json.loads(cli("duplicates", "--json").stdout)
     assert len(out["groups"]) == 1 and out["groups"][0]["identical"]
     names = {Path(out["groups"][0]["keep"]["path"]).name, Path(out["groups"][0]["others"][0]["path"]).name}
     assert names == {"a.jpg", "a copy.jpg"}
-    r = pf("duplicates", "--trash", check=False)  # no terminal to ask on: nothing moves
+    r = cli("duplicates", "--trash", check=False)  # no terminal to ask on: nothing moves
     assert r.returncode == 2 and "--yes" in r.stderr
     assert (folder / "a.jpg").exists() and (folder / "a copy.jpg").exists()
 
 
-def test_search_can_hide_duplicates(tmp_path, tiny_model, shape_folder):
+def test_search_can_hide_duplicates(cli, tmp_path, tiny_model, shape_folder):
     import shutil
 
     src, kinds = shape_folder
@@ -154,41 +158,41 @@ def test_search_can_hide_duplicates(tmp_path, tiny_model, shape_folder):
     one = folder / sorted(kinds)[0].name
     shutil.copy(one, folder / "copy.jpg")
     shutil.copy(one, folder / "copy 2.jpg")
-    pf("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model)
     args = ("similar", str(one), "-n", "10", "--all", "--json")
-    plain = json.loads(pf(*args).stdout)
+    plain = json.loads(cli(*args).stdout)
     names = [Path(r["path"]).name for r in plain["results"]]
     assert {"copy.jpg", "copy 2.jpg"} <= set(names[:3]) and "duplicates" not in plain["results"][0]
-    hidden = json.loads(pf(*args, "--hide-duplicates").stdout)
+    hidden = json.loads(cli(*args, "--hide-duplicates").stdout)
     by_name = {Path(r["path"]).name: r for r in hidden["results"]}
     assert hidden["hidden"] == 1 and len(hidden["results"]) == 10 - hidden["hidden"]
     copies = [
         r for r in hidden["results"] if {"copy.jpg", "copy 2.jpg"} & {Path(d).name for d in r["duplicates"]}
     ]
     assert len(copies) == 1 and not {"copy.jpg", "copy 2.jpg"} <= set(by_name)  # one tile for the copies
-    text = pf("similar", str(one), "-n", "10", "--all", "--hide-duplicates")
+    text = cli("similar", str(one), "-n", "10", "--all", "--hide-duplicates")
     assert len(text.stdout.splitlines()) == len(hidden["results"]) and "1 duplicate hidden" in text.stderr
 
 
-def test_combined_queries_filters_and_good_matches_from_the_command_line(photos, tiny_model, tmp_path):
+def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, photos, tiny_model, tmp_path):
     folder, kinds = photos
-    pf("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model)
     red_white, red_black = QUERY_KINDS[0], QUERY_KINDS[3]
-    out = json.loads(pf("search", "a red circle", "--not", "a black background", "-n", "5", "--json").stdout)
+    out = json.loads(cli("search", "a red circle", "--not", "a black background", "-n", "5", "--json").stdout)
     assert [kinds[Path(r["path"])] for r in out["results"]] == [red_white] * 5
     assert all(set(r) >= {"good", "date", "folder", "score"} for r in out["results"])
-    inline = json.loads(pf("search", "a red circle - a black background", "-n", "5", "--json").stdout)
+    inline = json.loads(cli("search", "a red circle - a black background", "-n", "5", "--json").stdout)
     assert [r["path"] for r in inline["results"]] == [r["path"] for r in out["results"]]
     star = next(p for p, k in kinds.items() if k == QUERY_KINDS[4])
-    mixed = json.loads(pf("search", f"{star} + 2:a white background", "-n", "1", "--json").stdout)
+    mixed = json.loads(cli("search", f"{star} + 2:a white background", "-n", "1", "--json").stdout)
     assert kinds[Path(mixed["results"][0]["path"])] == QUERY_KINDS[7]  # a star on white
-    good = pf("search", red_black.caption, "-n", "20")
+    good = cli("search", red_black.caption, "-n", "20")
     assert 3 <= len(good.stdout.splitlines()) < 20 and "--all shows them" in good.stderr  # good ones only
-    assert len(pf("search", red_black.caption, "-n", "20", "--all").stdout.splitlines()) == 20
+    assert len(cli("search", red_black.caption, "-n", "20", "--all").stdout.splitlines()) == 20
     (tmp_path / "elsewhere").mkdir()
-    none = json.loads(pf("search", "x", "--folder", str(tmp_path / "elsewhere"), "--json").stdout)
+    none = json.loads(cli("search", "x", "--folder", str(tmp_path / "elsewhere"), "--json").stdout)
     assert none["results"] == []
-    pngs = pf("search", "a circle", "--type", "png", "--json")
+    pngs = cli("search", "a circle", "--type", "png", "--json")
     assert json.loads(pngs.stdout)["results"] == []  # there are only JPEGs
-    r = pf("search", "a circle", "--after", "last summer", check=False)
+    r = cli("search", "a circle", "--after", "last summer", check=False)
     assert r.returncode == 2 and "is not a date" in r.stderr

@@ -189,6 +189,7 @@ def test_index_runs_on_two_libraries_at_once(photo_set, tiny_model, tmp_path):
                 str(photo_set),
                 "--library",
                 name,
+                "--new",
                 "--model",
                 tiny_model,
             ],
@@ -217,7 +218,8 @@ def indexed(photo_set, tiny_model, tmp_path) -> Path:
 def test_a_damaged_or_foreign_index_file_is_rebuilt_with_one_log_line(indexed, photo_set, tiny_model):
     lib = indexed / "libraries" / "Photos"
     index = lib / "index.faiss"
-    assert pf(indexed, "index", str(photo_set), "--library", "Other", "--model", tiny_model).returncode == 0
+    other = pf(indexed, "index", str(photo_set), "--library", "Other", "--new", "--model", tiny_model)
+    assert other.returncode == 0
     good = index.read_bytes()
     for damage in ("truncated", "garbage", "foreign", "empty"):
         index.write_bytes(
@@ -324,7 +326,8 @@ def test_a_full_disk_then_a_read_only_one(small_disk, photo_set, tiny_model):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     r = pf(data, "index")
     assert r.returncode == 1 and "read-only" in _one_line(r)
-    r = pf(data, "index", str(photo_set), "--library", "New", "--model", tiny_model)  # a new library: no room
+    # a new library: no room for it
+    r = pf(data, "index", str(photo_set), "--library", "New", "--new", "--model", tiny_model)
     assert r.returncode == 1 and "read-only disk" in _one_line(r)
     subprocess.run(["mount", "-o", "remount,rw,size=20m", str(small_disk)], check=True)
     r = pf(data, "index", "--json")  # space is back: the run completes what was committed

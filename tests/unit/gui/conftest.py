@@ -64,6 +64,8 @@ class FakeEmbedder:
 class FakeFactory:
     """An EmbedderPool factory that keeps what it made."""
 
+    embedder = FakeEmbedder  # the class it makes, for a test that patches it (never `import conftest`)
+
     def __init__(self, inner):
         self.inner = inner
         self.made: list[FakeEmbedder] = []

@@ -215,34 +215,28 @@ def test_models_let_go_of_are_unloaded_on_the_search_thread_never_under_a_runnin
     assert factory.last is not first
 
 
-def test_a_model_problem_offers_a_folder_and_retries_with_it(qtbot, library_copy, make_app, tiny_model):
+def test_a_model_problem_offers_a_folder_and_retries_with_it(
+    qtbot, library_copy, make_app, tiny_model, factory, monkeypatch
+):
     from photofinder.core.errors import ModelUnavailableError
 
     library_copy()
     app = make_app()
     broken = {"on": True}
-    real_load = None
+    real_load = factory.embedder.load  # this folder's class, whichever conftest was imported first
 
     def failing_load(self):
         if broken["on"]:
             raise ModelUnavailableError("The model could not be downloaded.")
         real_load(self)
 
-    import conftest as c  # the FakeEmbedder of this folder
-
-    real_load = c.FakeEmbedder.load
-    c.FakeEmbedder.load = failing_load
-    try:
-        with qtbot.waitSignal(app.modelProblem, timeout=10000) as b:
-            app.query.search_text("a red circle")
-        assert "could not be downloaded" in b.args[0]
-        broken["on"] = False
-        with qtbot.waitSignal(
-            app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None
-        ):
-            app.use_model_folder(tiny_model)
-    finally:
-        c.FakeEmbedder.load = real_load
+    monkeypatch.setattr(factory.embedder, "load", failing_load)
+    with qtbot.waitSignal(app.modelProblem, timeout=10000) as b:
+        app.query.search_text("a red circle")
+    assert "could not be downloaded" in b.args[0]
+    broken["on"] = False
+    with qtbot.waitSignal(app.query.resultsReset, timeout=10000, check_params_cb=lambda r, f: r is not None):
+        app.use_model_folder(tiny_model)
     assert app.settings.model == tiny_model
 
 
