@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any QApplication exists
@@ -22,10 +25,74 @@ from helpers import QUERY_KINDS, CountingEmbedder, make_photos  # noqa: E402
 from shapes import Kind  # noqa: E402
 
 
+# -- the quick run and the full one ---------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (kill -9 mid-index on the full-size model, ...): CI runs them all",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: left out of a plain `pytest` run; `pytest --slow` runs it too")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: `pytest --slow` runs it (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+# -- models made once, kept across runs ------------------------------------------------------------------------
+def _key(files: list[Path], packages: list[str]) -> str:
+    """What a cached model was made by: the code that makes it and the versions of the packages it uses."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    for p in packages:
+        try:
+            h.update(f"{p}={version(p)};".encode())
+        except PackageNotFoundError:
+            h.update(f"{p}=none;".encode())
+    return h.hexdigest()[:16]
+
+
+def _kept(tmp_path_factory: pytest.TempPathFactory, name: str, key: str) -> Path:
+    """`<cache>/<name>-<key>`: kept across runs in tests/.cache (PHOTOFINDER_TEST_CACHE moves it; `off` keeps
+    nothing: a new folder per run). Made by another code or package version, it is another folder; the older
+    ones of the same name are removed."""
+    where = os.environ.get("PHOTOFINDER_TEST_CACHE", str(TESTS / ".cache"))
+    if where.lower() in ("off", "0", "no", ""):
+        return tmp_path_factory.mktemp(name)
+    root = Path(where)
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob(f"{name}-*"):
+        if old.name != f"{name}-{key}" and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    d = root / f"{name}-{key}"
+    d.mkdir(exist_ok=True)
+    return d
+
+
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export cache for the whole run (each test's data dir is new; exporting a model per test is not)."""
-    d = tmp_path_factory.mktemp("model-cache")
+    """The ONNX export cache, shared by the whole run and kept for the next ones (each export is in a folder
+    named by its model's fingerprint: the same model is exported once, not once a run). The cache is keyed by the
+    exporting code and the torch/ONNX versions, so a change there exports (and so tests the export) again."""
+    core = TESTS.parent / "photofinder" / "core"
+    key = _key(
+        [core / n for n in ("onnx_encoder.py", "embedder.py", "preprocess.py", "models.py")],
+        ["torch", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers"],
+    )
+    d = _kept(tmp_path_factory, "onnx", key)
+    for half in d.glob(".export-*"):  # a run killed mid-export: what it left is not an export
+        shutil.rmtree(half, ignore_errors=True)
     os.environ["PHOTOFINDER_MODEL_CACHE"] = str(d)
     return d
 
@@ -83,10 +150,29 @@ def store(data_dir: Path):
 
 @pytest.fixture(scope="session")
 def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A random-initialised CLIP with exactly the openai/clip-vit-base-patch32 architecture (real sizes, real cost)."""
+    """A random-initialised CLIP with exactly the openai/clip-vit-base-patch32 architecture (real sizes, real cost).
+
+    Made once (4 s, 600 MB) and kept across runs with the ONNX exports, keyed by the code that makes it and the
+    torch/transformers versions. Read-only: copy it before changing anything.
+    """
     from vitb32 import make_vitb32
 
-    return str(make_vitb32(tmp_path_factory.mktemp("vit-b-32")))
+    key = _key(
+        [TESTS.parent / "bench" / "vitb32.py", TINY_MODEL / "tokenizer.json"], ["torch", "transformers"]
+    )
+    home = _kept(tmp_path_factory, "vit-b-32", key)
+    model = home / "model"
+    for half in home.glob(".making-*"):  # a run killed while making it (an hour old: not one making it now)
+        if time.time() - half.stat().st_mtime > 3600:
+            shutil.rmtree(half, ignore_errors=True)
+    if not (model / "config.json").exists():
+        part = Path(tempfile.mkdtemp(dir=home, prefix=".making-"))
+        make_vitb32(part)
+        try:
+            part.rename(model)  # whole or not at all (config.json is written first)
+        except OSError:  # another run made it meanwhile
+            shutil.rmtree(part, ignore_errors=True)
+    return str(model)
 
 
 @pytest.fixture

@@ -92,6 +92,7 @@ def _consistent(data_dir: Path, name: str, expect: int) -> None:
 
 
 # -- kill -9 during indexing, with the real-size (random) ViT-B/32 --------------------------------------------
+@pytest.mark.slow  # 25 s on two cores: the full-size model in a child process, three times
 @pytest.mark.parametrize("when", ["early", "mid-batch", "final-save"])
 def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_model, tmp_path):
     from photofinder.core.library import LibraryStore
