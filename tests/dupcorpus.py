@@ -48,7 +48,9 @@ def landscape(size: tuple[int, int], seed: int) -> Image.Image:
         base = horizon[int(min(w - 1, x))] + rng.uniform(0.02, 0.2) * h
         r = rng.uniform(0.02, 0.05) * w
         d.rectangle([x - r / 6, base - r, x + r / 6, base + r], fill=(70, 45, 25))
-        d.ellipse([x - r, base - 3 * r, x + r, base - 0.6 * r], fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+        d.ellipse(
+            [x - r, base - 3 * r, x + r, base - 0.6 * r], fill=tuple(int(v) for v in rng.integers(20, 90, 3))
+        )
     d.ellipse([0.6 * w, 0.75 * h, 0.95 * w, 0.92 * h], fill=(50, 90, 150))  # a lake
     return out.filter(ImageFilter.GaussianBlur(0.6))
 
@@ -83,7 +85,9 @@ def artwork(size: tuple[int, int], seed: int) -> Image.Image:
     d = ImageDraw.Draw(out)
     for _ in range(5):
         cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.05, 0.15) * w
-        d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=tuple(int(v) for v in rng.integers(0, 255, 3)), width=4)
+        d.ellipse(
+            [cx - r, cy - r, cx + r, cy + r], outline=tuple(int(v) for v in rng.integers(0, 255, 3)), width=4
+        )
     return out
 
 
@@ -138,15 +142,26 @@ def write_corpus(folder: Path, size: tuple[int, int] = (640, 480)) -> tuple[set[
     # Two crops of one scene overlapping by 60 %.
     big = landscape((int(w * 1.4), h), 4)
     off = round(0.4 * w)
-    apart.append({save(big.crop((0, 0, w, h)), "overlap_a.jpg"), save(big.crop((off, 0, off + w, h)), "overlap_b.jpg")})
+    apart.append(
+        {save(big.crop((0, 0, w, h)), "overlap_a.jpg"), save(big.crop((off, 0, off + w, h)), "overlap_b.jpg")}
+    )
     # Light and dark variants of one artwork, and a colour variant.
     art = artwork(size, 5)
     light = Image.fromarray(np.clip(np.asarray(art, np.float32) * 1.25 + 20, 0, 255).astype(np.uint8))
     dark = Image.fromarray((np.asarray(art, np.float32) * 0.6).astype(np.uint8))
     recoloured = Image.fromarray(np.asarray(art)[..., [1, 2, 0]])
-    apart.append({save(art, "art.png"), save(light, "art_light.png"), save(dark, "art_dark.png"), save(recoloured, "art_colour.png")})
+    apart.append(
+        {
+            save(art, "art.png"),
+            save(light, "art_light.png"),
+            save(dark, "art_dark.png"),
+            save(recoloured, "art_colour.png"),
+        }
+    )
     # A red and a green ball on one background.
-    apart.append({save(ball(size, (200, 30, 30)), "ball_red.jpg"), save(ball(size, (40, 170, 50)), "ball_green.jpg")})
+    apart.append(
+        {save(ball(size, (200, 30, 30)), "ball_red.jpg"), save(ball(size, (40, 170, 50)), "ball_green.jpg")}
+    )
     # A landscape with and without a small person.
     land = landscape(size, 6)
     apart.append({save(land, "view.jpg"), save(with_person(land), "view_person.jpg")})

@@ -179,7 +179,7 @@ def find_groups(
     for v in order:
         units_of.setdefault(owner[v], []).append(v)
     duplicates = []
-    for u, group_units in units_of.items():
+    for group_units in units_of.values():
         members = [m for v in group_units for m in members_of[v]]
         if len(members) < 2:
             continue
@@ -280,7 +280,9 @@ def trash(
             victims = [m for m in group.members if m.id in picked]
             kept = [m for m in group.members if m.id not in picked]
             if not kept:
-                report.left += [(m.path, "every photo of its group was chosen: one must stay") for m in victims]
+                report.left += [
+                    (m.path, "every photo of its group was chosen: one must stay") for m in victims
+                ]
                 continue
             # The keeper first: the one suggested if it stays, else whichever stays.
             kept.sort(key=lambda m: m is not group.keep)

@@ -75,7 +75,9 @@ class Verdict:
     exposure: float  # largest difference of a channel's mean
     local: float  # worst spot
     mean: float  # average difference
-    crop: tuple[float, float, float, float]  # (left, top, right, bottom) cut from the picture that is the larger
+    crop: tuple[
+        float, float, float, float
+    ]  # (left, top, right, bottom) cut from the picture that is the larger
     why: str  # what made them different, '' when the same
     aligned: float = 0.0  # contrast-normalised grayscale difference on that alignment (standard deviations)
 
@@ -98,7 +100,9 @@ def compare(a: Signature, b: Signature) -> Verdict:
         crops = list(product(COARSE, repeat=4))
         if flip:
             crops = [c for c in crops if any(c)]  # no cut at all was tried the other way round
-        cost = _costs(big, crops, target, 24, a.aspect if not flip else b.aspect, b.aspect if not flip else a.aspect)
+        cost = _costs(
+            big, crops, target, 24, a.aspect if not flip else b.aspect, b.aspect if not flip else a.aspect
+        )
         i = int(np.argmin(cost))
         if best is None or cost[i] < best[0]:
             best = (float(cost[i]), crops[i], flip)
@@ -156,9 +160,10 @@ def _sample(integral: np.ndarray, boxes: list[tuple[float, float, float, float]]
     x0 = np.clip(np.floor(xs).astype(int), 0, size - 1)
     fx = (xs - x0)[:, None, :, None]
     k = np.arange(len(boxes))[:, None, None]
-    cols = rows[k, np.arange(n + 1)[None, :, None], x0[:, None, :]] * (1 - fx) + rows[
-        k, np.arange(n + 1)[None, :, None], x0[:, None, :] + 1
-    ] * fx  # (k, n+1, n+1, c)
+    cols = (
+        rows[k, np.arange(n + 1)[None, :, None], x0[:, None, :]] * (1 - fx)
+        + rows[k, np.arange(n + 1)[None, :, None], x0[:, None, :] + 1] * fx
+    )  # (k, n+1, n+1, c)
     sums = cols[:, 1:, 1:] - cols[:, :-1, 1:] - cols[:, 1:, :-1] + cols[:, :-1, :-1]
     area = (np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :])[..., None]
     return (sums / np.maximum(area, 1e-9)).astype(np.float32)
