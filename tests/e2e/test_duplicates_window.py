@@ -58,13 +58,16 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     group = [
         c
         for c in d.cards
-        if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"} and not c.group.similar
+        if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"}
+        and not c.group.similar
     ]
     assert len(group) == 3 and sum(c.keep for c in group) == 1
     keeper = next(c for c in group if c.keep)
     assert not keeper.check.isChecked() and all(c.check.isChecked() for c in group if not c.keep)
     assert not keeper.check.isEnabled()  # every other copy is checked: the last one can't be
-    assert all(not c.check.isChecked() for c in d.cards if c.group.similar)  # similar shots: none pre-selected
+    assert all(
+        not c.check.isChecked() for c in d.cards if c.group.similar
+    )  # similar shots: none pre-selected
     assert " KB · 320 × 240" in keeper.info.text() and str(keeper.member.folder) in keeper.info.text()
     assert (
         keeper.findChild(type(d.label)).pixmap() is not None
