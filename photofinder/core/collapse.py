@@ -204,7 +204,8 @@ class DuplicateCollapser:
     def _same_picture(self, a: SearchResult, b: SearchResult) -> bool:
         if not a.hash or not b.hash:
             return False
-        key = (a.hash, b.hash) if a.hash < b.hash else (b.hash, a.hash)
+        ka, kb = _key(a), _key(b)
+        key = (ka, kb) if ka < kb else (kb, ka)
         if key not in self._verdicts:
             sa, sb = self._signature(a), self._signature(b)
             self._verdicts[key] = sa is not None and sb is not None and compare(sa, sb).same
@@ -212,7 +213,7 @@ class DuplicateCollapser:
 
     def _signature(self, r: SearchResult) -> Signature | None:
         """The photo's pixel signature, from its cached thumbnail (or the file, where it is transparent)."""
-        h = r.hash or ""
+        h = _key(r)
         if h in self._signatures:
             self._signatures.move_to_end(h)
             return self._signatures[h]
@@ -226,6 +227,12 @@ class DuplicateCollapser:
 def hide_duplicates(library: Library, catalog: Catalog, results: list[SearchResult]) -> Collapsed:
     """`results` with their duplicates hidden (one page, e.g. a search's answer)."""
     return DuplicateCollapser(library, catalog).collapse(results)
+
+
+def _key(r: SearchResult) -> str:
+    """What a pixel verdict is remembered by: the content hash, or the path where the hash is schema 1's
+    partial fingerprint (files that share one may differ)."""
+    return r.hash if r.hash and len(r.hash) == WHOLE_HASH else "path:" + r.path
 
 
 class _UnionFind:

@@ -394,7 +394,9 @@ def picture_signature(library: Library, path: str, content_hash: str | None) -> 
             transparent = _transparent_image(path, THUMB_SIZE)
             if transparent is not None:
                 return signature(transparent)
-        return signature(load_thumbnail(path, content_hash, library.thumbs_dir, THUMB_SIZE))
+        # The thumbnail cache is keyed by content hash: an old partial fingerprint may key another photo's.
+        key = content_hash if _whole(content_hash) else None
+        return signature(load_thumbnail(path, key, library.thumbs_dir, THUMB_SIZE))
     except (UnreadableImage, OSError, ValueError) as e:
         log.debug("no signature for %s: %s", path, e)
         return None
@@ -454,7 +456,7 @@ class _Perceptual:
 
     def _signature(self, pid: int) -> Signature | None:
         m = self.info[pid]
-        key = m.hash or m.path
+        key = m.hash if _whole(m.hash) else m.path  # an old partial fingerprint is no identity
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
