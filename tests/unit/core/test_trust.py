@@ -453,7 +453,9 @@ def test_indexing_never_writes_to_the_photo_folders(store, photos, counting):
     assert before == after
 
 
-def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(store, tmp_path, counting, shape_folder):
+def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(
+    store, tmp_path, counting, shape_folder
+):
     """A library indexed by the previous version keeps its vectors, and a rename after the upgrade is reused."""
     import sqlite3
 
