@@ -146,3 +146,24 @@ def test_the_held_out_corpus_yields_no_wrong_group(store, tmp_path, counting):
     assert os.path.basename(found.duplicates[0].keep.path) == "photo.jpg"
     for g in found.similar:  # similar shots never mix in a copy of the photo, and are flagged as such
         assert g.similar and not {m.path for m in g.members} & set(map(str, copies)) - {g.keep.path}
+
+
+def test_transparent_pictures_are_not_flattened_into_white_copies(store, tmp_path, counting):
+    """Three different transparent PNGs and two white JPEGs: only the two JPEGs are copies of each other."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        a = np.zeros((240, 320, 4), np.uint8)
+        a[..., :3] = rng.integers(0, 255, 3)
+        a[40 + 30 * i : 140 + 30 * i, 40 : 120 + 40 * i, 3] = 255  # a different opaque shape on each
+        Image.fromarray(a, "RGBA").save(folder / f"sticker-{i}.png")
+    Image.new("RGB", (320, 240), (255, 255, 255)).save(folder / "white.jpg", quality=95)
+    Image.new("RGB", (320, 240), (255, 255, 255)).save(folder / "white-2.jpg", quality=80)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_duplicates(lib, c)
+    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found] == [
+        ["white-2.jpg", "white.jpg"]
+    ]
