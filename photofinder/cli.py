@@ -196,13 +196,23 @@ def build_parser() -> argparse.ArgumentParser:
     wa.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     wa.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
 
-    du = sub.add_parser("duplicates", help="find duplicate photos (copies, resized, re-saved, RAW + JPEG)")
+    du = sub.add_parser(
+        "duplicates", help="find duplicate photos (copies: resized, re-saved, cropped a little, RAW + JPEG)"
+    )
     lib_opt(du)
-    du.add_argument("--prefer", metavar="FOLDER", help="keep the copy in this folder when sizes are equal")
+    du.add_argument(
+        "--prefer", metavar="FOLDER", help="keep the copy in this folder when the copies have the same pixels"
+    )
     du.add_argument(
         "--trash",
         action="store_true",
-        help="move every copy but the suggested keeper to the system trash (asks first)",
+        help="move every copy but the suggested keeper to the system trash (asks first; each file is checked "
+        "on disk right before, and one that changed stays)",
+    )
+    du.add_argument(
+        "--similar",
+        action="store_true",
+        help="also list similar shots (bursts, brackets): never moved by --trash",
     )
     du.add_argument("--yes", "-y", action="store_true", help="with --trash: don't ask")
     du.add_argument("--json", action="store_true", help="print one JSON document")
@@ -723,13 +733,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    from .core.duplicates import find_duplicates, trash
+    from .core.duplicates import find_groups, trash
     from .core.scanner import normalise_folder
 
     lib = _store().get(args.library)
     prefer = normalise_folder(args.prefer) if args.prefer else None
     with lib.open_catalog() as c:
-        groups = find_duplicates(lib, c, preferred_folder=prefer)
+        found = find_groups(lib, c, preferred_folder=prefer)
+    groups = found.duplicates
+    # What --trash would move: every copy but the keeper, never a link (it frees nothing, and its target may be
+    # the keeper itself).
+    plan = [(g, [m for m in g.others if not m.link]) for g in groups]
     if args.json:
         print(
             json.dumps(
@@ -739,9 +753,13 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
                             "keep": g.keep.as_json(),
                             "others": [m.as_json() for m in g.others],
                             "identical": g.exact,
+                            "reclaimable": g.reclaimable,
                         }
                         for g in groups
-                    ]
+                    ],
+                    "similar": [{"photos": [m.as_json() for m in g.members]} for g in found.similar]
+                    if args.similar
+                    else [],
                 },
                 ensure_ascii=False,
             )
@@ -752,25 +770,41 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         for g in groups:
             print(f"keep  {_size(g.keep)}  {g.keep.path}")
             for m in g.others:
-                print(f"  dup {_size(m)}  {m.path}")
-        extra = sum(len(g.others) for g in groups)
+                label = "link" if m.link else ("move" if args.trash else " dup")
+                print(f"{label}  {_size(m)}  {m.path}")
+        if args.similar:
+            for g in found.similar:
+                print("similar shots (pick yourself; none is suggested for the trash):")
+                for m in g.members:
+                    print(f"shot  {_size(m)}  {m.path}")
+        extra = sum(len(moves) for _, moves in plan)
         if groups:
             print(
-                f"{len(groups)} groups, {extra} copies ({sum(m.bytes for g in groups for m in g.others) / 1e6:.1f} MB)",
+                f"{len(groups)} groups, {extra} copies, {sum(g.reclaimable for g in groups) / 1e6:.1f} MB to "
+                "reclaim"
+                + (
+                    ""
+                    if args.similar or not found.similar
+                    else f"; {len(found.similar)} sets of similar shots (--similar lists them)"
+                ),
                 file=sys.stderr,
             )
     if args.trash and groups:
-        victims = [m.path for g in groups for m in g.others]
+        victims = [m.path for _, moves in plan for m in moves]
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("moving photos to the trash needs a confirmation: add --yes")
-            answer = input(f"Move {len(victims)} copies to the trash (the suggested keepers stay)? [y/N] ")
+            answer = input(
+                f"Move the {len(victims)} copies marked 'move' above to the trash (each group's 'keep' stays)? [y/N] "
+            )
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing moved", file=sys.stderr)
                 return 1
-        done = trash(lib, victims)
-        print(f"moved {len(done)} of {len(victims)} copies to the trash", file=sys.stderr)
-        return 0 if len(done) == len(victims) else 1
+        report = trash(lib, plan)
+        for path, why in report.left:
+            print(f"left  {path}: {why}", file=sys.stderr)
+        print(f"moved {len(report.moved)} of {len(victims)} copies to the trash", file=sys.stderr)
+        return 0 if len(report.moved) == len(victims) else 1
     return 0
 
 

@@ -474,6 +474,25 @@ class Catalog:
         """Rows from schema 1 carry the old 128 KiB fingerprint; new files are also matched against it."""
         return self.get_meta("legacy_hashes") == "1"
 
+    def legacy_rows(self) -> list[tuple[int, str, int, int, str]]:
+        """(id, path, size, mtime_ns, fingerprint) of the rows still holding schema 1's partial fingerprint
+        (size + first and last 64 KiB: 32 hex digits, where a whole-file SHA-256 has 64)."""
+        return [
+            (r[0], from_db(r[1]), r[2], r[3], r[4])
+            for r in self._all(
+                "SELECT id, path, size, mtime_ns, hash FROM photos WHERE hash IS NOT NULL AND length(hash) != 64"
+            )
+        ]
+
+    def replace_hashes(self, hashes: dict[int, str | None], done: bool) -> None:
+        """Give rows their whole-file hash (None: could not be read, so no identity at all); `done`: every
+        legacy row has been handled, new files are no longer matched against the old fingerprints."""
+        with self._transaction():
+            for i, h in hashes.items():
+                self._exec("UPDATE photos SET hash = ? WHERE id = ?", (h, i))
+            if done:
+                self._exec("DELETE FROM meta WHERE key = 'legacy_hashes'")
+
     # -- rebuild with another model ------------------------------------------------------------------------
     def staging(self) -> Catalog:
         """The same file seen through its staging table (a second connection)."""

@@ -3,11 +3,11 @@
 The groups are found among the results themselves, with the tests `find_duplicates` uses, so the cost follows
 the page (a few hundred results), never the library:
 
-1. the same content hash;
-2. a RAW file and a JPEG of the same name in the same folder;
-3. vectors within CANDIDATE_SCORE of each other (all pairs of the page, and the page against the last
-   WINDOW results already shown), confirmed by the same pixel check on the cached thumbnails. Its verdicts
-   are kept by content hash, so a query run again, or a page scrolled back to, checks nothing twice.
+1. the same whole-file content hash (here and on every page shown before);
+2. vectors within CANDIDATE_SCORE of each other (all pairs of the page, and the page against the last
+   WINDOW results already shown), and a RAW file and a JPEG of the same name in the same folder, each pair
+   confirmed by the same pixel rule (likeness.py). Its verdicts are kept by content hash, so a query run
+   again, or a page scrolled back to, checks nothing twice.
 
 Pages (browsing a library) stay consistent: a photo of a group already shown never becomes a tile of its own
 later; it joins that tile, whose copies grow (`Collapsed.grown`).
@@ -22,24 +22,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .catalog import Catalog
-from .duplicates import (
-    CANDIDATE_SCORE,
-    PIXEL_DISTANCE,
-    _members,
-    _UnionFind,
-    picture_distance,
-    shot_key,
-    suggest_keep,
-    thumbnail_signature,
-)
+from .duplicates import CANDIDATE_SCORE, WHOLE_HASH, _members, picture_signature, shot_key, suggest_keep
 from .library import Library
+from .likeness import Signature, compare
 from .search import SearchResult
 
 log = logging.getLogger(__name__)
 
 WINDOW = 10_000  # results already shown that a new page is compared with (a near-copy further back is not)
 CHECKS = 400  # pixel checks at most per page (the likeliest pairs first): bounds a page of look-alikes
-SIGNATURES = 1000  # thumbnail signatures kept (16 KB each)
+SIGNATURES = 300  # pixel signatures kept (147 KB each)
 
 
 @dataclass(frozen=True)
@@ -56,7 +48,7 @@ class DuplicateCollapser:
 
     def __init__(self, library: Library, catalog: Catalog):
         self.library, self.catalog = library, catalog
-        self._signatures: OrderedDict[str, np.ndarray | None] = OrderedDict()  # by content hash
+        self._signatures: OrderedDict[str, Signature | None] = OrderedDict()  # by content hash
         self._verdicts: dict[tuple[str, str], bool] = {}  # (hash, hash), sorted: the same picture or not
         self.start_over()
 
@@ -89,8 +81,8 @@ class DuplicateCollapser:
         for r in page:
             groups.find(r.id)
         joins: dict[int, int] = {}  # a photo of this page -> the earlier result it joins
-        self._same_content(page, groups, joins)
-        self._look_alikes(page, found, vectors, groups, joins)
+        named = self._same_content(page, groups, joins)
+        self._look_alikes(page, found, vectors, groups, joins, named)
         out, grown = self._tiles_for(page, groups, joins)
         self._remember(page, found, vectors)
         hidden = len(page) - len(out)
@@ -99,23 +91,24 @@ class DuplicateCollapser:
         return Collapsed(out, grown, hidden)
 
     # -- the tests -------------------------------------------------------------------------------------------
-    def _same_content(self, page: list[SearchResult], groups: _UnionFind, joins: dict[int, int]) -> None:
-        """Identical bytes, and RAW + JPEG of one name: within the page, and with the results shown before."""
+    def _same_content(
+        self, page: list[SearchResult], groups: _UnionFind, joins: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """Identical bytes join, within the page and with the results shown before; returns the RAW + JPEG
+        pairs of one name (page, page or shown before), which the pixel rule still has to confirm."""
         first: dict[str, int] = {}
         names: dict[tuple[str, str], list[tuple[int, bool]]] = {}
+        named: list[tuple[int, int]] = []
         for r in page:
-            if r.hash:
+            if r.hash and len(r.hash) == WHOLE_HASH:  # schema 1's partial fingerprints prove nothing
                 if r.hash in self._by_hash:
                     joins.setdefault(r.id, self._by_hash[r.hash])
                 groups.union(first.setdefault(r.hash, r.id), r.id)
             key, raw = shot_key(r.path)
-            for other, other_raw in self._by_name.get(key, []):
-                if raw != other_raw:
-                    joins.setdefault(r.id, other)
-            for other, other_raw in names.get(key, []):
-                if raw != other_raw:
-                    groups.union(other, r.id)
+            named += [(r.id, other) for other, other_raw in self._by_name.get(key, []) if raw != other_raw]
+            named += [(r.id, other) for other, other_raw in names.get(key, []) if raw != other_raw]
             names.setdefault(key, []).append((r.id, raw))
+        return named
 
     def _look_alikes(
         self,
@@ -124,16 +117,17 @@ class DuplicateCollapser:
         vectors: np.ndarray,
         groups: _UnionFind,
         joins: dict[int, int],
+        named: list[tuple[int, int]],
     ) -> None:
-        """Pairs of close vectors (the page's own, and the page against the window shown before), checked."""
-        if not len(ids):
-            return
+        """Pairs of close vectors (the page's own, and the page against the window shown before), and of RAW +
+        JPEG names, checked."""
         by_id = {r.id: r for r in page}
-        pairs: list[tuple[float, int, int]] = []
-        inner = vectors @ vectors.T
-        a, b = np.nonzero(np.triu(inner >= CANDIDATE_SCORE, 1))
-        pairs += [(float(inner[i, j]), int(ids[i]), int(ids[j])) for i, j in zip(a, b)]
-        if self._seen_vectors is not None and len(self._seen_ids):
+        pairs: list[tuple[float, int, int]] = [(2.0, a, b) for a, b in named]  # checked first
+        if len(ids):
+            inner = vectors @ vectors.T
+            a, b = np.nonzero(np.triu(inner >= CANDIDATE_SCORE, 1))
+            pairs += [(float(inner[i, j]), int(ids[i]), int(ids[j])) for i, j in zip(a, b)]
+        if len(ids) and self._seen_vectors is not None and len(self._seen_ids):
             outer = vectors @ self._seen_vectors.T
             a, b = np.nonzero(outer >= CANDIDATE_SCORE)
             pairs += [(float(outer[i, j]), int(ids[i]), int(self._seen_ids[j])) for i, j in zip(a, b)]
@@ -141,6 +135,8 @@ class DuplicateCollapser:
         checks = 0
         for _score, x, y in pairs:
             earlier = y in self._tile_of
+            if (y not in self._seen) if earlier else (y not in by_id):
+                continue  # a RAW or JPEG name shown long ago, out of the window
             if (x in joins) if earlier else (groups.find(x) == groups.find(y)):
                 continue  # settled already
             if checks == CHECKS:
@@ -208,24 +204,21 @@ class DuplicateCollapser:
     def _same_picture(self, a: SearchResult, b: SearchResult) -> bool:
         if not a.hash or not b.hash:
             return False
-        key = (a.hash, b.hash) if a.hash < b.hash else (b.hash, a.hash)
+        ka, kb = _key(a), _key(b)
+        key = (ka, kb) if ka < kb else (kb, ka)
         if key not in self._verdicts:
             sa, sb = self._signature(a), self._signature(b)
-            self._verdicts[key] = (
-                sa is not None
-                and sb is not None
-                and picture_distance(sa.astype(np.float32), sb.astype(np.float32)) <= PIXEL_DISTANCE
-            )
+            self._verdicts[key] = sa is not None and sb is not None and compare(sa, sb).same
         return self._verdicts[key]
 
-    def _signature(self, r: SearchResult) -> np.ndarray | None:
-        """The photo as 128 x 128 grayscale (uint8: exactly the values `gray` gives), from its cached thumbnail."""
-        h = r.hash or ""
+    def _signature(self, r: SearchResult) -> Signature | None:
+        """The photo's pixel signature, from its cached thumbnail (or the file, where it is transparent)."""
+        h = _key(r)
         if h in self._signatures:
             self._signatures.move_to_end(h)
             return self._signatures[h]
-        sig = thumbnail_signature(self.library, r.path, r.hash)
-        self._signatures[h] = None if sig is None else sig.astype(np.uint8)  # (a page's worth kept: small)
+        sig = picture_signature(self.library, r.path, r.hash)
+        self._signatures[h] = sig
         while len(self._signatures) > SIGNATURES:
             self._signatures.popitem(last=False)
         return sig
@@ -234,6 +227,30 @@ class DuplicateCollapser:
 def hide_duplicates(library: Library, catalog: Catalog, results: list[SearchResult]) -> Collapsed:
     """`results` with their duplicates hidden (one page, e.g. a search's answer)."""
     return DuplicateCollapser(library, catalog).collapse(results)
+
+
+def _key(r: SearchResult) -> str:
+    """What a pixel verdict is remembered by: the content hash, or the path where the hash is schema 1's
+    partial fingerprint (files that share one may differ)."""
+    return r.hash if r.hash and len(r.hash) == WHOLE_HASH else "path:" + r.path
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        root = self.parent.setdefault(x, x)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while x != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _good(group: list[SearchResult]) -> bool | None:

@@ -1,23 +1,27 @@
-"""Duplicate photos: the same bytes, or the same picture resized, re-compressed, cropped a little, with other
-metadata, or kept as RAW + JPEG. Found without comparing every pair:
+"""Duplicate photos, and similar shots. Found without comparing every pair:
 
-1. identical content hashes (one SQL query);
+1. identical bytes: the same whole-file hash (one SQL query; an old partial fingerprint from schema 1 is never
+   trusted, see Catalog.rehash_legacy);
 2. candidates from the vector index's nearest neighbours (cosine >= CANDIDATE_SCORE): a batched search of the
    library's own index, the photos' vectors streamed from the catalog as queries (exact up to 50k photos;
-   above, the IVF the indexer trained, SCAN_LISTS lists a query, so 1M photos take a minute or two and no
-   second copy of the vectors is held);
-3. each candidate pair confirmed by a pixel check on the cached thumbnail (contrast-normalised grayscale,
-   `picture_distance`), so two different photos of the same scene are not called duplicates;
-4. a RAW file and a JPEG of the same name side by side are the same shot.
+   above, the IVF the indexer trained, SCAN_LISTS lists a query), and a RAW file and a JPEG of one name;
+3. each candidate pair judged by the pixel rule (likeness.py): the same picture (a copy: re-saved, resized,
+   re-compressed, re-tagged, cropped a little) or only a similar shot (a burst or pan frame, a bracket);
+4. groups formed around their keeper, never through a chain: the best-ranked photo keeps every photo that is the
+   same picture *as itself* (a pan whose neighbouring frames each look alike is not one group).
 
-Nothing is ever deleted here: `trash` sends the files the user confirmed to the system trash (send2trash) and
-then forgets them.
+**Duplicates** are safe to trash: every member is the keeper's picture. **Similar shots** are for the user to
+pick from; nothing in them is ever pre-selected.
+
+Nothing is ever deleted here: `trash` checks each file on disk right before sending it to the system trash
+(send2trash), leaves anything that fails a check where it is, and forgets what it moved.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,21 +31,20 @@ import numpy as np
 from .catalog import Catalog
 from .decode import RAW_EXTENSIONS, UnreadableImage
 from .library import Library
+from .likeness import Signature, Verdict, compare, signature
 from .paths import from_db
+from .verify import check_file
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_SCORE = 0.90  # cosine of two photo vectors worth a perceptual look
+CANDIDATE_SCORE = 0.90  # cosine of two photo vectors worth a look at the pixels
 NEIGHBOURS = 8  # per photo
-PIXEL_DISTANCE = (
-    0.35  # contrast-normalised 64x64 grayscale (in standard deviations): the same picture is below
-)
-# Measured on generated photos (tests/unit/core/test_duplicates.py): resized, re-compressed, re-tagged and
-# RAW-preview copies 0.00-0.12, a copy cropped 4 % on each side 0.22-0.23 (with the crop search below); a
-# different photo of the same subject on the same background 0.53 and up. Tried and dropped: a 64-bit difference
-# hash (on plain backgrounds its bits follow the noise: 19 bits apart for a mere resize) and a mean difference
-# (0.033 for a copy against 0.036 for another photo).
 SCAN_LISTS = 8  # inverted lists an approximate neighbour search scans (a near-copy shares its photo's list)
+SIGNATURES = 512  # pixel signatures kept while comparing (147 KB each)
+WHOLE_HASH = 64  # hex digits of a whole-file SHA-256; schema 1's partial fingerprints have 32
+# Formats that can carry transparency: their signature is read from the file (the cached thumbnail is a JPEG,
+# flattened), so a transparent picture is never compared as if it were on white.
+ALPHA_EXTENSIONS = frozenset(".png .webp .gif .tif .tiff .avif .heic .heif .jxl".split())
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Member:
     height: int | None
     taken: str | None
     mtime_ns: int
+    hash: str | None = None  # the whole-file hash the group was judged on
+    link: bool = False  # reached through a symbolic link (the file itself or a folder on its way)
+    inode: tuple[int, int] | None = None  # (device, inode) of the file it names
+    names: int = 1  # hard links to that file
 
     @property
     def folder(self) -> str:
@@ -71,19 +78,39 @@ class Member:
             "width": self.width,
             "height": self.height,
             "taken": self.taken,
+            **({"link": True} if self.link else {}),
         }
 
 
 @dataclass
 class Group:
     members: list[Member]
-    keep: Member  # the suggestion: the largest, then the oldest, then in the preferred folder
+    keep: Member  # duplicates: the suggestion (never a link), every other member is its picture
     exact: bool  # every member has the same bytes
     why: list[str] = field(default_factory=list)
+    similar: bool = False  # similar shots: distinct pictures for the user to choose from, none pre-selected
 
     @property
     def others(self) -> list[Member]:
         return [m for m in self.members if m is not self.keep]
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes the trash would free by taking the others: a link, or a file with other names, frees nothing."""
+        seen = {self.keep.inode}
+        total = 0
+        for m in self.others:
+            if m.link or m.names > 1 or m.inode is None or m.inode in seen:
+                continue
+            seen.add(m.inode)
+            total += m.bytes
+        return total
+
+
+@dataclass
+class Findings:
+    duplicates: list[Group]  # biggest groups first
+    similar: list[Group]
 
 
 def find_duplicates(
@@ -94,114 +121,218 @@ def find_duplicates(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Group]:
     """Every group of duplicate photos in the library, biggest groups first."""
+    return find_groups(library, catalog, preferred_folder=preferred_folder, progress=progress).duplicates
+
+
+def find_groups(
+    library: Library,
+    catalog: Catalog,
+    *,
+    preferred_folder: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Findings:
+    """The library's duplicates (safe to trash) and similar shots (to pick from)."""
     notify = progress or (lambda phase, done, total: None)
-    parent = _UnionFind()
-    exact_pairs = 0
+    unit: dict[int, int] = {}  # photo -> the first photo of its identical-bytes set
     for ids in _same_hash(catalog):
-        for other in ids[1:]:
-            parent.union(ids[0], other)
-            exact_pairs += 1
-    hashes = _Perceptual(library, catalog)
-    for a, b in _neighbour_pairs(library, catalog, notify):
-        if parent.find(a) == parent.find(b):
+        for i in ids:
+            unit[i] = ids[0]
+    candidates = set(_neighbour_pairs(library, catalog, notify)) | set(_raw_and_jpeg(catalog))
+    ids = sorted({i for pair in candidates for i in pair} | set(unit))
+    info = _members(catalog, ids)
+    pairs = {
+        (min(ua, ub), max(ua, ub))
+        for a, b in candidates
+        if a in info and b in info and (ua := unit.get(a, a)) != (ub := unit.get(b, b))
+    }
+    looks = _Perceptual(library, info)
+    verdicts: dict[tuple[int, int], Verdict] = {}
+    for n, (a, b) in enumerate(sorted(pairs)):
+        v = looks.compare(a, b)
+        if v is not None:
+            verdicts[(a, b)] = v
+        if n % 50 == 0:
+            notify("checking pixels", n, len(pairs))
+    members_of: dict[int, list[Member]] = {}
+    for i, m in info.items():
+        members_of.setdefault(unit.get(i, i), []).append(m)
+
+    def rank_of(u: int) -> tuple:
+        return _rank(suggest_keep(members_of[u], preferred_folder), preferred_folder)
+
+    same: dict[int, set[int]] = {}
+    for (a, b), v in verdicts.items():
+        if v.same:
+            same.setdefault(a, set()).add(b)
+            same.setdefault(b, set()).add(a)
+    # Keeper first: each unit, best first, keeps the units still free that are its own picture. No chains.
+    owner: dict[int, int] = {}
+    order = sorted(set(members_of), key=rank_of)
+    for u in order:
+        if u in owner:
             continue
-        if hashes.same_picture(a, b):
-            parent.union(a, b)
-    for a, b in _raw_and_jpeg(catalog):
-        parent.union(a, b)
-    groups = [g for g in parent.groups() if len(g) > 1]
-    info = _members(catalog, [i for g in groups for i in g])
-    content = _hashes(catalog, [i for g in groups for i in g])
-    out = []
-    for g in groups:
-        members = [info[i] for i in g if i in info]
+        owner[u] = u
+        for v in sorted(same.get(u, ()), key=rank_of):
+            if v not in owner:
+                owner[v] = u
+    units_of: dict[int, list[int]] = {}
+    for v in order:
+        units_of.setdefault(owner[v], []).append(v)
+    duplicates = []
+    for group_units in units_of.values():
+        members = [m for v in group_units for m in members_of[v]]
         if len(members) < 2:
             continue
-        out.append(
-            Group(
-                members,
-                suggest_keep(members, preferred_folder),
-                len({content.get(m.id) for m in members}) == 1,
-            )
-        )
+        keep = suggest_keep(members, preferred_folder)
+        if keep.link:
+            continue  # every name is a link: nothing to keep as a file of its own, nothing to free
+        hashes = {m.hash for m in members}
+        exact = len(hashes) == 1 and _whole(next(iter(hashes)))
+        duplicates.append(Group(members, keep, exact))
+    duplicates.sort(key=lambda g: (-len(g.members), g.keep.path))
+    similar = _similar_shots(verdicts, owner, members_of, preferred_folder)
+    log.info(
+        "duplicates in %s: %d groups, %d sets of similar shots (%d pixel checks)",
+        library.name,
+        len(duplicates),
+        len(similar),
+        len(pairs),
+    )
+    return Findings(duplicates, similar)
+
+
+def _similar_shots(
+    verdicts: dict[tuple[int, int], Verdict],
+    owner: dict[int, int],
+    members_of: dict[int, list[Member]],
+    preferred_folder: str | None,
+) -> list[Group]:
+    """Look-alikes that are not the same picture (bursts, brackets), one photo per duplicate group; chains
+    are fine here: a burst is one set to pick from, and nothing in it is pre-selected."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, b), v in verdicts.items():
+        ka, kb = owner.get(a, a), owner.get(b, b)
+        if ka != kb and not v.same and v.looks_alike:
+            ra, rb = find(ka), find(kb)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    sets: dict[int, list[int]] = {}
+    for x in list(parent):
+        sets.setdefault(find(x), []).append(x)
+    out = []
+    for units in sets.values():
+        if len(units) < 2:
+            continue
+        members = [suggest_keep(members_of[u], preferred_folder) for u in sorted(units)]
+        out.append(Group(members, suggest_keep(members, preferred_folder), False, similar=True))
     out.sort(key=lambda g: (-len(g.members), g.keep.path))
-    log.info("duplicates in %s: %d groups (%d identical pairs)", library.name, len(out), exact_pairs)
     return out
 
 
+def _rank(m: Member, preferred_folder: str | None) -> tuple:
+    preferred = bool(preferred_folder) and m.path.startswith(preferred_folder.rstrip(os.sep) + os.sep)  # type: ignore[union-attr]
+    raw = os.path.splitext(m.path)[1].lower() in RAW_EXTENSIONS
+    return (m.link, -m.pixels, not raw, not preferred, m.taken or "9999", m.mtime_ns, -m.bytes, m.path)
+
+
 def suggest_keep(members: list[Member], preferred_folder: str | None = None) -> Member:
-    """The one to keep: the most pixels, then a RAW over its JPEG, then the oldest, then the preferred folder."""
-
-    def rank(m: Member) -> tuple:
-        preferred = bool(preferred_folder) and m.path.startswith(preferred_folder.rstrip(os.sep) + os.sep)
-        raw = os.path.splitext(m.path)[1].lower() in RAW_EXTENSIONS
-        return (-m.pixels, not raw, m.taken or "9999", m.mtime_ns, not preferred, m.bytes * -1, m.path)
-
-    return min(members, key=rank)
+    """The one to keep: never a link when a file itself is there; the most pixels, then a RAW over its JPEG,
+    then one in the preferred folder, then the oldest."""
+    return min(members, key=lambda m: _rank(m, preferred_folder))
 
 
-def trash(library: Library, paths: Iterable[str], send: Callable[[str], None] | None = None) -> list[str]:
-    """Send `paths` (photos of this library the user confirmed) to the system trash, then forget them.
+@dataclass
+class TrashReport:
+    moved: list[str]
+    left: list[tuple[str, str]]  # (path, why it stayed): one line each for the user
 
-    Never a permanent delete: without a trash (send2trash missing, a trash-less drive) a photo stays put and
-    the error is returned. Returns the paths trashed.
+
+def trash(
+    library: Library,
+    choices: Iterable[tuple[Group, Iterable[Member]]],
+    send: Callable[[str], None] | None = None,
+) -> TrashReport:
+    """Send the chosen members of each group to the system trash, each checked on disk right before, then forget
+    those moved.
+
+    A file moves only if, at that moment, it is a regular file reached without a symbolic link, inside the
+    library's folders, with the size, time and whole-file hash its group was judged on; and a member of its
+    group that stays is there with its own hash. A group is never emptied. Anything else stays where it is and
+    is reported. Never a permanent delete: without a trash (send2trash missing, a trash-less drive) a photo stays
+    put.
     """
     if send is None:
         from send2trash import send2trash as send  # type: ignore[no-redef]
-    done: list[str] = []
+    report = TrashReport([], [])
     with library.lock(), library.open_catalog() as catalog:
+        roots = catalog.folders()
         index = library.load_vectors(catalog, save=False)
         ids = []
-        for p in paths:
-            row = catalog.embedding_for_path(p)
-            if row is None:
-                log.warning("not trashed (not a photo of this library): %s", p)
+        for group, chosen in choices:
+            picked = {m.id for m in chosen}
+            victims = [m for m in group.members if m.id in picked]
+            kept = [m for m in group.members if m.id not in picked]
+            if not kept:
+                report.left += [
+                    (m.path, "every photo of its group was chosen: one must stay") for m in victims
+                ]
                 continue
-            try:
-                send(p)
-            except Exception as e:  # noqa: BLE001 - any trash failure leaves the photo where it was
-                log.warning("could not move %s to the trash: %s", p, e)
-                continue
-            ids.append(row[0])
-            done.append(p)
+            # The keeper first: the one suggested if it stays, else whichever stays.
+            kept.sort(key=lambda m: m is not group.keep)
+            for m in victims:
+                why = _why_kept_fails(kept, roots)
+                if why is None:
+                    why = check_file(m.path, roots, m.bytes, m.mtime_ns, m.hash)
+                if why is None and catalog.embedding_for_path(m.path) is None:
+                    why = "not a photo of this library any more"
+                if why is not None:
+                    report.left.append((m.path, why))
+                    log.warning("not trashed: %s: %s", m.path, why)
+                    continue
+                try:
+                    send(m.path)
+                except Exception as e:  # noqa: BLE001 - any trash failure leaves the photo where it was
+                    report.left.append((m.path, f"could not move it to the trash: {e}"[:300]))
+                    log.warning("could not move %s to the trash: %s", m.path, e)
+                    continue
+                ids.append(m.id)
+                report.moved.append(m.path)
         hashes = catalog.delete(ids)
         index.remove(np.array(ids, np.int64))
         library.save_vectors(index, catalog)
         library.drop_thumbnails(catalog, hashes)
-    return done
+    return report
+
+
+def _why_kept_fails(kept: list[Member], roots: list[str]) -> str | None:
+    """None when a photo of the group that stays is on disk as judged; else why none is."""
+    reasons = []
+    for k in kept:
+        why = check_file(k.path, roots, k.bytes, k.mtime_ns, k.hash)
+        if why is None:
+            return None
+        reasons.append(why)
+    return f"the copy that would stay, {kept[0].path}, is not there as it was ({reasons[0]})"
 
 
 # -- the parts ----------------------------------------------------------------------------------------------
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        root = self.parent.setdefault(x, x)
-        while root != self.parent[root]:
-            root = self.parent[root]
-        while x != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self) -> list[list[int]]:
-        out: dict[int, list[int]] = {}
-        for x in list(self.parent):
-            out.setdefault(self.find(x), []).append(x)
-        return [sorted(g) for g in out.values()]
+def _whole(h: str | None) -> bool:
+    return h is not None and len(h) == WHOLE_HASH
 
 
 def _same_hash(catalog: Catalog) -> list[list[int]]:
-    rows = catalog._all(  # one indexed pass (photos_hash)
+    rows = catalog._all(  # one indexed pass (photos_hash); schema 1's partial fingerprints are not identities
         "SELECT hash, group_concat(id) FROM photos WHERE status = 'indexed' AND hash IS NOT NULL "
-        "GROUP BY hash HAVING count(*) > 1"
+        f"AND length(hash) = {WHOLE_HASH} GROUP BY hash HAVING count(*) > 1"
     )
-    return [[int(i) for i in r[1].split(",")] for r in rows]
+    return [sorted(int(i) for i in r[1].split(",")) for r in rows]
 
 
 def _neighbour_pairs(
@@ -233,7 +364,8 @@ def _neighbour_pairs(
 
 
 def _raw_and_jpeg(catalog: Catalog) -> list[tuple[int, int]]:
-    """A RAW file and a JPEG or HEIC of the same name in the same folder: one shot, kept twice."""
+    """A RAW file and a JPEG or HEIC of the same name in the same folder: worth a look at the pixels (a shared
+    name alone proves nothing: two cameras number their files alike)."""
     by_shot: dict[tuple[str, str], list[tuple[int, bool]]] = {}
     for pid, raw_path in catalog._all("SELECT id, path FROM photos WHERE status = 'indexed'"):
         key, raw = shot_key(from_db(raw_path))
@@ -242,7 +374,7 @@ def _raw_and_jpeg(catalog: Catalog) -> list[tuple[int, int]]:
     for files in by_shot.values():
         raws = [i for i, r in files if r]
         others = [i for i, r in files if not r]
-        pairs += [(r, o) for r in raws for o in others]
+        pairs += [(min(r, o), max(r, o)) for r in raws for o in others]
     return pairs
 
 
@@ -252,102 +384,96 @@ def shot_key(path: str) -> tuple[tuple[str, str], bool]:
     return (os.path.dirname(stem), os.path.basename(stem).lower()), ext.lower() in RAW_EXTENSIONS
 
 
-def thumbnail_signature(library: Library, path: str, content_hash: str | None) -> np.ndarray | None:
-    """What the pixel check compares: the photo's cached thumbnail (decoded small if missing) as `gray` gives
-    it; None when it can't be read."""
-    from .thumbnails import load_thumbnail
+def picture_signature(library: Library, path: str, content_hash: str | None) -> Signature | None:
+    """What the pixel rule compares: the photo's cached thumbnail (decoded small if missing), or for a format
+    that can be transparent, the file itself with its alpha; None when it can't be read."""
+    from .thumbnails import THUMB_SIZE, load_thumbnail
 
     try:
-        return gray(load_thumbnail(path, content_hash, library.thumbs_dir, 160))
-    except (UnreadableImage, OSError) as e:
+        if os.path.splitext(path)[1].lower() in ALPHA_EXTENSIONS:
+            transparent = _transparent_image(path, THUMB_SIZE)
+            if transparent is not None:
+                return signature(transparent)
+        # The thumbnail cache is keyed by content hash: an old partial fingerprint may key another photo's.
+        key = content_hash if _whole(content_hash) else None
+        return signature(load_thumbnail(path, key, library.thumbs_dir, THUMB_SIZE))
+    except (UnreadableImage, OSError, ValueError) as e:
         log.debug("no signature for %s: %s", path, e)
         return None
 
 
+def _transparent_image(path: str, side: int) -> Any:
+    """The picture with its alpha, about `side` px, if the file has transparency; else None."""
+    from PIL import Image
+
+    from .decode import MAX_PIXELS
+    from .scanner import open_photo
+
+    with os.fdopen(open_photo(path), "rb") as f, Image.open(f) as im:
+        if not (im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info):
+            return None
+        if im.size[0] * im.size[1] > MAX_PIXELS:
+            raise UnreadableImage("too large")
+        im.seek(0)
+        out = im.convert("RGBA")
+    factor = min(out.size) // side
+    return out.reduce(factor) if factor >= 2 else out
+
+
 def _members(catalog: Catalog, ids: list[int]) -> dict[int, Member]:
+    """The photos as Members, with what the file system says of their names now (links)."""
     out: dict[int, Member] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
         rows = catalog._all(
-            f"SELECT id, path, size, width, height, taken, mtime_ns FROM photos "
-            f"WHERE id IN ({','.join('?' * len(part))})",
+            f"SELECT id, path, size, width, height, taken, mtime_ns, hash FROM photos "
+            f"WHERE id IN ({','.join('?' * len(part))}) AND status = 'indexed'",
             part,
         )
         for r in rows:
-            out[r[0]] = Member(r[0], from_db(r[1]), r[2], r[3], r[4], r[5], r[6])
+            m = Member(r[0], from_db(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            m.link = os.path.realpath(m.path) != m.path  # library folders are stored resolved
+            try:
+                st = os.stat(m.path)
+                m.inode, m.names = (st.st_dev, st.st_ino), st.st_nlink
+            except OSError:
+                pass
+            out[r[0]] = m
     return out
 
 
-def _hashes(catalog: Catalog, ids: list[int]) -> dict[int, str | None]:
-    return {i: h for i, (_, h) in catalog.photos(ids).items()}
-
-
 class _Perceptual:
-    """Perceptual signatures of photos, from the thumbnails the indexer cached (decoded small only if missing)."""
+    """Pixel signatures of photos (by content hash: identical files share one), a bounded number kept."""
 
-    def __init__(self, library: Library, catalog: Catalog):
+    def __init__(self, library: Library, info: dict[int, Member]):
         self.library = library
-        self.catalog = catalog
-        self._cache: dict[int, np.ndarray | None] = {}
+        self.info = info
+        self._cache: OrderedDict[str, Signature | None] = OrderedDict()
 
-    def same_picture(self, a: int, b: int) -> bool:
+    def compare(self, a: int, b: int) -> Verdict | None:
         sa, sb = self._signature(a), self._signature(b)
-        return sa is not None and sb is not None and picture_distance(sa, sb) <= PIXEL_DISTANCE
+        return None if sa is None or sb is None else compare(sa, sb)
 
-    def _signature(self, pid: int) -> np.ndarray | None:
-        if pid not in self._cache:
-            self._cache[pid] = self._compute(pid)
-        return self._cache[pid]
-
-    def _compute(self, pid: int) -> np.ndarray | None:
-        info = self.catalog.photos([pid]).get(pid)
-        return None if info is None else thumbnail_signature(self.library, info[0], info[1])
-
-
-def gray(image: Any, side: int = 128) -> np.ndarray:
-    """The perceptual signature: the picture as side x side grayscale."""
-    from PIL import Image
-
-    return np.asarray(image.convert("L").resize((side, side), Image.Resampling.BOX), np.float32)
+    def _signature(self, pid: int) -> Signature | None:
+        m = self.info[pid]
+        key = m.hash if _whole(m.hash) else m.path  # an old partial fingerprint is no identity
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        sig = picture_signature(self.library, m.path, m.hash)
+        self._cache[key] = sig
+        while len(self._cache) > SIGNATURES:
+            self._cache.popitem(last=False)
+        return sig
 
 
-def picture_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """How different two pictures look, 0 = the same: contrast-normalised 64x64 grayscale, the best over
-    slight crops (0, 4 and 8 % a side, of either picture) and one-pixel shifts."""
-    best = float("inf")
-    for f in (0.0, 0.04, 0.08):
-        for x, y in ((a, b), (b, a)) if f else ((a, b),):
-            best = min(best, pixel_distance(_z(_crop32(x, f)), _z(_crop32(y, 0.0))))
-    return best
-
-
-def _crop32(g: np.ndarray, f: float) -> np.ndarray:
-    from PIL import Image
-
-    n = g.shape[0]
-    c = int(round(n * f))
-    part = g[c : n - c, c : n - c] if c else g
-    return np.asarray(Image.fromarray(part).resize((64, 64), Image.Resampling.BILINEAR), np.float32)
-
-
-def _z(g: np.ndarray) -> np.ndarray:
-    return (g - g.mean()) / max(float(g.std()), 1.0)
-
-
-def pixel_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """The 98th percentile of the absolute difference of two signatures, the best over one-pixel shifts.
-
-    A high percentile, not the mean: a subject that moved is a small area of large differences, which a mean
-    over a plain background dilutes into nothing.
-    """
-    best = float("inf")
-    n = a.shape[0]
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            x = a[max(0, dy) : n + min(0, dy), max(0, dx) : n + min(0, dx)]
-            y = b[max(0, -dy) : n + min(0, -dy), max(0, -dx) : n + min(0, -dx)]
-            best = min(best, float(np.percentile(np.abs(x - y), 98)))
-    return best
-
-
-__all__ = ["Group", "Member", "find_duplicates", "picture_distance", "suggest_keep", "trash"]
+__all__ = [
+    "Findings",
+    "Group",
+    "Member",
+    "TrashReport",
+    "find_duplicates",
+    "find_groups",
+    "suggest_keep",
+    "trash",
+]

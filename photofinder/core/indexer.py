@@ -198,6 +198,15 @@ class Indexer:
         report = IndexReport()
         with library.open_catalog() as catalog:
             self.library.restore_lost_folders(catalog)
+            if not library.staged and catalog.legacy_hashes:  # an upgraded library: whole-file hashes first
+                from .rehash import rehash_legacy
+
+                rehash_legacy(
+                    catalog,
+                    library.thumbs_dir if self.thumbnails else None,
+                    lambda n, total, p: notify(Progress("scanning", n, total, 0.0, None, p)),
+                    lambda: cancel.cancelled,
+                )
             the_plan = plan(
                 catalog,
                 lambda n, p: notify(Progress("scanning", n, 0, 0.0, None, p)),

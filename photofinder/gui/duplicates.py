@@ -1,5 +1,7 @@
 """Library → Find duplicates…: the groups of duplicate photos side by side, the suggested keeper marked, the
-others checked; "Move checked to trash…" asks first, then sends them to the system trash (never a delete).
+others checked; then the similar shots (bursts, brackets), nothing checked. The last unchecked photo of a group
+can't be checked: one always stays. "Move checked to trash…" says per group what moves and what stays, asks,
+then sends them to the system trash (never a delete), each checked on disk right before; any that changed stay.
 
 The search for duplicates and the move to the trash run on a thread of their own (the first takes minutes on a
 big library); thumbnails are read there too, as QImages, and become pixmaps here.
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.duplicates import Group, Member, find_duplicates, trash
+from ..core.duplicates import Group, Member, TrashReport, find_groups, trash
 from ..core.errors import PhotofinderError
 from ..core.library import Library
 from ..core.paths import display_path
@@ -50,15 +52,17 @@ class DuplicatesWorker(QObject):
     """On its own thread: finds the groups (with their thumbnails), and moves confirmed photos to the trash."""
 
     progress = Signal(str, int, int)
-    found = Signal(object, object)  # [Group], {path: QImage}
-    trashed = Signal(object)  # [path]
+    found = Signal(object, object)  # [Group] (duplicates, then similar shots), {path: QImage}
+    trashed = Signal(object)  # TrashReport
     failed = Signal(str)
 
     @Slot(object)
     def find(self, library: Library) -> None:
         try:
             with library.open_catalog() as c:
-                groups = find_duplicates(library, c, progress=self.progress.emit)[:SHOWN_GROUPS]
+                found = find_groups(library, c, progress=self.progress.emit)
+                groups = found.duplicates[:SHOWN_GROUPS]
+                groups += found.similar[: max(0, SHOWN_GROUPS - len(groups))]
                 images = self._thumbnails(library, c, [m for g in groups for m in g.members])
             self.found.emit(groups, images)
         except PhotofinderError as e:
@@ -86,10 +90,12 @@ class DuplicatesWorker(QObject):
         return images
 
     @Slot(object, object, object)
-    def trash(self, library: Library, paths: list[str], before: Callable[[], None]) -> None:
+    def trash(
+        self, library: Library, plan: list[tuple[Group, list[Member]]], before: Callable[[], None]
+    ) -> None:
         try:
             before()  # the folder watcher lets go of the library
-            self.trashed.emit(trash(library, paths, send=send_to_trash))
+            self.trashed.emit(trash(library, plan, send=send_to_trash))
         except PhotofinderError as e:
             self.failed.emit(str(e))
         except Exception as e:
@@ -100,9 +106,11 @@ class DuplicatesWorker(QObject):
 class MemberCard(QFrame):
     """One photo of a group: thumbnail, size, resolution, date, folder; a checkbox to move it to the trash."""
 
-    def __init__(self, member: Member, keep: bool, image: QImage | None):
+    def __init__(self, member: Member, keep: bool, image: QImage | None, group: Group | None = None):
         super().__init__()
         self.member = member
+        self.group = group
+        self.gone = False  # moved to the trash
         self.setFrameShape(QFrame.Shape.StyledPanel)
         lay = QVBoxLayout(self)
         pic = QLabel()
@@ -126,10 +134,14 @@ class MemberCard(QFrame):
         lay.addWidget(self.info)
         self.keep = keep
         self.check = QCheckBox("Move to trash")
-        self.check.setChecked(not keep)
-        if keep:
+        similar = group is not None and group.similar
+        self.check.setChecked(not keep and not similar and not member.link)
+        if keep and not similar:
             self.setStyleSheet("MemberCard { border: 2px solid palette(highlight); }")
             self.info.setText("<b>Suggested to keep</b><br>" + self.info.text())
+        if member.link:  # moving a link frees nothing, and its target may be the photo kept
+            self.check.setEnabled(False)
+            self.check.setText("A link: stays")
         lay.addWidget(self.check)
 
 
@@ -197,20 +209,27 @@ class DuplicatesDialog(QDialog):
     def _on_found(self, groups: list[Group], images: dict[str, QImage]) -> None:
         self.groups = groups
         self.bar.hide()
-        extra = sum(len(g.others) for g in groups)
+        dups = [g for g in groups if not g.similar]
+        extra = sum(len(g.others) for g in dups)
+        similar = len(groups) - len(dups)
         self.label.setText(
-            f"{len(groups):,} groups of duplicates, {extra:,} photos more than needed. The suggested "
-            "keeper of each group is framed; the others are checked."
-            if groups
-            else "No duplicates in this library."
+            (
+                f"{len(dups):,} groups of duplicates, {extra:,} photos more than needed. The suggested "
+                "keeper of each group is framed; the others are checked."
+                if dups
+                else "No duplicates in this library."
+            )
+            + (f" {similar:,} sets of similar shots below: none is checked." if similar else "")
         )
         for g in groups:
             box = QGroupBox(
-                f"{len(g.members)} copies" + (" · identical files" if g.exact else " · the same picture")
+                f"{len(g.members)} similar shots · pick the ones you don't want"
+                if g.similar
+                else f"{len(g.members)} copies" + (" · identical files" if g.exact else " · the same picture")
             )
             row = QHBoxLayout(box)
             for m in g.members:
-                card = MemberCard(m, m is g.keep, images.get(m.path))
+                card = MemberCard(m, m is g.keep, images.get(m.path), g)
                 card.check.toggled.connect(self._update_button)
                 self.cards.append(card)
                 row.addWidget(card)
@@ -219,43 +238,90 @@ class DuplicatesDialog(QDialog):
         self._update_button()
 
     def checked(self) -> list[str]:
-        return [c.member.path for c in self.cards if c.check.isChecked() and c.isEnabled()]
+        return [c.member.path for c in self.cards if c.check.isChecked() and not c.gone]
+
+    def plan(self) -> list[tuple[Group, list[Member]]]:
+        """What "Move checked to trash" would move, group by group."""
+        out: dict[int, tuple[Group, list[Member]]] = {}
+        for c in self.cards:
+            if c.group is not None and c.check.isChecked() and not c.gone:
+                out.setdefault(id(c.group), (c.group, []))[1].append(c.member)
+        return list(out.values())
+
+    def _guard_last(self) -> None:
+        """In each group, the last photo not checked can't be checked: one always stays."""
+        by_group: dict[int, list[MemberCard]] = {}
+        for c in self.cards:
+            if not c.gone and not c.member.link:  # a link staying is no photo kept: it may point at one moved
+                by_group.setdefault(id(c.group), []).append(c)
+        for cards in by_group.values():
+            open_ = [c for c in cards if not c.check.isChecked()]
+            for c in cards:
+                last = not c.check.isChecked() and len(open_) == 1
+                c.check.setEnabled(not last)
+                c.check.setToolTip("One photo of each group stays" if last else "")
 
     def _update_button(self) -> None:
+        self._guard_last()
         n = len(self.checked())
         self.trash_button.setEnabled(n > 0)
         self.trash_button.setText(f"Move {n:,} checked to trash…" if n else "Move checked to trash…")
 
+    def confirmation(self, plan: list[tuple[Group, list[Member]]]) -> str:
+        """What will move, group by group, and what stays of each."""
+        n = sum(len(moves) for _, moves in plan)
+        lines = [f"Move {n:,} photo{'s' if n != 1 else ''} to the trash?", ""]
+        for i, (g, moves) in enumerate(plan):
+            if i == 12:
+                lines.append(f"… and {len(plan) - i:,} more groups")
+                break
+            picked = {m.id for m in moves}
+            kept = [m for m in g.members if m.id not in picked]
+            lines.append(
+                f"{'Similar shots' if g.similar else 'Copies'}: moves "
+                + ", ".join(shown_name(m.path) for m in moves)
+                + "; keeps "
+                + ", ".join(shown_name(m.path) for m in kept)
+            )
+        lines += [
+            "",
+            "Each is checked right before it moves: one that changed stays where it is. They can be "
+            "restored from the system trash; photofinder forgets them.",
+        ]
+        return "\n".join(lines)
+
     def move_checked_to_trash(self) -> None:
-        paths = self.checked()
+        plan = self.plan()
+        paths = [m.path for _, moves in plan for m in moves]
         if not paths or self.library is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Move to trash",
-            f"Move {len(paths):,} photo{'s' if len(paths) != 1 else ''} to the trash?\n\n"
-            "They can be restored from the system trash; photofinder forgets them.",
-        )
+        answer = QMessageBox.question(self, "Move to trash", self.confirmation(plan))
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.trash_button.setEnabled(False)
         self.label.setText(f"Moving {len(paths):,} photos to the trash…")
         stop = self.app.libraries.pause_watch()
         self._resume = True
-        self._trash.emit(self.library, paths, stop)
+        self._trash.emit(self.library, plan, stop)
 
     @Slot(object)
-    def _on_trashed(self, done: list[str]) -> None:
+    def _on_trashed(self, report: TrashReport) -> None:
         self._resume_watch()
-        gone = set(done)
+        gone = set(report.moved)
         for c in self.cards:
             if c.member.path in gone:
+                c.gone = True
                 c.setEnabled(False)
                 c.check.setChecked(False)
                 c.check.setText("In the trash")
-        self.label.setText(f"{len(done):,} photos moved to the trash.")
+        text = f"{len(report.moved):,} photos moved to the trash."
+        if report.left:
+            text += f" {len(report.left):,} left where they were:\n" + "\n".join(
+                f"{shown_name(p)}: {why}" for p, why in report.left[:10]
+            )
+        self.label.setText(text)
         self._update_button()
-        self.changed.emit(len(done))
+        self.changed.emit(len(report.moved))
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

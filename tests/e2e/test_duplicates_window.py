@@ -56,11 +56,18 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     d = window.findChild(DuplicatesDialog)
     qtbot.waitUntil(lambda: len(d.cards) > 0, timeout=30000)
     group = [
-        c for c in d.cards if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"}
+        c
+        for c in d.cards
+        if Path(c.member.path) in {original, copies / "copy-0.jpg", copies / "copy-1.jpg"}
+        and not c.group.similar
     ]
     assert len(group) == 3 and sum(c.keep for c in group) == 1
     keeper = next(c for c in group if c.keep)
     assert not keeper.check.isChecked() and all(c.check.isChecked() for c in group if not c.keep)
+    assert not keeper.check.isEnabled()  # every other copy is checked: the last one can't be
+    assert all(
+        not c.check.isChecked() for c in d.cards if c.group.similar
+    )  # similar shots: none pre-selected
     assert " KB · 320 × 240" in keeper.info.text() and str(keeper.member.folder) in keeper.info.text()
     assert (
         keeper.findChild(type(d.label)).pixmap() is not None
@@ -74,6 +81,7 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
 
     d.trash_button.click()  # the dialog recorder answers No: nothing moves
     assert [k for k, _ in dialogs] == ["question"] and "Move 2 photos to the trash" in dialogs[0][1]
+    assert f"keeps {keeper.member.path.split('/')[-1]}" in dialogs[0][1]  # says what stays, per group
     dialogs.clear()
     qtbot.wait(200)
     assert fake_trash == [] and all(os.path.exists(p) for p in checked)

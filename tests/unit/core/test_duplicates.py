@@ -52,10 +52,13 @@ def _collection(folder):
             img.crop((24, 18, 616, 462)).save(cropped, quality=92)  # cropped a little
             group.add(cropped)
         if i == 3:
-            # The RAW beside its JPEG: here the JPEG is the photographer's edit (cropped to a fifth less, warmer),
-            # so only the shared name says they are one shot.
+            # The RAW beside its JPEG, the same picture (confirmed by its pixels, not by the shared name)...
             make_dng(folder / "phone" / "IMG_3.dng", img)
-            edit = img.crop((64, 48, 576, 432)).resize((640, 480))
+            group.add(folder / "phone" / "IMG_3.dng")
+            # ...and a RAW beside the photographer's edit (cropped a fifth, warmer): another picture, kept apart.
+            shot = draw(k, (640, 480), np.random.default_rng(50), centred=True)
+            make_dng(folder / "phone" / "IMG_5.dng", shot)
+            edit = shot.crop((64, 48, 576, 432)).resize((640, 480))
             edit = Image.merge(
                 "RGB",
                 [
@@ -63,8 +66,7 @@ def _collection(folder):
                     for c, f in zip(edit.split(), (1.15, 1.0, 0.85))
                 ],
             )
-            edit.save(original, quality=92)
-            group.add(folder / "phone" / "IMG_3.dng")
+            edit.save(folder / "phone" / "IMG_5.jpg", quality=92)
         groups.append(group)
         # Another photo of the same subject: same colours, shape and background, but not the same picture.
         draw(k, (640, 480), np.random.default_rng(100 + i), centred=True).save(
@@ -88,7 +90,7 @@ def test_every_true_group_and_no_different_photos(store, tmp_path, counting):
         "IMG_1.jpg",
         "IMG_2.jpg",
         "IMG_3.jpg",
-    }  # the largest, in the preferred folder
+    }  # the largest, in the preferred folder (the test DNG's mosaic is 96 x 64: its JPEG has more pixels)
     assert not any(g.exact for g in found)  # each group holds at least one copy that is not byte-identical
 
 
@@ -101,9 +103,7 @@ def test_trash_only_what_was_confirmed_then_forget_it(store, tmp_path, counting)
         group = next(g for g in find_duplicates(lib, c) if g.keep.path.endswith("IMG_0.jpg"))
         before = c.count()
     binned: list[str] = []
-    done = trash(
-        lib, [m.path for m in group.others], send=binned.append
-    )  # a fake trash: nothing deleted here
+    done = trash(lib, [(group, group.others)], send=binned.append).moved  # a fake trash: nothing deleted here
     assert sorted(done) == sorted(binned) == sorted(m.path for m in group.others)
     assert all(os.path.exists(m.path) for m in group.members)  # the fake trash moved nothing
     with lib.open_catalog() as c:
@@ -118,11 +118,52 @@ def test_a_trash_that_fails_leaves_the_photo_and_the_library_as_they_were(store,
     Indexer(lib, counting).run()
     with lib.open_catalog() as c:
         before = c.count()
-        victim = c.recent(1)[0][1]
+        group = find_duplicates(lib, c)[0]
 
     def no_trash(path):
         raise OSError("this drive has no trash")
 
-    assert trash(lib, [victim], send=no_trash) == []
+    report = trash(lib, [(group, group.others)], send=no_trash)
+    assert report.moved == [] and all("this drive has no trash" in why for _, why in report.left)
     with lib.open_catalog() as c:
         assert c.count() == before
+
+
+def test_the_held_out_corpus_yields_no_wrong_group(store, tmp_path, counting):
+    """A bracket, a slow pan, overlapping crops, light/dark/colour variants, two balls, a person added, a RAW
+    and a JPEG sharing a name: no duplicate group; the resized, re-compressed and 3 %-cropped copies group."""
+    from dupcorpus import write_corpus
+
+    from photofinder.core.duplicates import find_groups
+
+    folder = tmp_path / "photos"
+    copies, apart = write_corpus(folder)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_groups(lib, c)
+    assert [sorted(m.path for m in g.members) for g in found.duplicates] == [sorted(map(str, copies))]
+    assert os.path.basename(found.duplicates[0].keep.path) == "photo.jpg"
+    for g in found.similar:  # similar shots never mix in a copy of the photo, and are flagged as such
+        assert g.similar and not {m.path for m in g.members} & set(map(str, copies)) - {g.keep.path}
+
+
+def test_transparent_pictures_are_not_flattened_into_white_copies(store, tmp_path, counting):
+    """Three different transparent PNGs and two white JPEGs: only the two JPEGs are copies of each other."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        a = np.zeros((240, 320, 4), np.uint8)
+        a[..., :3] = rng.integers(0, 255, 3)
+        a[40 + 30 * i : 140 + 30 * i, 40 : 120 + 40 * i, 3] = 255  # a different opaque shape on each
+        Image.fromarray(a, "RGBA").save(folder / f"sticker-{i}.png")
+    Image.new("RGB", (320, 240), (255, 255, 255)).save(folder / "white.jpg", quality=95)
+    Image.new("RGB", (320, 240), (255, 255, 255)).save(folder / "white-2.jpg", quality=80)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_duplicates(lib, c)
+    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found] == [
+        ["white-2.jpg", "white.jpg"]
+    ]

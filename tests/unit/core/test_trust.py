@@ -453,7 +453,9 @@ def test_indexing_never_writes_to_the_photo_folders(store, photos, counting):
     assert before == after
 
 
-def test_catalog_from_schema_1_is_migrated_and_renames_still_reuse(store, tmp_path, counting, shape_folder):
+def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(
+    store, tmp_path, counting, shape_folder
+):
     """A library indexed by the previous version keeps its vectors, and a rename after the upgrade is reused."""
     import sqlite3
 
@@ -490,9 +492,14 @@ def test_catalog_from_schema_1_is_migrated_and_renames_still_reuse(store, tmp_pa
     db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(counting.dim),))
     db.commit()
     db.close()
+    counting.images = 0
+    report = Indexer(lib, counting).run()  # the first run re-hashes the old rows (whole files), no encoding
+    assert (report.indexed, report.reused, report.unchanged) == (0, 0, len(kinds))
+    assert counting.images == 0
+    with Catalog(lib.catalog_path) as c:
+        assert c.count() == len(kinds) and not c.legacy_hashes and c.legacy_rows() == []
     first = sorted(kinds)[0].name
     os.rename(folder / first, folder / "renamed.jpg")
-    counting.images = 0
     report = Indexer(lib, counting).run()
     assert (report.indexed, report.reused, report.unchanged) == (0, 1, len(kinds) - 1)
     assert counting.images == 0

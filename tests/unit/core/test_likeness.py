@@ -1,0 +1,80 @@
+"""The pixel rule of the duplicate finder on the held-out corpus: copies are the same picture, and nothing a
+photographer would keep apart is (a bracket, a pan, overlapping crops, light/dark and colour variants, a ball
+of two colours, a person added, a RAW and a JPEG that share a name)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from dupcorpus import crop_fraction, landscape, write_corpus
+from PIL import Image
+
+from photofinder.core.decode import decode
+from photofinder.core.likeness import compare, signature
+from photofinder.core.thumbnails import write_thumbnail
+
+
+def _as_indexed(path, tmp_path):
+    """The photo as the finder sees it: the indexer's cached JPEG thumbnail."""
+    t = tmp_path / "thumb.jpg"
+    write_thumbnail(decode(str(path), 256).image, t)
+    with Image.open(t) as im:
+        im.thumbnail((256, 256))
+        return signature(im.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    copies, apart = write_corpus(tmp / "photos")
+    sigs = {p: _as_indexed(p, tmp) for p in sorted((tmp / "photos").iterdir())}
+    return copies, apart, sigs
+
+
+def test_copies_are_the_same_picture(corpus):
+    copies, _, sigs = corpus
+    for a, b in itertools.combinations(sorted(copies), 2):
+        v = compare(sigs[a], sigs[b])
+        assert v.same, (a.name, b.name, v)
+
+
+def test_nothing_a_photographer_keeps_apart_is_the_same_picture(corpus):
+    copies, apart, sigs = corpus
+    wrong = [
+        (a.name, b.name, compare(sigs[a], sigs[b]).why)
+        for a, b in itertools.combinations(sorted(sigs), 2)
+        if not ({a, b} <= copies) and compare(sigs[a], sigs[b]).same
+    ]
+    assert wrong == []
+    # The nearest ones are still seen as similar shots (to pick from), not as strangers.
+    bracket = sorted(p for s in apart for p in s if p.name.startswith("bracket"))
+    assert compare(sigs[bracket[0]], sigs[bracket[1]]).looks_alike
+
+
+@pytest.mark.parametrize("cut", [0.01, 0.025, 0.05])
+def test_a_copy_cropped_up_to_5_percent_a_side_is_found(cut, tmp_path):
+    photo = landscape((640, 480), 11)
+    photo.save(tmp_path / "a.jpg", quality=92)
+    crop_fraction(photo, cut).save(tmp_path / "b.jpg", quality=92)
+    one_side = photo.crop((0, 0, round(640 * (1 - cut)), 480))  # cut from one side only
+    one_side.save(tmp_path / "c.jpg", quality=92)
+    a, b, c = (_as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    assert compare(a, b).same and compare(b, a).same
+    assert compare(a, c).same
+
+
+def test_transparent_pictures_are_compared_with_their_alpha():
+    rng = np.random.default_rng(0)
+    shapes = []
+    for i in range(3):  # three different transparent pictures: mostly see-through, each its own shape
+        a = np.zeros((200, 200, 4), np.uint8)
+        a[..., :3] = rng.integers(0, 255, 3)
+        a[40 + 20 * i : 120 + 20 * i, 30 : 90 + 30 * i, 3] = 255
+        shapes.append(Image.fromarray(a, "RGBA"))
+    white = Image.new("RGB", (200, 200), (255, 255, 255))
+    sigs = [signature(s) for s in shapes] + [signature(white), signature(white.copy())]
+    same = {(i, j) for i, j in itertools.combinations(range(5), 2) if compare(sigs[i], sigs[j]).same}
+    assert same == {(3, 4)}  # the two white JPEGs only
+    assert compare(signature(shapes[0]), signature(shapes[0].resize((100, 100)))).same
