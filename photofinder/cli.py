@@ -653,6 +653,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if not watcher.running:
             break
     watcher.stop()
+    if watcher.fatal:  # a service manager restarts it (Restart=on-failure): say why, and fail
+        print(f"photofinder watch: stopped by an error: {watcher.fatal}", file=sys.stderr)
+        return 1
     print("stopped", file=sys.stderr)
     return 0
 
