@@ -3,7 +3,6 @@ healthy catalog, a damaged model is one line, and odd numbers or empty filters g
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -51,4 +50,6 @@ def test_watch_stopped_by_an_error_says_why_and_fails(indexed):
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     last = r.stderr.strip().splitlines()[-1]
-    assert last == "photofinder watch: stopped by an error: RuntimeError: simulated: the catalog disk went away"
+    assert (
+        last == "photofinder watch: stopped by an error: RuntimeError: simulated: the catalog disk went away"
+    )

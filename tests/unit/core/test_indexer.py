@@ -242,7 +242,9 @@ def test_raw_photos_are_indexed_from_their_preview_and_found(store, tmp_path, co
     assert len(list(lib.thumbs_dir.rglob("*.jpg"))) == 2  # thumbnails from the same preview
 
 
-def test_a_malformed_or_crashing_raw_file_is_skipped_and_the_others_index(store, photos, counting, monkeypatch):
+def test_a_malformed_or_crashing_raw_file_is_skipped_and_the_others_index(
+    store, photos, counting, monkeypatch
+):
     """Issue 17: one malformed DNG (LibRaw's 1-channel bitmap, a TypeError in Pillow) once stopped every run,
     and a crash in LibRaw took the whole process down. Now each costs its own file, with a reason."""
     import sys

@@ -85,7 +85,7 @@ def test_a_text_query_never_imports_torch(photos, tiny_model, tmp_path, data_dir
 def test_without_an_export_it_says_so_and_uses_torch(tiny_model, monkeypatch, caplog, tmp_path):
     monkeypatch.setenv("PHOTOFINDER_MODEL_CACHE", str(tmp_path / "empty-cache"))
 
-    def fail(src, dest):
+    def fail(src, dest, source=None):
         raise ExportFailed("torch.onnx could not export vision.onnx: simulated")
 
     monkeypatch.setattr(onnx_encoder, "export_model", fail)
