@@ -271,6 +271,13 @@ class Indexer:
         known_hashes = catalog.indexed_hashes()
         legacy = catalog.legacy_hashes
         thumbs = library.thumbs_dir if self.thumbnails else None
+        if thumbs is not None:
+            from .paths import make_private_dir
+
+            try:  # made 0755 by earlier versions: private now, like the rest of the data dir
+                make_private_dir(thumbs)
+            except OSError as e:
+                log.info("could not make %s private: %s", thumbs, e)
         changed = the_plan.changed
         claims: dict[str, str] = {}  # content hash -> the file of this run that is decoded for it
         claims_lock = threading.Lock()

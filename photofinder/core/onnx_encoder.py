@@ -23,10 +23,26 @@ import numpy as np
 
 from .errors import ModelUnavailableError, PhotofinderError
 from .models import fingerprint as model_fingerprint
-from .models import model_identity, resolve_model
+from .models import model_identity, resolve_model, unloadable
 from .preprocess import PreprocessSpec
 
 log = logging.getLogger(__name__)
+
+# ONNX Runtime (1.2x+, Linux too) starts Microsoft's 1DS telemetry when it loads: it writes a device id and an
+# event database under ~/.cache/Microsoft/DeveloperTools/.onnxruntime and queues device, OS and process data for
+# upload. Only this variable, set before onnxruntime is imported, stops it (disable_telemetry_events() after
+# the import still leaves the files written); see no_telemetry().
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
+def onnxruntime() -> Any:
+    """onnxruntime, imported with its telemetry off; every use in photofinder goes through here."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    return ort
+
 
 EXPORT_VERSION = 3  # bump when the exported graphs change, so caches are made again (3: manifest.json)
 MIN_COSINE = 0.9999  # an export must agree with torch at least this well, or it is not used
@@ -232,7 +248,7 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _session(path: Path, threads: int | None) -> Any:
-    import onnxruntime as ort
+    ort = onnxruntime()
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or min(os.cpu_count() or 2, 8)
@@ -264,6 +280,7 @@ def quantized_vision(folder: Path, source: str | None = None) -> Path:
     """
     target = folder / "vision.int8.onnx"
     if not target.exists():
+        onnxruntime()
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         if source is not None:  # made from the checked fp32 tower only
@@ -311,10 +328,10 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
     try:
         try:
-            model = CLIPModel.from_pretrained(src, use_safetensors=True).float().eval()
-            tokenizer = CLIPTokenizer.from_pretrained(src)
-        except (OSError, ValueError) as e:
-            raise ModelUnavailableError(f"The model in {src} could not be loaded: {e}") from e
+            model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True).float().eval()
+            tokenizer = CLIPTokenizer.from_pretrained(src, local_files_only=True)
+        except Exception as e:  # noqa: BLE001 - safetensors, json and transformers raise many kinds
+            raise ModelUnavailableError(unloadable(src, e)) from e
         if not os.path.exists(os.path.join(src, "tokenizer.json")):
             raise ExportFailed("the model folder has no tokenizer.json (the fast tokenizer ONNX queries use)")
         shutil.copy(os.path.join(src, "tokenizer.json"), tmp / "tokenizer.json")

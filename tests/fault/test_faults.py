@@ -254,7 +254,10 @@ def test_a_damaged_catalog_is_one_line_naming_the_file_and_the_way_out(indexed):
         assert catalog.read_bytes() == bad  # never silently replaced by an empty catalog
     listing = pf(indexed, "libraries")
     assert listing.returncode == 0 and "Photos: can't be opened" in listing.stdout
-    r = pf(indexed, "libraries", "repair", "Photos")
+    r = pf(indexed, "libraries", "repair", "Photos")  # damaged, but nothing is set aside unconfirmed
+    assert r.returncode == 2 and "add --yes to confirm" in _one_line(r)
+    assert not list(lib.glob("catalog.sqlite3.damaged-*"))
+    r = pf(indexed, "libraries", "repair", "Photos", "--yes")
     assert r.returncode == 0 and "damaged-" in r.stdout
     assert list(lib.glob("catalog.sqlite3.damaged-*"))  # kept aside, never deleted
     r = pf(indexed, "index", "--json")

@@ -498,3 +498,17 @@ def test_catalog_from_schema_1_is_migrated_and_renames_still_reuse(store, tmp_pa
     assert counting.images == 0
     with Catalog(lib.catalog_path) as c:
         assert c.count() == len(kinds) and c.model_fingerprint == counting.fingerprint
+
+
+def test_thumbnails_are_private(store, photos, counting):
+    """The README promises a private (0700) thumbnail folder: they show the user's photos."""
+    folder, _ = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(lib.thumbs_dir) == 0o700
+    assert {mode(d) for d in lib.thumbs_dir.iterdir()} == {0o700}
+    assert {mode(f) for f in lib.thumbs_dir.rglob("*.jpg")} == {0o600}
+    lib.thumbs_dir.chmod(0o755)  # as an earlier version left it
+    Indexer(lib, counting).run()
+    assert mode(lib.thumbs_dir) == 0o700
