@@ -3,6 +3,7 @@ healthy catalog, a damaged model is one line, and odd numbers or empty filters g
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
