@@ -153,6 +153,13 @@ class Indexer:
         notify = progress or (lambda p: None)
         with self.library.lock():
             self.library.clean_leftovers()
+            if self.thumbnails and self.library.thumbs_dir.is_dir():
+                from .paths import make_private_dir
+
+                try:  # made 0755 by earlier versions: private now, like the rest of the data dir
+                    make_private_dir(self.library.thumbs_dir)
+                except OSError as e:
+                    log.info("could not make %s private: %s", self.library.thumbs_dir, e)
             if self.rebuild:
                 report = self._rebuild(notify, cancel)
             else:
@@ -271,13 +278,6 @@ class Indexer:
         known_hashes = catalog.indexed_hashes()
         legacy = catalog.legacy_hashes
         thumbs = library.thumbs_dir if self.thumbnails else None
-        if thumbs is not None:
-            from .paths import make_private_dir
-
-            try:  # made 0755 by earlier versions: private now, like the rest of the data dir
-                make_private_dir(thumbs)
-            except OSError as e:
-                log.info("could not make %s private: %s", thumbs, e)
         changed = the_plan.changed
         claims: dict[str, str] = {}  # content hash -> the file of this run that is decoded for it
         claims_lock = threading.Lock()

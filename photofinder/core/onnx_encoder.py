@@ -375,7 +375,7 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
             },
             "torch": torch.__version__,
         }
-        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size)
+        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size, _reference_tokenizer(src))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         _write_manifest(
             tmp, source or model_fingerprint(src), ["vision.onnx", "text.onnx", "tokenizer.json", "meta.json"]
@@ -532,8 +532,49 @@ class _quiet:
             logging.getLogger(n).setLevel(level)
 
 
-def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any], size: int) -> dict:
-    """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE."""
+def _reference_tokenizer(src: str) -> Any:
+    """The model's tokenizer built from its vocab.json and merges.txt alone, or None without them.
+
+    transformers 5 loads CLIPTokenizer from tokenizer.json itself when the folder has one, so comparing
+    tokenizer.json with "the model's tokenizer" compared the file with itself; this one never reads it.
+    """
+    from transformers import CLIPTokenizer
+
+    vocab_file, merges_file = os.path.join(src, "vocab.json"), os.path.join(src, "merges.txt")
+    if not (os.path.exists(vocab_file) and os.path.exists(merges_file)):
+        return None
+    with open(vocab_file, encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(merges_file, encoding="utf-8") as f:
+        merges = [tuple(line.split()) for line in f.read().splitlines() if line and not line.startswith("#")]
+    try:
+        return CLIPTokenizer(vocab=vocab, merges=merges)
+    except TypeError:  # transformers 4: the slow tokenizer, which reads these two files
+        return CLIPTokenizer(vocab_file=vocab_file, merges_file=merges_file)
+
+
+_TOKENIZER_SAMPLES = [
+    "a photo of a cat",
+    "a red car parked in front of a house at night",
+    "x",
+    "Ünïcödé, café & 123 dogs!!",
+    "golden retriever puppies playing in the snow, 2024",
+]
+
+
+def _verify(
+    torch: Any,
+    model: Any,
+    tokenizer: Any,
+    folder: Path,
+    meta: dict[str, Any],
+    size: int,
+    reference: Any = None,
+) -> dict:
+    """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE.
+
+    tokenizer.json (what ONNX queries tokenize with) must give the ids of the model's tokenizer, and of the
+    one built from vocab.json and merges.txt alone where the model has them."""
     rng = np.random.default_rng(0)
     pixels = rng.standard_normal((3, 3, size, size)).astype(np.float32)
     texts = ["a photo of a cat", "a red car parked in front of a house at night", "x"]
@@ -550,6 +591,13 @@ def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str
     ids = np.array([e.ids for e in enc], np.int64)
     if ids.shape != tuple(tok["input_ids"].shape) or not (ids == tok["input_ids"].numpy()).all():
         raise ExportFailed("tokenizer.json does not tokenize like the model's own tokenizer")
+    if reference is not None:
+        for t in _TOKENIZER_SAMPLES:
+            want = reference(t, truncation=True, max_length=meta["max_length"])["input_ids"]
+            if list(fast.encode(t).ids) != list(want):
+                raise ExportFailed(
+                    "tokenizer.json does not tokenize like the model's own tokenizer (vocab.json, merges.txt)"
+                )
     got_v = vision.run(None, {"pixel_values": pixels})[0]
     got_t = text.run(
         None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
