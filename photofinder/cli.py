@@ -172,9 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     ln.add_argument("name")
     ln.add_argument("new_name")
     lp = lsub.add_parser(
-        "repair", help="set a damaged catalog aside and start the library again from its folders"
+        "repair",
+        help="check a library's catalog; if it is damaged, set it aside (kept) and start the library again "
+        "from its folders (asks first)",
     )
     lp.add_argument("name")
+    lp.add_argument("--yes", "-y", action="store_true", help="set a damaged catalog aside without asking")
 
     fo = sub.add_parser("folders", help="list or remove a library's folders")
     lib_opt(fo)
@@ -499,6 +502,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise LibraryError(f"can't read an image of the query: {e}") from e
         except QueryError as e:
             raise UsageError(str(e)) from e
+        filtered_out = bool(filters) and not found.results and len(s.allowed_ids(filters)) == 0
     hidden = 0
     if args.hide_duplicates:
         from .core.collapse import hide_duplicates
@@ -527,7 +531,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.paths or args.null:
         end = "\0" if args.null else "\n"
         sys.stdout.write("".join(r.path + end for r in shown))
-    if not results:
+    if not results and filtered_out:
+        print(f"no photos match these filters (the library has {photos})", file=sys.stderr)
+    elif not results:
         print(
             "no matches (the photos found may have been moved or deleted since they were indexed; "
             "run photofinder index)",
@@ -556,13 +562,18 @@ def _group_score(r: Any) -> float | None:
 
 
 def _filters(args: argparse.Namespace) -> Any:
-    from .core.query import Filters, QueryError, parse_date
+    from .core.query import MAX_SIDE, Filters, QueryError, parse_date
     from .core.scanner import normalise_folder
 
     try:
         types = tuple(t.strip().lstrip(".") for arg in args.types for t in arg.split(",") if t.strip())
         if args.min_size is not None and args.min_size < 1:
             raise UsageError("--min-size must be at least 1")
+        if args.min_size is not None and args.min_size > MAX_SIDE:
+            raise UsageError(
+                f"--min-size is the shorter side in pixels: {args.min_size} is more than any photo has "
+                f"(at most {MAX_SIDE})"
+            )
         return Filters(
             folder=normalise_folder(args.folder) if args.folder else None,
             after=parse_date(args.after) if args.after else None,
@@ -618,6 +629,24 @@ def cmd_libraries(args: argparse.Namespace) -> int:
         return 0
     if action == "repair":
         lib = store.get(args.name)
+        damage = lib.damage()
+        if damage is None:  # a sound catalog is never thrown away: every photo would be encoded again
+            print(f"{lib.name!r} is healthy: its catalog passed the check, nothing was changed")
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    f"the catalog of {lib.name!r} is damaged; repairing sets it aside and indexes the "
+                    f"library's folders again: add --yes to confirm"
+                )
+            print(damage, file=sys.stderr)
+            answer = input(
+                f"Set the damaged catalog of {lib.name!r} aside (it is kept) and start the library again "
+                "from its folders? [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing changed")
+                return 1
         aside = lib.repair()
         where = f"the damaged catalog was kept as {aside}; " if aside else ""
         print(
@@ -728,6 +757,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if not watcher.running:
             break
     watcher.stop()
+    if watcher.fatal:  # a service manager restarts it (Restart=on-failure): say why, and fail
+        print(f"photofinder watch: stopped by an error: {watcher.fatal}", file=sys.stderr)
+        return 1
     print("stopped", file=sys.stderr)
     return 0
 

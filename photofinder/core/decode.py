@@ -38,6 +38,10 @@ EXTENSIONS = (
 
 # Refused from the header, before any pixel is decoded (a decompression bomb, or a scan too big to be a photo).
 MAX_PIXELS = 180_000_000
+# This check decides, not Pillow's: Pillow's own limit (an error above 179 MP, 2 x its MAX_IMAGE_PIXELS) sat
+# below MAX_PIXELS, so photofinder's check could never run. Every photo opened for its pixels goes through
+# _decode, which refuses from the header; the core's other Pillow opens read headers or its own thumbnails.
+Image.MAX_IMAGE_PIXELS = None
 # A photo whose full-size pixels take more than this (PNG, TIFF, WebP: formats that can't decode small) is
 # decoded alone, one at a time, and reduced before any conversion copies it: four 180-megapixel 16-bit PNGs
 # on four decode threads once took 4.6 GB.
@@ -70,25 +74,48 @@ class DecodedImage:
     taken: str | None  # EXIF date taken, ISO 8601
 
 
+# Set to False to decode RAW files in this process (tests that replace rawpy in-process do).
+ISOLATE_RAW = True
+
+
 def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
-    """Decode a photo small: JPEG DCT scaling and integer reduction keep the shorter side >= min_side."""
+    """Decode a photo small: JPEG DCT scaling and integer reduction keep the shorter side >= min_side.
+
+    Raises UnreadableImage, and nothing else, whatever the file holds. RAW files are decoded in a helper
+    process (rawdecode): a crash of LibRaw costs that file, not the run.
+    """
+    return _guarded(source, min_side, raw_here=not ISOLATE_RAW)
+
+
+def decode_raw_here(path: str, min_side: int) -> DecodedImage:
+    """A RAW file decoded in this process (what the RAW helper processes run)."""
+    return _guarded(path, min_side, raw_here=True)
+
+
+def _guarded(source: str | Path | bytes, min_side: int, raw_here: bool) -> DecodedImage:
     try:
         if isinstance(source, bytes):
             return _decode(io.BytesIO(source), min_side)
         from .scanner import open_photo
 
-        fd = open_photo(os.fspath(source))  # never blocks on a FIFO or device named like a photo
+        path = os.fspath(source)
+        fd = open_photo(path)  # never blocks on a FIFO or device named like a photo
         with os.fdopen(fd, "rb") as f:
             if os.fstat(f.fileno()).st_size == 0:
                 raise UnreadableImage("empty file")
-            if os.path.splitext(os.fspath(source))[1].lower() in RAW_EXTENSIONS:
-                return _decode_raw(f, min_side)
+            if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
+                if raw_here:
+                    return _decode_raw(f, min_side)
+                f.close()
+                from .rawdecode import pool
+
+                return pool().decode(path, min_side)
             return _decode(f, min_side)
     except UnreadableImage:
         raise
     except UnidentifiedImageError as e:
         raise UnreadableImage("not an image") from e
-    except Image.DecompressionBombError as e:  # Pillow's own check in open(), for the very largest
+    except Image.DecompressionBombError as e:  # Pillow's own check (off while photofinder's decides)
         m = re.search(r"\((\d+) pixels\)", str(e))
         raise UnreadableImage(f"too large: {_pixels(int(m.group(1)))}" if m else "too large") from e
     except MemoryError as e:
@@ -107,6 +134,10 @@ def decode(source: str | Path | bytes, min_side: int) -> DecodedImage:
         if "truncated" in msg or isinstance(e, EOFError):
             raise UnreadableImage("truncated") from e
         raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
+    except Exception as e:  # noqa: BLE001 - a decoder's bug (TypeError, IndexError...) costs this file only
+        msg = str(e).splitlines()[0] if str(e) else ""
+        log.info("decoder failed on %s: %r", source if not isinstance(source, bytes) else "bytes", e)
+        raise UnreadableImage(f"unreadable: {type(e).__name__}: {msg}"[:200]) from e
 
 
 # LibRaw's flip codes to the turn that makes the picture upright.

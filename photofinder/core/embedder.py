@@ -15,10 +15,10 @@ from .errors import ModelUnavailableError
 from .models import (
     DEFAULT_MODEL,
     DownloadCancelled,
-    explain_unavailable,
     fingerprint,
     model_identity,
     resolve_model,
+    unloadable,
 )
 from .preprocess import PreprocessSpec
 
@@ -98,10 +98,10 @@ class ClipEmbedder:
             hf_logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing to a user
             src = self._folder()
             try:
-                model = CLIPModel.from_pretrained(src, use_safetensors=True)
-                tokenizer = CLIPTokenizer.from_pretrained(src)
-            except (OSError, ValueError) as e:
-                raise ModelUnavailableError(explain_unavailable(self.model_ref, e)) from e
+                model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True)
+                tokenizer = CLIPTokenizer.from_pretrained(src, local_files_only=True)
+            except Exception as e:  # noqa: BLE001 - safetensors, json and transformers raise many kinds
+                raise ModelUnavailableError(unloadable(src, e)) from e
             device = pick_device(self._device_pref)
             dtype = torch.float16 if device == "cuda" else torch.float32
             model = model.to(device=device, dtype=dtype).eval()

@@ -153,6 +153,13 @@ class Indexer:
         notify = progress or (lambda p: None)
         with self.library.lock():
             self.library.clean_leftovers()
+            if self.thumbnails and self.library.thumbs_dir.is_dir():
+                from .paths import make_private_dir
+
+                try:  # made 0755 by earlier versions: private now, like the rest of the data dir
+                    make_private_dir(self.library.thumbs_dir)
+                except OSError as e:
+                    log.info("could not make %s private: %s", self.library.thumbs_dir, e)
             if self.rebuild:
                 report = self._rebuild(notify, cancel)
             else:
@@ -470,11 +477,15 @@ def _prepare(
         d = decode(
             info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side
         )
+        p.pixels = to_pixels(d.image, spec)
     except UnreadableImage as e:
         p.reason = str(e)
         return p
+    except Exception as e:  # noqa: BLE001 - no decoder's failure stops the run: this photo is skipped
+        log.warning("could not read %s: %r", info.path, e)
+        p.reason = f"unreadable: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+        return p
     p.width, p.height, p.taken = d.width, d.height, d.taken
-    p.pixels = to_pixels(d.image, spec)
     if thumbs_dir is not None:
         # The grid thumbnail comes from this same small decode: the app never decodes this photo again just to
         # show it.

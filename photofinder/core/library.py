@@ -248,6 +248,19 @@ class Library:
         except (OSError, ValueError):
             return {}
 
+    def damage(self) -> str | None:
+        """Why the catalog can't be used (missing, empty, not a catalog, failing SQLite's check), or None when
+        it is sound. Other failures (busy, written by a newer version) raise: repairing would not help."""
+        from .errors import CatalogDamagedError
+
+        try:
+            with self.open_catalog() as catalog:
+                rows = catalog._all("PRAGMA quick_check")
+        except CatalogDamagedError as e:
+            return str(e)
+        problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
+        return f"SQLite's check failed: {problems[0]}" if problems else None
+
     def repair(self) -> Path | None:
         """Set a damaged catalog aside (never deleted) and start a new one with the library's folders and model.
 

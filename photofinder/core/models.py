@@ -67,6 +67,17 @@ def explain_unavailable(ref: str, e: BaseException) -> str:
     )
 
 
+def unloadable(src: str, e: BaseException) -> str:
+    """One line for a model folder whose files can't be loaded (truncated or damaged weights, a bad config)."""
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if len(first) > 160:
+        first = first[:160].rsplit(" ", 1)[0] + " …"
+    return (
+        f"The CLIP model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
+        "(a copy or download cut short). Copy or download the model again."
+    )
+
+
 def fingerprint(folder: str) -> str:
     """What a model is, wherever it lies: a hash of its config and of its weights files.
 

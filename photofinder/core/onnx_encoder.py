@@ -21,19 +21,49 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelUnavailableError
+from .errors import ModelUnavailableError, PhotofinderError
 from .models import fingerprint as model_fingerprint
-from .models import model_identity, resolve_model
+from .models import model_identity, resolve_model, unloadable
 from .preprocess import PreprocessSpec
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 2  # bump when the exported graphs change, so caches are made again
+# ONNX Runtime (1.2x+, Linux too) starts Microsoft's 1DS telemetry when it loads: it writes a device id and an
+# event database under ~/.cache/Microsoft/DeveloperTools/.onnxruntime and queues device, OS and process data for
+# upload. Only this variable, set before onnxruntime is imported, stops it (disable_telemetry_events() after
+# the import still leaves the files written); see no_telemetry().
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
+def onnxruntime() -> Any:
+    """onnxruntime, imported with its telemetry off; every use in photofinder goes through here."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    return ort
+
+
+EXPORT_VERSION = 3  # bump when the exported graphs change, so caches are made again (3: manifest.json)
 MIN_COSINE = 0.9999  # an export must agree with torch at least this well, or it is not used
+MANIFEST = (
+    "manifest.json"  # what the export wrote: each file's SHA-256 and size, and the source model's fingerprint
+)
+_CHECKED = "checked.json"  # files whose hash was checked since they were last written (by inode, size, times)
 
 
-class ExportFailed(Exception):
+class ExportFailed(PhotofinderError):
     """The model could not be exported, or its export disagrees with torch."""
+
+
+class ExportDamaged(Exception):
+    """An exported file does not match what the export recorded (damaged, truncated, or another model's).
+
+    `name` is the file at fault (None for the manifest or the source model)."""
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name
 
 
 def model_cache_root() -> Path:
@@ -92,11 +122,25 @@ class OnnxEmbedder:
         return root / f"{self.fingerprint.replace(':', '-')}-onnx{EXPORT_VERSION}"
 
     def ensure_exported(self) -> Path:
-        """The export folder, made now if it is not there yet (needs torch and transformers, once)."""
+        """The export folder, made now if it is not there yet (needs torch and transformers, once).
+
+        An export whose manifest, meta.json or tokenizer.json does not match what the export recorded (or was
+        recorded for another model) is made again, with one line in the log.
+        """
         folder = self.cache_dir
-        if not (folder / "meta.json").exists():
-            export_model(self._folder(), folder)
+        if (folder / MANIFEST).exists() or (folder / "meta.json").exists():
+            try:
+                check_files(folder, self.fingerprint, ("meta.json", "tokenizer.json"))
+                return folder
+            except ExportDamaged as e:
+                self._discard(folder, e)
+        export_model(self._folder(), folder, self.fingerprint)
         return folder
+
+    def _discard(self, folder: Path, why: Exception) -> None:
+        log.warning("the exported model in %s can't be used (%s): exporting it again", folder, why)
+        discard_export(folder)
+        self._meta = None
 
     # -- loading -------------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -108,18 +152,13 @@ class OnnxEmbedder:
             if self._meta is not None:
                 return
             folder = self.ensure_exported()
-            if self.int8:
-                quantized_vision(folder)
             self._meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
 
     def _vision_session(self) -> Any:
         self._ensure()
         with self._lock:
             if self._vision is None:
-                folder = self.cache_dir
-                self._vision = _session(
-                    quantized_vision(folder) if self.int8 else folder / "vision.onnx", self._threads
-                )
+                self._vision = self._checked_session("vision.int8.onnx" if self.int8 else "vision.onnx")
                 log.info(
                     "loaded %s's vision tower with ONNX Runtime (%s)",
                     self.model_id,
@@ -131,9 +170,37 @@ class OnnxEmbedder:
         meta = self._ensure()
         with self._lock:
             if self._text is None:
-                self._tokenizer = _tokenizer(self.cache_dir, meta)
-                self._text = _session(self.cache_dir / "text.onnx", self._threads)
+                self._text = self._checked_session("text.onnx")
+                self._tokenizer = _tokenizer(self.cache_dir, self._meta or meta)
             return self._text, self._tokenizer
+
+    def _checked_session(self, name: str) -> Any:
+        """An ONNX Runtime session of an exported file checked against the manifest first. A damaged export is
+        made again (once), a damaged int8 tower quantised again, rather than give wrong vectors or a
+        traceback. Called with the lock held."""
+        for attempt in (1, 2):
+            folder = self.cache_dir
+            try:
+                if name == "vision.int8.onnx":
+                    quantized_vision(folder, self.fingerprint)
+                check_files(folder, self.fingerprint, (name,))
+                try:
+                    return _session(folder / name, self._threads)
+                except Exception as e:  # noqa: BLE001 - ONNX Runtime refusing a file that passed its check
+                    raise ExportDamaged(f"ONNX Runtime can't open {name}: {e}", name) from e
+            except ExportDamaged as e:
+                if attempt == 2:
+                    raise ExportFailed(
+                        f"the export in {folder} is still unusable after exporting again: {e}"
+                    ) from e
+                if e.name == "vision.int8.onnx":
+                    log.warning("the int8 vision tower in %s can't be used (%s): making it again", folder, e)
+                    forget_file(folder, name)
+                    continue
+                self._discard(folder, e)
+                export_model(self._folder(), folder, self.fingerprint)
+                self._meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        raise AssertionError("unreachable")
 
     def unload(self) -> None:
         with self._lock:
@@ -181,7 +248,7 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _session(path: Path, threads: int | None) -> Any:
-    import onnxruntime as ort
+    ort = onnxruntime()
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or min(os.cpu_count() or 2, 8)
@@ -202,7 +269,7 @@ def _tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
     return tok
 
 
-def quantized_vision(folder: Path) -> Path:
+def quantized_vision(folder: Path, source: str | None = None) -> Path:
     """The int8 vision tower beside the fp32 one, made on first use (a few seconds).
 
     Every product with a weight matrix is quantised (dynamic, per-tensor int8 weights); the patch embedding
@@ -213,7 +280,11 @@ def quantized_vision(folder: Path) -> Path:
     """
     target = folder / "vision.int8.onnx"
     if not target.exists():
+        onnxruntime()
         from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        if source is not None:  # made from the checked fp32 tower only
+            check_files(folder, source, ("vision.onnx",))
 
         fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=folder)
         os.close(fd)
@@ -227,7 +298,9 @@ def quantized_vision(folder: Path) -> Path:
                 weight_type=QuantType.QInt8,
                 op_types_to_quantize=["MatMul", "Gemm"],  # (a Gemm becomes an int8 MatMul and an Add)
             )
+            os.chmod(tmp, 0o600)
             os.replace(tmp, target)
+            record_file(folder, target.name)
         finally:
             root.setLevel(level)
             Path(tmp).unlink(missing_ok=True)
@@ -235,8 +308,12 @@ def quantized_vision(folder: Path) -> Path:
 
 
 # -- export (the only part that needs torch) --------------------------------------------------------------
-def export_model(src: str, dest: Path) -> None:
-    """Export `src`'s towers to ONNX in `dest`, verified against torch; atomic (a temp folder renamed)."""
+def export_model(src: str, dest: Path, source: str | None = None) -> None:
+    """Export `src`'s towers to ONNX in `dest`, verified against torch; atomic (a temp folder renamed).
+
+    `source` is the model's fingerprint (computed here when not given); it and every file's SHA-256 go into
+    the export's manifest, which each later load checks.
+    """
     try:
         import torch
         from transformers import CLIPModel, CLIPTokenizer
@@ -245,14 +322,16 @@ def export_model(src: str, dest: Path) -> None:
         hf_logging.disable_progress_bar()
     except ImportError as e:
         raise ExportFailed(f"exporting to ONNX needs torch and transformers ({e})") from e
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    from .paths import make_private_dir
+
+    make_private_dir(dest.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
     try:
         try:
-            model = CLIPModel.from_pretrained(src, use_safetensors=True).float().eval()
-            tokenizer = CLIPTokenizer.from_pretrained(src)
-        except (OSError, ValueError) as e:
-            raise ModelUnavailableError(f"The model in {src} could not be loaded: {e}") from e
+            model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True).float().eval()
+            tokenizer = CLIPTokenizer.from_pretrained(src, local_files_only=True)
+        except Exception as e:  # noqa: BLE001 - safetensors, json and transformers raise many kinds
+            raise ModelUnavailableError(unloadable(src, e)) from e
         if not os.path.exists(os.path.join(src, "tokenizer.json")):
             raise ExportFailed("the model folder has no tokenizer.json (the fast tokenizer ONNX queries use)")
         shutil.copy(os.path.join(src, "tokenizer.json"), tmp / "tokenizer.json")
@@ -296,14 +375,20 @@ def export_model(src: str, dest: Path) -> None:
             },
             "torch": torch.__version__,
         }
-        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size)
+        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size, _reference_tokenizer(src))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        _write_manifest(
+            tmp, source or model_fingerprint(src), ["vision.onnx", "text.onnx", "tokenizer.json", "meta.json"]
+        )
         try:
             os.replace(tmp, dest)
         except OSError:  # another process exported the same model meanwhile: keep theirs
             if not (dest / "meta.json").exists():
                 raise
         log.info("exported %s to ONNX in %s (agreement with torch: %s)", src, dest, meta["agreement"])
+        for old in dest.parent.glob(dest.name.rsplit("-onnx", 1)[0] + "-onnx*"):
+            if old != dest and old.is_dir():  # this model's export by an older version: made again, unused
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -447,8 +532,49 @@ class _quiet:
             logging.getLogger(n).setLevel(level)
 
 
-def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any], size: int) -> dict:
-    """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE."""
+def _reference_tokenizer(src: str) -> Any:
+    """The model's tokenizer built from its vocab.json and merges.txt alone, or None without them.
+
+    transformers 5 loads CLIPTokenizer from tokenizer.json itself when the folder has one, so comparing
+    tokenizer.json with "the model's tokenizer" compared the file with itself; this one never reads it.
+    """
+    from transformers import CLIPTokenizer
+
+    vocab_file, merges_file = os.path.join(src, "vocab.json"), os.path.join(src, "merges.txt")
+    if not (os.path.exists(vocab_file) and os.path.exists(merges_file)):
+        return None
+    with open(vocab_file, encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(merges_file, encoding="utf-8") as f:
+        merges = [tuple(line.split()) for line in f.read().splitlines() if line and not line.startswith("#")]
+    try:
+        return CLIPTokenizer(vocab=vocab, merges=merges)
+    except TypeError:  # transformers 4: the slow tokenizer, which reads these two files
+        return CLIPTokenizer(vocab_file=vocab_file, merges_file=merges_file)
+
+
+_TOKENIZER_SAMPLES = [
+    "a photo of a cat",
+    "a red car parked in front of a house at night",
+    "x",
+    "Ünïcödé, café & 123 dogs!!",
+    "golden retriever puppies playing in the snow, 2024",
+]
+
+
+def _verify(
+    torch: Any,
+    model: Any,
+    tokenizer: Any,
+    folder: Path,
+    meta: dict[str, Any],
+    size: int,
+    reference: Any = None,
+) -> dict:
+    """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE.
+
+    tokenizer.json (what ONNX queries tokenize with) must give the ids of the model's tokenizer, and of the
+    one built from vocab.json and merges.txt alone where the model has them."""
     rng = np.random.default_rng(0)
     pixels = rng.standard_normal((3, 3, size, size)).astype(np.float32)
     texts = ["a photo of a cat", "a red car parked in front of a house at night", "x"]
@@ -465,6 +591,13 @@ def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str
     ids = np.array([e.ids for e in enc], np.int64)
     if ids.shape != tuple(tok["input_ids"].shape) or not (ids == tok["input_ids"].numpy()).all():
         raise ExportFailed("tokenizer.json does not tokenize like the model's own tokenizer")
+    if reference is not None:
+        for t in _TOKENIZER_SAMPLES:
+            want = reference(t, truncation=True, max_length=meta["max_length"])["input_ids"]
+            if list(fast.encode(t).ids) != list(want):
+                raise ExportFailed(
+                    "tokenizer.json does not tokenize like the model's own tokenizer (vocab.json, merges.txt)"
+                )
     got_v = vision.run(None, {"pixel_values": pixels})[0]
     got_t = text.run(
         None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
@@ -474,3 +607,125 @@ def _verify(torch: Any, model: Any, tokenizer: Any, folder: Path, meta: dict[str
     if min(cos_v, cos_t) < MIN_COSINE:
         raise ExportFailed(f"the ONNX export disagrees with torch (cosine {min(cos_v, cos_t):.6f})")
     return {"vision_cosine": round(cos_v, 7), "text_cosine": round(cos_t, 7)}
+
+
+# -- the export's own check -------------------------------------------------------------------------------
+_MANIFEST_LOCK = threading.Lock()
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, value: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp: 0600
+            json.dump(value, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_manifest(folder: Path, source: str, names: list[str]) -> None:
+    for name in names:
+        os.chmod(folder / name, 0o600)  # private like the rest of the data dir
+    files = {n: {"sha256": _sha256(folder / n), "bytes": (folder / n).stat().st_size} for n in names}
+    _write_json(folder / MANIFEST, {"source": source, "export_version": EXPORT_VERSION, "files": files})
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise ValueError("not a manifest")
+        return manifest
+    except FileNotFoundError as e:
+        raise ExportDamaged("it has no manifest") from e
+    except (OSError, ValueError) as e:
+        raise ExportDamaged(f"its manifest can't be read: {e}") from e
+
+
+def record_file(folder: Path, name: str) -> None:
+    """Add a file made after the export (the int8 tower) to the manifest."""
+    with _MANIFEST_LOCK:
+        manifest = _read_manifest(folder)
+        path = folder / name
+        manifest["files"][name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        _write_json(folder / MANIFEST, manifest)
+
+
+def forget_file(folder: Path, name: str) -> None:
+    """Delete a derived file (the int8 tower) and its record, so that it is made again."""
+    with _MANIFEST_LOCK:
+        (folder / name).unlink(missing_ok=True)
+        try:
+            manifest = _read_manifest(folder)
+            manifest["files"].pop(name, None)
+            _write_json(folder / MANIFEST, manifest)
+        except ExportDamaged:
+            pass
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def check_files(folder: Path, source: str, names: tuple[str, ...]) -> None:
+    """ExportDamaged unless the export in `folder` was made from the model `source` and each named file has the
+    size and SHA-256 the export recorded.
+
+    A file's whole hash is computed once: the check is remembered by the file's inode, size, mtime and ctime
+    (a file replaced, copied over or written to changes its ctime, whatever its mtime says), so a later load
+    reads its stat alone.
+    """
+    manifest = _read_manifest(folder)
+    if manifest.get("source") != source:
+        raise ExportDamaged(f"it was exported from another model ({manifest.get('source')})")
+    try:
+        checked = json.loads((folder / _CHECKED).read_text(encoding="utf-8"))
+        if not isinstance(checked, dict):
+            checked = {}
+    except (OSError, ValueError):
+        checked = {}
+    changed = False
+    for name in names:
+        want = manifest["files"].get(name)
+        path = folder / name
+        if not isinstance(want, dict):
+            raise ExportDamaged(f"{name} is not in its manifest", name)
+        try:
+            stamp = _stamp(path)
+        except OSError as e:
+            raise ExportDamaged(f"{name} is missing", name) from e
+        if stamp[1] != want.get("bytes"):
+            raise ExportDamaged(f"{name} has {stamp[1]} bytes, not the {want.get('bytes')} exported", name)
+        if checked.get(name) == [want.get("sha256"), *stamp]:
+            continue
+        if _sha256(path) != want.get("sha256"):
+            raise ExportDamaged(f"{name} is not the file exported (its SHA-256 differs)", name)
+        checked[name] = [want.get("sha256"), *stamp]
+        changed = True
+    if changed:
+        try:
+            _write_json(folder / _CHECKED, checked)
+        except OSError as e:  # a read-only cache: the hash is checked again next time, nothing worse
+            log.debug("could not remember the check in %s: %s", folder, e)
+
+
+def discard_export(folder: Path) -> None:
+    """Remove a damaged export (moved aside first, so no reader sees half of one)."""
+    aside = folder.with_name(f".damaged-{folder.name}-{os.getpid()}")
+    try:
+        os.replace(folder, aside)
+    except OSError:
+        aside = folder
+    shutil.rmtree(aside, ignore_errors=True)

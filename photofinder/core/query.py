@@ -41,6 +41,10 @@ class Term:
         return -self.weight if self.negative else self.weight
 
 
+MAX_WEIGHT = 100.0  # a term's weight; the query is normalised, so only the ratio of weights counts
+MAX_SIDE = 1_000_000  # a --min-size above this is no photo's shorter side (and overflows SQLite's integers)
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which photos may be shown: all of them unless a field is set. Dates are inclusive days."""
@@ -102,8 +106,8 @@ def parse(text: str, *, cwd: str | None = None, strict: bool = False) -> list[Te
         m = _WEIGHT.match(raw)
         if m:
             weight, raw = float(m.group(1)), m.group(2).strip()
-        if weight <= 0:
-            raise QueryError(f"the weight of {raw!r} must be above 0")
+        if not 0 < weight <= MAX_WEIGHT:  # (a weight of 1e20 once summed to inf: a NaN query, no results)
+            raise QueryError(f"the weight of {raw!r} must be above 0 and at most {MAX_WEIGHT:g}")
         path = os.path.expanduser(raw.strip("'\""))
         if cwd and not os.path.isabs(path):
             path = os.path.join(cwd, path)
@@ -228,7 +232,7 @@ def filter_sql(filters: Filters, to_db: Any) -> tuple[str, list[Any]]:
         where.append("width <= height * 1.05 AND height <= width * 1.05")
     if filters.min_size:
         where.append("min(width, height) >= ?")
-        params.append(int(filters.min_size))
+        params.append(min(int(filters.min_size), MAX_SIDE + 1))
     return " AND ".join(where), params
 
 

@@ -25,7 +25,11 @@ def write_thumbnail(image: Image.Image, path: Path) -> None:
     """
     factor = min(image.size) // THUMB_MIN
     thumb = image.reduce(factor) if factor >= 2 else image
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # thumbnails of the user's photos: private (0700), like the data dir
+        from .paths import make_private_dir
+
+        make_private_dir(path.parent.parent)
+        make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -23,11 +23,25 @@ def tune_process() -> None:
     # Idle OpenMP threads sleep instead of spinning: on a small CPU the decode threads need those cycles, and
     # the model loses nothing measurable (bench/indexing.py). Read by libgomp when torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    no_telemetry()
     if sys.platform == "darwin":
         # faiss-cpu and torch wheels each bundle their own libomp; loading both aborts the process with
         # "OMP: Error #15" unless the runtime is told that a second copy is expected.
         os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")
     keep_freed_memory()
+
+
+def no_telemetry() -> None:
+    """Nothing leaves the machine: the libraries' own telemetry is off before any of them is imported.
+
+    ONNX Runtime's 1DS telemetry (a device id and an event queue under ~/.cache/Microsoft) is off only when
+    ORT_DISABLE_TELEMETRY is set before onnxruntime loads; huggingface_hub's honours HF_HUB_DISABLE_TELEMETRY
+    (and DO_NOT_TRACK). A hub download (a model named by its hub id, not yet in the
+    cache) is then the only connection photofinder makes.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def keep_freed_memory() -> bool:

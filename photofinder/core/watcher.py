@@ -69,6 +69,7 @@ class LibraryWatcher:
         self._observer: Any = None
         self._watched: dict[str, Any] = {}  # folder -> watchdog watch
         self._thread: threading.Thread | None = None
+        self.fatal: str | None = None  # why the watcher stopped by itself (an error it can't go on after)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +150,15 @@ class LibraryWatcher:
 
     # -- the catch-up loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:
+        try:
+            self._catch_up()
+        except Exception as e:  # noqa: BLE001 - a bug or an error it can't go on after: stop, and say why
+            first = str(e).splitlines()[0] if str(e) else ""
+            self.fatal = f"{type(e).__name__}: {first}"[:300]
+            log.error("watch %s stopped: %s", self.library.name, self.fatal)
+            log.debug("watch %s: the error's traceback", self.library.name, exc_info=True)
+
+    def _catch_up(self) -> None:
         last_rescan = time.monotonic()
         last_check = last_rescan
         if self.index_on_start:

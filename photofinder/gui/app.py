@@ -16,9 +16,18 @@ log = logging.getLogger("photofinder")
 def setup_file_logging(data_dir: Path) -> Path:
     from logging.handlers import RotatingFileHandler
 
+    class PrivateRotatingFileHandler(RotatingFileHandler):
+        """The log names the user's photos and folders: readable by the user alone (0600), rotated files too."""
+
+        def _open(self):  # type: ignore[no-untyped-def]
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # a log written 0644 by an earlier version
+            return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
     path = data_dir / "photofinder.log"
     # A name that is not UTF-8 in a message (ours or the core's) is escaped, not a "Logging error" traceback.
-    handler = RotatingFileHandler(
+    handler = PrivateRotatingFileHandler(
         path, maxBytes=2_000_000, backupCount=2, encoding="utf-8", errors="backslashreplace"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -14,7 +15,9 @@ RUNTIMES = ("auto", "onnx", "torch")  # the order of the Settings dialog's choic
 
 class AppSettings:
     def __init__(self, data_dir: Path):
-        self._s = QSettings(str(data_dir / "settings.ini"), QSettings.Format.IniFormat)
+        path = data_dir / "settings.ini"
+        _private_file(path)  # Qt keeps an existing file's mode when it saves: 0600, as the README promises
+        self._s = QSettings(str(path), QSettings.Format.IniFormat)
 
     def _get(self, key: str, default: str) -> str:
         v = self._s.value(key, default)
@@ -96,3 +99,12 @@ class AppSettings:
 
     def sync(self) -> None:
         self._s.sync()
+
+
+def _private_file(path: Path) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:  # a read-only data dir: the settings stay as they are
+        pass

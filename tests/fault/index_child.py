@@ -1,9 +1,9 @@
 """A child process for the fault tests: indexes one library and says what it is doing, line by line.
 
 usage: index_child.py LIBRARY MODEL BATCH [slow-save]
-Prints "E n" after each model call (images encoded so far), "P done/total" for progress, "SAVING" when the
-vector index save starts (with slow-save it then stalls half-written, so the parent can kill it there), and
-"DONE json" at the end.
+Prints "E n" after each model call (images encoded so far), "P done/total" for progress, and "DONE json" at
+the end. With slow-save the real vector index save stalls after writing its first block to its temporary
+file and prints "SAVING", so the parent can kill it inside the save.
 """
 
 from __future__ import annotations
@@ -36,18 +36,22 @@ def main() -> None:
         return out
 
     embedder.encode_pixels = encode  # type: ignore[method-assign]
-    real_save = vectors.VectorIndex.save
+    if slow_save:
+        # The real save runs; once it has written its first block to its temporary file it stalls there, so
+        # the parent's kill -9 lands inside the real write (the half-written file is the save's own).
+        real_writer = vectors.faiss.PyCallbackIOWriter
 
-    def save(self, path, generation, owner):
-        if slow_save:
-            tmp = path.with_name(path.name + ".999.tmp")
-            tmp.write_bytes(b"half of an index file")  # what a kill during the write leaves behind
-            print("SAVING", flush=True)
-            time.sleep(60)
-        print("SAVING", flush=True)
-        return real_save(self, path, generation, owner)
+        def stalling_writer(write, block):
+            def first_block_then_stall(chunk):
+                n = write(chunk)
+                print("SAVING", flush=True)
+                time.sleep(60)
+                return n
 
-    vectors.VectorIndex.save = save  # type: ignore[method-assign]
+            return real_writer(first_block_then_stall, block)
+
+        vectors.faiss.PyCallbackIOWriter = stalling_writer
+
     report = Indexer(lib, embedder, batch_size=batch, torch_threads=1).run(
         lambda p: print(f"P {p.phase} {p.done}/{p.total}", flush=True) if p.phase == "indexing" else None
     )

@@ -125,8 +125,11 @@ def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_
             break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""
-    if when == "final-save":
-        assert list(lib.root.glob("index.faiss.*.tmp"))  # the half-written file the kill left
+    if when == "final-save":  # killed inside the real save: its own half-written temporary file is left
+        left = list(lib.root.glob("index.faiss.*.tmp"))
+        assert len(left) == 1 and left[0].stat().st_size > 0 and not (lib.root / "index.faiss").exists()
+        with open(left[0], "rb") as f:
+            assert f.read(8) == b"\0" * 8  # its header is written last: not yet a usable index file
 
     again = subprocess.run(child, capture_output=True, text=True, env=_env(data), timeout=180)
     assert again.returncode == 0, again.stderr
@@ -257,7 +260,10 @@ def test_a_damaged_catalog_is_one_line_naming_the_file_and_the_way_out(indexed):
         assert catalog.read_bytes() == bad  # never silently replaced by an empty catalog
     listing = pf(indexed, "libraries")
     assert listing.returncode == 0 and "Photos: can't be opened" in listing.stdout
-    r = pf(indexed, "libraries", "repair", "Photos")
+    r = pf(indexed, "libraries", "repair", "Photos")  # damaged, but nothing is set aside unconfirmed
+    assert r.returncode == 2 and "add --yes to confirm" in _one_line(r)
+    assert not list(lib.glob("catalog.sqlite3.damaged-*"))
+    r = pf(indexed, "libraries", "repair", "Photos", "--yes")
     assert r.returncode == 0 and "damaged-" in r.stdout
     assert list(lib.glob("catalog.sqlite3.damaged-*"))  # kept aside, never deleted
     r = pf(indexed, "index", "--json")

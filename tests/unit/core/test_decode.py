@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from photofinder.core import decode as decode_mod
 from photofinder.core.decode import MAX_PIXELS, UnreadableImage, decode
 
 
@@ -156,6 +157,17 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path: Path) -> None:
     assert MAX_PIXELS < 40000 * 40000
 
 
+def test_photofinders_own_pixel_limit_decides_not_pillows(tmp_path: Path, monkeypatch) -> None:
+    """photofinder's header check is the one that refuses: with its limit lowered to 1 MP, a 4 MP header is
+    refused by it (Pillow's limit, far above, would let it through to a decode)."""
+    monkeypatch.setattr(decode_mod, "MAX_PIXELS", 1_000_000)
+    p = tmp_path / "big.png"
+    p.write_bytes(_png_header_only(2000, 2000))
+    with pytest.raises(UnreadableImage, match=r"^too large: 4 megapixels$"):
+        decode(p, 224)
+    assert Image.MAX_IMAGE_PIXELS is None or 2 * Image.MAX_IMAGE_PIXELS > 40000 * 40000
+
+
 def _png_header_only(w: int, h: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -210,6 +222,7 @@ def test_a_raw_jpeg_preview_is_used_when_the_camera_wrote_one(tmp_path: Path, mo
             return type("T", (), {"format": rawpy.ThumbFormat.JPEG, "data": jpeg.getvalue()})()
 
     monkeypatch.setattr(rawpy, "imread", lambda f: FakeRaw())
+    monkeypatch.setattr(decode_mod, "ISOLATE_RAW", False)  # rawpy is replaced in this process only
     p = tmp_path / "DSC_0001.NEF"
     p.write_bytes(b"not really a NEF")
     d = decode(p, 224)
@@ -222,3 +235,52 @@ def test_a_damaged_raw_file_gets_a_reason(tmp_path: Path) -> None:
     p.write_bytes(b"II*\0" + b"\0" * 100)
     with pytest.raises(UnreadableImage, match="RAW"):
         decode(p, 224)
+
+
+def test_any_decoder_exception_is_a_reason_never_a_crash(tmp_path: Path, monkeypatch) -> None:
+    """LibRaw can hand back a 1-channel bitmap: Image.fromarray raises TypeError, which once escaped decode()."""
+    import rawpy
+
+    class OneChannel:
+        sizes = type("S", (), {"flip": 0, "width": 64, "height": 48})()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def extract_thumb(self):
+            bitmap = np.zeros((48, 64, 1), np.uint8)
+            return type("T", (), {"format": rawpy.ThumbFormat.BITMAP, "data": bitmap})()
+
+    monkeypatch.setattr(rawpy, "imread", lambda f: OneChannel())
+    monkeypatch.setattr(decode_mod, "ISOLATE_RAW", False)
+    p = tmp_path / "odd.dng"
+    p.write_bytes(b"II*\0 a DNG as far as the name goes")
+    with pytest.raises(UnreadableImage, match="^unreadable: TypeError: "):
+        decode(p, 224)
+
+
+def test_a_crashing_raw_decoder_costs_one_file(tmp_path: Path, monkeypatch) -> None:
+    """LibRaw is C: a segfault in it kills the worker process that decodes RAW files, not the caller; the next
+    RAW file gets a fresh worker."""
+    import sys
+
+    from helpers import make_dng
+
+    from photofinder.core import rawdecode
+
+    here = Path(__file__).resolve().parents[2]
+    monkeypatch.setattr(rawdecode, "worker_command", lambda: [sys.executable, str(here / "raw_worker.py")])
+    good = make_dng(tmp_path / "IMG_0001.DNG", Image.new("RGB", (320, 240), (200, 30, 30)))
+    crash = tmp_path / "crash.dng"
+    crash.write_bytes(good.read_bytes())
+    pool = rawdecode.RawDecoders(workers=1)
+    try:
+        with pytest.raises(UnreadableImage, match=f"^{rawdecode.CRASHED}$"):
+            pool.decode(str(crash), 224)
+        d = pool.decode(str(good), 80)
+        assert d.image.getpixel((10, 10))[0] > 180 and (d.width, d.height) == (96, 64)
+    finally:
+        pool.close()

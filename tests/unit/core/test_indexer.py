@@ -240,3 +240,39 @@ def test_raw_photos_are_indexed_from_their_preview_and_found(store, tmp_path, co
     with Searcher(lib, counting) as s:
         assert s.by_text("a yellow star on a gray background", top=1)[0].path.endswith("IMG_0001.DNG")
     assert len(list(lib.thumbs_dir.rglob("*.jpg"))) == 2  # thumbnails from the same preview
+
+
+def test_a_malformed_or_crashing_raw_file_is_skipped_and_the_others_index(
+    store, photos, counting, monkeypatch
+):
+    """Issue 17: one malformed DNG (LibRaw's 1-channel bitmap, a TypeError in Pillow) once stopped every run,
+    and a crash in LibRaw took the whole process down. Now each costs its own file, with a reason."""
+    import sys
+
+    from helpers import make_dng
+
+    from photofinder.core import rawdecode
+
+    folder, kinds = photos
+    worker = Path(__file__).resolve().parents[2] / "raw_worker.py"
+    monkeypatch.setattr(rawdecode, "worker_command", lambda: [sys.executable, str(worker)])
+    pool = rawdecode.RawDecoders()
+    monkeypatch.setattr(rawdecode, "_POOL", pool)
+    star = draw(Kind("star", "yellow", "gray"), (320, 240), np.random.default_rng(2), centred=True)
+    make_dng(folder / "IMG_0001.DNG", star)
+    make_dng(folder / "mono.dng", star.rotate(90))
+    make_dng(folder / "crash.dng", star.rotate(180))
+    lib = new_library(store, folder)
+    try:
+        report = Indexer(lib, counting).run()
+    finally:
+        pool.close()
+    reasons = {os.path.basename(s.path): s.reason for s in report.skipped}
+    assert reasons == {
+        "mono.dng": "unreadable: TypeError: Cannot handle this data type: (1, 1, 1), |u1",
+        "crash.dng": rawdecode.CRASHED,
+    }
+    assert report.indexed == len(kinds) + 1  # every JPEG, and the good DNG
+    with Searcher(lib, counting) as s:
+        found = [r.path for r in s.by_text("a yellow star on a gray background", top=10)]
+    assert any(p.endswith("IMG_0001.DNG") for p in found)

@@ -85,7 +85,7 @@ def test_a_text_query_never_imports_torch(photos, tiny_model, tmp_path, data_dir
 def test_without_an_export_it_says_so_and_uses_torch(tiny_model, monkeypatch, caplog, tmp_path):
     monkeypatch.setenv("PHOTOFINDER_MODEL_CACHE", str(tmp_path / "empty-cache"))
 
-    def fail(src, dest):
+    def fail(src, dest, source=None):
         raise ExportFailed("torch.onnx could not export vision.onnx: simulated")
 
     monkeypatch.setattr(onnx_encoder, "export_model", fail)
@@ -128,3 +128,56 @@ def test_int8_quantises_the_weight_products_and_nothing_else(onnx_tiny, tiny_mod
     assert ops.count("MatMulInteger") == 4 * layers + 1
     assert ops.count("MatMul") == 2 * layers  # ... each layer's two attention products kept in fp32
     assert "Gemm" not in ops and "Conv" in ops  # every weight product int8; the patch embedding fp32
+
+
+class _Fixed:
+    """An encoder that returns given vectors (for judging the int8 check itself)."""
+
+    def __init__(self, photos, captions=None):
+        self.photos, self.captions = photos, captions
+
+    def encode_pixels(self, pixels):
+        return self.photos
+
+    def encode_text(self, texts):
+        return self.captions
+
+
+def _unit(v):
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_int8_is_judged_on_the_top_10_not_the_nearest_alone():
+    """An int8 tower that keeps each photo's nearest neighbour and each caption's best photo, but scrambles the
+    rest of every list, is refused: the check compares top-10 lists, not top-1."""
+    from photofinder.core.encoders import INT8_MIN_AGREEMENT
+
+    rng = np.random.default_rng(0)
+    n, pairs = 32, 16
+    base = np.zeros((n, 64), np.float32)
+    for i in range(n):
+        base[i, i // 2] = 1.0 if i % 2 == 0 else 0.7  # pairs share a direction: each other's nearest
+    captions = _unit(np.eye(64, dtype=np.float32)[:pairs])  # caption j: pair j's direction, photo 2j best
+
+    def tower(seed):
+        r = np.random.default_rng(seed)
+        noise = np.zeros((n, 64), np.float32)
+        noise[:, pairs:] = 0.07 * r.standard_normal((n, 64 - pairs))
+        noise[:, :pairs] += 0.02 * r.standard_normal((n, pairs))
+        return _unit(base + noise)
+
+    fp32, int8 = _Fixed(tower(1), captions), _Fixed(tower(2))
+    pixels = rng.standard_normal((n, 3, 8, 8)).astype(np.float32)
+    assert int8_agreement(fp32, int8, pixels, k=1) == 1.0  # judged on top-1 it would pass ...
+    assert int8_agreement(fp32, int8, pixels) < INT8_MIN_AGREEMENT  # ... on top-10 it does not
+
+
+def test_int8_at_60_percent_agreement_is_refused(store, photos, tiny_model, monkeypatch):
+    from photofinder.core import encoders
+
+    folder, _ = photos
+    lib = new_library(store, folder)
+    monkeypatch.setattr(encoders, "int8_agreement", lambda *a, **k: 0.6)
+    with lib.open_catalog() as c:
+        ok, agreement, _how = check_int8(c, tiny_model, sample=20)
+    assert agreement == 0.6 and not ok

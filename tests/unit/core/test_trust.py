@@ -505,3 +505,40 @@ def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(
     assert counting.images == 0
     with Catalog(lib.catalog_path) as c:
         assert c.count() == len(kinds) and c.model_fingerprint == counting.fingerprint
+
+
+def test_thumbnails_are_private(store, photos, counting):
+    """The README promises a private (0700) thumbnail folder: they show the user's photos."""
+    folder, _ = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(lib.thumbs_dir) == 0o700
+    assert {mode(d) for d in lib.thumbs_dir.iterdir()} == {0o700}
+    assert {mode(f) for f in lib.thumbs_dir.rglob("*.jpg")} == {0o600}
+    lib.thumbs_dir.chmod(0o755)  # as an earlier version left it
+    Indexer(lib, counting).run()
+    assert mode(lib.thumbs_dir) == 0o700
+
+
+def test_a_rebuild_with_another_model_never_resumes_the_staging_of_the_first(
+    store, photos, counting, tiny_model, tmp_path
+):
+    """A rebuild cancelled with model B leaves B's vectors staged; a rebuild with model C starts over (mixing
+    B's vectors into C's index would make its search meaningless)."""
+    from photofinder.core.embedder import ClipEmbedder
+
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    b = ClipEmbedder(_copy_model(tiny_model, tmp_path / "b", note="b"), device="cpu")
+    c = ClipEmbedder(_copy_model(tiny_model, tmp_path / "c", note="c"), device="cpu")
+    token = CancelToken()
+    stop = lambda p: token.cancel() if p.phase == "indexing" and p.done >= 12 else None  # noqa: E731
+    assert Indexer(lib, b, batch_size=8, rebuild=True).run(stop, token).cancelled
+    with lib.open_catalog() as cat:
+        assert cat.staging().count() >= 8  # B's work is staged
+    done = Indexer(lib, c, batch_size=8, rebuild=True).run()
+    assert done.rebuilt and done.indexed == len(kinds)  # all of it encoded by C
+    with lib.open_catalog() as cat:
+        assert cat.model_fingerprint == c.fingerprint and cat.count() == len(kinds)
