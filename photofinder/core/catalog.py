@@ -563,6 +563,21 @@ class Catalog:
             )
         }
 
+    def stamps_under(self, folder: str, path: str) -> dict[bytes, tuple[int, int, int, int]]:
+        """As file_stamps, for the photos of library folder `folder` at `path` or under it (a range of the same
+        covering index: what one watcher event costs is that subfolder's rows, not the library's)."""
+        raw = to_db(path)
+        below = to_db(path.rstrip(os.sep) + os.sep)
+        above = below[:-1] + bytes([below[-1] + 1])
+        return {
+            r[0]: r[1:]
+            for r in self._all(
+                f"SELECT path, size, mtime_ns, retry, id FROM {self._t} INDEXED BY {self._t}_files "
+                "WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))",
+                (to_db(folder), raw, below, above),
+            )
+        }
+
     def hashes_for_paths(self, paths: Iterable[str]) -> dict[str, str | None]:
         """{path: the content hash stored for it} for those of `paths` in the catalog."""
         out: dict[str, str | None] = {}
