@@ -178,6 +178,9 @@ class StubEmbedder:
             self._tokenizer.encode_batch(texts)
         return (hard_text_like(len(texts)) if HARD else queries())[: len(texts)]
 
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return clustered(len(pixels), seed=len(pixels))
+
 
 def clip_sized_tokenizer(folder: Path) -> Path:
     """A tokenizer.json of CLIP ViT-B/32's size (49,408 tokens, 48,894 merges), grown from the test model's
@@ -199,9 +202,6 @@ def clip_sized_tokenizer(folder: Path) -> Path:
         k += 1
     out.write_text(json.dumps(tok), encoding="utf-8")
     return folder
-
-    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        return clustered(len(pixels), seed=len(pixels))
 
 
 def rss_mb() -> float:

@@ -129,9 +129,10 @@ class VectorIndex:
         returns the recall reached. Call with every vector added.
 
         Recall is what a search sees: the true top 10 among the RERANK * 10 candidates (rescoring exactly puts
-        every true top-10 candidate first). Starts from nlist / 64 and steps by ~1.4x.
+        every true top-10 candidate first). Starts from nlist / 64 and steps by ~1.2x (a coarser step overshoots: each probe costs time).
         """
         if not isinstance(self._index, faiss.IndexIVF) or not len(queries):
+            self.tuned = self.nprobe
             return 1.0
         nlist = self._index.nlist
         q = np.ascontiguousarray(queries, dtype=np.float32)
@@ -149,7 +150,7 @@ class VectorIndex:
             )
             if recall >= target or nprobe >= nlist:
                 break
-            nprobe = min(nlist, int(nprobe * 1.41) + 1)
+            nprobe = min(nlist, int(nprobe * 1.2) + 1)
         self.set_nprobe(nprobe)
         self.tuned_recall = recall
         log.info("tuned nprobe to %d of %d lists: recall@10 %.4f on text-like queries", nprobe, nlist, recall)
@@ -169,10 +170,11 @@ class VectorIndex:
         return self.trained_size > 0
 
     def needs_retrain(self, n: int) -> bool:
-        """Whether an index for n vectors should be of another kind or trained afresh (n grew 4x, or shrank)."""
+        """Whether an index for n vectors should be of another kind or trained afresh (n grew 4x, or shrank, or
+        its nprobe was never tuned: a file from before tuning)."""
         if not self.approximate:
             return n >= FLAT_MAX
-        return n > 4 * self.trained_size or n < FLAT_MAX // 2
+        return n > 4 * self.trained_size or n < FLAT_MAX // 2 or not self.tuned
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
