@@ -51,6 +51,7 @@ sys.path.insert(
 DIM = 512
 PER_FOLDER = 500
 QUERIES = 200
+FILTER_QUERIES = 50  # text-like queries per filter
 NAME = "Scale"
 PLANT_EVERY = 1000  # one photo in this many is a near-copy of the photo before it (a resized copy, say)
 
@@ -79,7 +80,70 @@ def clustered(n: int, seed: int, noise: float | None = None) -> np.ndarray:
 
 
 def queries() -> np.ndarray:
+    if HARD:
+        return hard_photo_like(QUERIES)
     return clustered(QUERIES, seed=987654)
+
+
+# -- the harder distribution (issue 18) --------------------------------------------------------------------------
+HARD = os.environ.get("PF_SCALE_HARD") == "1"  # --hard, passed on to the probe processes
+HARD_CLUSTERS = 2000
+_HARD: dict = {}
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def hard_centres() -> np.ndarray:
+    """2,000 overlapping cluster centres: 200 themes x 10 clusters around each, all sharing a mean direction."""
+    if "c" not in _HARD:
+        g = np.random.default_rng(4321)
+        mean = _unit(g.standard_normal(DIM))
+        themes = _unit(g.standard_normal((HARD_CLUSTERS // 10, DIM)))
+        c = _unit(
+            themes[np.arange(HARD_CLUSTERS) // 10] + 0.9 * _unit(g.standard_normal((HARD_CLUSTERS, DIM)))
+        )
+        _HARD["c"] = _unit(c + 0.8 * mean)
+    return _HARD["c"]
+
+
+def hard_photos(start: int, n: int) -> np.ndarray:
+    """Photos start..start+n-1 of a folder-ordered library: folder by folder (PER_FOLDER a folder, one event
+    each), every folder's photos drawn from 3 clusters of its own, so neighbouring ids are alike, as in a
+    library indexed folder by folder. Same photo, same vector, whatever the batch."""
+    c = hard_centres()
+    idx = np.arange(start, start + n)
+    folders = idx // PER_FOLDER
+    own = {
+        int(f): np.random.default_rng(int(f)).choice(HARD_CLUSTERS, 3, replace=False)
+        for f in np.unique(folders)
+    }
+    r = np.random.default_rng(start + 17)
+    pick = np.array([own[int(f)][k] for f, k in zip(folders, r.integers(0, 3, n))])
+    return _unit(c[pick] + r.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM))
+
+
+def hard_photo_like(count: int) -> np.ndarray:
+    """Queries from the library's own distribution (photo-like: "find similar")."""
+    c = hard_centres()
+    r = np.random.default_rng(987654)
+    return _unit(
+        c[r.integers(0, HARD_CLUSTERS, count)]
+        + r.standard_normal((count, DIM)).astype(np.float32) / np.sqrt(DIM)
+    )
+
+
+def hard_text_like(count: int, seed: int = 555) -> np.ndarray:
+    """Text-like queries, unlike any library vector: a mix of two cluster centres, a direction shared by every
+    text query and no photo (CLIP's gap between text and image vectors), and noise. Their best photo scores
+    ~0.29 (photos score ~0.6 with their cluster's), as a CLIP caption's does."""
+    c = hard_centres()
+    g = np.random.default_rng(seed)
+    gap = _unit(np.random.default_rng(99).standard_normal(DIM))
+    a, b = g.integers(0, HARD_CLUSTERS, count), g.integers(0, HARD_CLUSTERS, count)
+    topic = _unit(c[a] + 0.5 * c[b])
+    return _unit(0.35 * topic + 0.75 * gap + 0.5 * _unit(g.standard_normal((count, DIM))))
 
 
 class StubEmbedder:
@@ -102,11 +166,42 @@ class StubEmbedder:
 
         return PreprocessSpec(224, 224, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
+    _tokenizer = None
+
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        return queries()[: len(texts)]
+        folder = os.environ.get("PF_SCALE_TOKENIZER")
+        if folder:  # the GUI probe: the first query loads a CLIP-sized tokenizer as the ONNX encoder does
+            if self._tokenizer is None:
+                from photofinder.core.onnx_encoder import _tokenizer
+
+                self._tokenizer = _tokenizer(Path(folder), {"max_length": 77, "pad_id": 0, "pad_token": "!"})
+            self._tokenizer.encode_batch(texts)
+        return (hard_text_like(len(texts)) if HARD else queries())[: len(texts)]
 
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         return clustered(len(pixels), seed=len(pixels))
+
+
+def clip_sized_tokenizer(folder: Path) -> Path:
+    """A tokenizer.json of CLIP ViT-B/32's size (49,408 tokens, 48,894 merges), grown from the test model's
+    (same normaliser, pre-tokeniser and BPE settings): what loading the real one costs, without a download."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "tokenizer.json"
+    if out.exists():
+        return folder
+    src = Path(__file__).resolve().parents[1] / "tests" / "models" / "tiny-clip" / "tokenizer.json"
+    tok = json.loads(src.read_text(encoding="utf-8"))
+    vocab, merges = tok["model"]["vocab"], tok["model"]["merges"]
+    k = 0
+    while len(vocab) < 49408:
+        a, b = f"q{k:x}", f"z{k:x}</w>"
+        for t in (a, b, a + b):
+            vocab.setdefault(t, len(vocab))
+        if len(merges) < 48894:
+            merges.append([a, b] if isinstance(merges[0], list) else f"{a} {b}")
+        k += 1
+    out.write_text(json.dumps(tok), encoding="utf-8")
+    return folder
 
 
 def rss_mb() -> float:
@@ -161,14 +256,20 @@ def build(root: Path, n: int) -> dict:
         copies: list[tuple[str, str]] = []  # (photo, its planted near-copy)
         done = 0
 
+        folders = -(-n // PER_FOLDER)
+
         def flush() -> None:
             nonlocal batch, done
-            vecs = clustered(len(batch), seed=done)
+            vecs = hard_photos(done, len(batch)) if HARD else clustered(len(batch), seed=done)
             for i in planted(done, len(batch)):
                 v = vecs[i - 1] + 0.01 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
                 vecs[i] = v / np.linalg.norm(v)
                 copies.append((batch[i - 1].path, batch[i].path))
-            dates = rng.integers(0, 20 * 365, len(batch))
+            if HARD:  # in date order, folder by folder: a folder is a few days of one event
+                f = (done + np.arange(len(batch))) // PER_FOLDER
+                dates = (f * (20 * 365) // folders + rng.integers(0, 3, len(batch))).astype(np.int64)
+            else:
+                dates = rng.integers(0, 20 * 365, len(batch))
             records = [
                 PhotoRecord(
                     info.path,
@@ -315,6 +416,112 @@ def probe(root: Path) -> dict:
     return out
 
 
+def hard_filters(root: Path) -> list:
+    """Filters a user sets, on the folder-ordered library: single years (~5 % each, one stretch of folders),
+    date ranges from a week to half the library, one top folder (100 subfolders), and the lot after a date."""
+    from datetime import date
+
+    from photofinder.core.query import Filters
+
+    return [
+        ("year 2003", Filters(after=date(2003, 1, 1), before=date(2003, 12, 31))),
+        ("year 2010", Filters(after=date(2010, 1, 1), before=date(2010, 12, 31))),
+        ("year 2019", Filters(after=date(2019, 1, 1), before=date(2019, 12, 31))),
+        ("a week", Filters(after=date(2012, 3, 1), before=date(2012, 3, 7))),
+        ("3 months", Filters(after=date(2006, 4, 1), before=date(2006, 6, 30))),
+        ("5 years", Filters(after=date(2004, 1, 1), before=date(2008, 12, 31))),
+        ("after 2011", Filters(after=date(2011, 1, 1))),
+        ("one top folder", Filters(folder=str(root / "photos" / "000"))),
+    ]
+
+
+def hard_probe(root: Path) -> dict:
+    """Text-like recall@10 and speed, filtered recall@50 and speed, on the harder distribution."""
+    from photofinder.core.library import LibraryStore
+    from photofinder.core.search import Searcher
+
+    out: dict = {}
+    lib = LibraryStore(root / "data").get(NAME)
+    tq = hard_text_like(QUERIES)
+    fq = hard_text_like(FILTER_QUERIES, seed=777)
+    with Searcher(lib, StubEmbedder()) as s:  # type: ignore[arg-type]
+        s.by_vector(tq[0], 50)
+        index = s._index()
+        exact = s._catalog.vectors_for
+        out["nprobe"] = index.nprobe
+        out["nlist"] = index._index.nlist if index.approximate else 0
+        times, found = [], []
+        for q in tq:
+            t = time.perf_counter()
+            ids, _ = index.search(q, 10, exact=exact)
+            times.append(time.perf_counter() - t)
+            found.append(ids)
+        out["text_p50_ms"] = float(np.median(times) * 1e3)
+        out["text_p95_ms"] = float(np.percentile(times, 95) * 1e3)
+        filters = hard_filters(root)
+        per: list[dict] = []
+        allowed_sets = []
+        for name, f in filters:
+            allowed = s.allowed_ids(f)
+            allowed_sets.append(allowed)
+            ftimes, ffound = [], []
+            for q in fq:
+                t = time.perf_counter()
+                res = s.by_vector(q, 50, allowed=allowed)
+                ftimes.append(time.perf_counter() - t)
+                ffound.append([r.id for r in res])
+            per.append(
+                {
+                    "name": name,
+                    "allowed": int(len(allowed)),
+                    "p50_ms": float(np.median(ftimes[1:]) * 1e3),
+                    "found": ffound,
+                }
+            )
+        # the exact answers, in one pass over every stored vector
+        best = np.full((len(tq), 10), -np.inf, np.float32)
+        best_ids = np.full((len(tq), 10), -1, np.int64)
+        fbest = [np.full((len(fq), 50), -np.inf, np.float32) for _ in filters]
+        fbest_ids = [np.full((len(fq), 50), -1, np.int64) for _ in filters]
+        top_cos = np.full(len(tq), -1.0, np.float32)
+
+        def merge(sc, ids, b, bi, k):
+            allsc = np.concatenate([b, sc], axis=1)
+            allid = np.concatenate([bi, np.broadcast_to(ids, sc.shape)], axis=1)
+            top = np.argpartition(-allsc, k - 1, axis=1)[:, :k]
+            return np.take_along_axis(allsc, top, 1), np.take_along_axis(allid, top, 1)
+
+        for ids, vecs in s._catalog.iter_embeddings():
+            sc = tq @ vecs.T
+            top_cos = np.maximum(top_cos, sc.max(1))
+            best, best_ids = merge(sc, ids, best, best_ids, 10)
+            fsc = fq @ vecs.T
+            for k, allowed in enumerate(allowed_sets):
+                m = np.isin(ids, allowed)
+                if m.any():
+                    fbest[k], fbest_ids[k] = merge(fsc[:, m], ids[m], fbest[k], fbest_ids[k], 50)
+        out["text_recall@10"] = float(
+            np.mean([len(set(f.tolist()) & set(b.tolist())) / 10 for f, b in zip(found, best_ids)])
+        )
+        out["text_recall_worst"] = float(
+            min(len(set(f.tolist()) & set(b.tolist())) / 10 for f, b in zip(found, best_ids))
+        )
+        out["text_top_cosine"] = float(np.mean(top_cos))
+        for k, p in enumerate(per):
+            recalls = []
+            for got, truth in zip(p.pop("found"), fbest_ids[k]):
+                t = set(truth[truth >= 0].tolist())
+                recalls.append(len(set(got) & t) / max(1, len(t)))
+            p["recall@50"] = float(np.mean(recalls))
+            p["worst"] = float(np.min(recalls))
+        out["filters"] = per
+        out["filtered_recall@50"] = min(p["recall@50"] for p in per)
+        out["filtered_p50_ms"] = max(p["p50_ms"] for p in per)
+        out["rss_mb"] = rss_mb()
+        out["peak_mb"] = peak_mb()
+    return out
+
+
 def gui_probe(root: Path) -> dict:
     """The app's window on the library: the longest GUI-thread stalls while opening, searching and indexing."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -328,6 +535,7 @@ def gui_probe(root: Path) -> dict:
     from photofinder.gui.settings import AppSettings
     from photofinder.gui.threads import keep_the_window_responsive
 
+    os.environ["PF_SCALE_TOKENIZER"] = str(clip_sized_tokenizer(root / "tokenizer"))
     if not os.environ.get("PF_DEFAULT_SWITCH"):  # what the app does at start-up (set it to compare)
         keep_the_window_responsive()
     data = root / "data"
@@ -401,6 +609,7 @@ def gui_probe(root: Path) -> dict:
     settings = AppSettings(data)
     settings.model = StubEmbedder.model_id
     settings.last_library = NAME
+    settings.watch = False  # turned on below, measured on its own
     pool = EmbedderPool("cpu", factory=lambda *a, **k: StubEmbedder())
     last[0] = start = time.perf_counter()
     probe_timer.start()
@@ -424,6 +633,18 @@ def gui_probe(root: Path) -> dict:
     out["search_s"] = spin(lambda: bool(got), 120)
     spin(lambda: time.perf_counter() - t > out["search_s"] + 1.0, 10)  # results drawn, thumbnails asked for
     out["search_max_stall_ms"] = worst(t)
+
+    # (c) watching turned on: the watcher's thread walks every folder (an inotify watch each) and catches up
+    started = []
+    app.watch.batch.connect(lambda b: started.append(b))
+    t = time.perf_counter()
+    settings.watch = True
+    app.watch.setting_changed()
+    out["watch_start_s"] = spin(lambda: bool(started), 600)
+    spin(lambda: time.perf_counter() - t > out["watch_start_s"] + 0.5, 10)
+    out["watch_max_stall_ms"] = worst(t)
+    settings.watch = False
+    app.watch.setting_changed()
 
     new = root / "photos" / "gui-new"
     new.mkdir(exist_ok=True)
@@ -510,11 +731,23 @@ def main() -> None:
         default=None,
         help="spread of the vectors around their sub-topic (default 1.0; 1.5: harder for the index)",
     )
+    ap.add_argument(
+        "--hard",
+        action="store_true",
+        help="the harder distribution (2,000 overlapping clusters, folder-ordered ids in date order, text-like "
+        "queries): also measures text recall, filter recall and the first search's GUI stall",
+    )
     ap.add_argument("--gui", action="store_true", help="also measure GUI-thread stalls in the real window")
     ap.add_argument("--reuse", action="store_true", help="measure a library kept under --dir, don't build")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     ap.add_argument("--gui-probe", help=argparse.SUPPRESS)
+    ap.add_argument("--hard-probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.hard:
+        global HARD
+        HARD = True
+        os.environ["PF_SCALE_HARD"] = "1"
+        args.gui = True  # the first search's stall is part of its summary
     if args.noise is not None:
         global NOISE
         NOISE = args.noise
@@ -524,6 +757,9 @@ def main() -> None:
         return
     if args.gui_probe:
         print(json.dumps(gui_probe(Path(args.gui_probe))))
+        return
+    if args.hard_probe:
+        print(json.dumps(hard_probe(Path(args.hard_probe))))
         return
     base = Path(args.dir or tempfile.mkdtemp(prefix="pf-scale-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -536,12 +772,29 @@ def main() -> None:
         try:
             b = {} if reuse else build(root, n)
             m = {} if reuse else _run_probe("--probe", root, n)
+            h = _run_probe("--hard-probe", root, n) if args.hard else {}
+            if h:
+                print(
+                    f"n={n} hard: text recall@10 {h['text_recall@10']:.4f} (worst {h['text_recall_worst']:.1f}; "
+                    f"best photo cosine {h['text_top_cosine']:.2f}) p50 {h['text_p50_ms']:.2f} ms p95 "
+                    f"{h['text_p95_ms']:.2f} ms with nprobe {h['nprobe']} of {h['nlist']}; RSS {h['rss_mb']:.0f} MB",
+                    flush=True,
+                )
+                for p in h["filters"]:
+                    print(
+                        f"  filter {p['name']!r}: {p['allowed']} allowed, recall@50 {p['recall@50']:.4f} (worst "
+                        f"{p['worst']:.2f}), p50 {p['p50_ms']:.1f} ms",
+                        flush=True,
+                    )
+            g: dict = {}
             if args.gui:
                 g = _run_probe("--gui-probe", root, n)
                 print(
                     f"n={n} gui: open_max_stall_ms={g['open_max_stall_ms']:.0f} "
                     f"search_max_stall_ms={g['search_max_stall_ms']:.0f} "
-                    f"index_max_stall_ms={g['index_max_stall_ms']:.0f} (window built in {g['construct_ms']:.0f} ms; "
+                    f"index_max_stall_ms={g['index_max_stall_ms']:.0f} "
+                    f"watch_start_max_stall_ms={g['watch_max_stall_ms']:.0f} (watcher started and caught up in "
+                    f"{g['watch_start_s']:.1f}s) (window built in {g['construct_ms']:.0f} ms; "
                     f"longest stall after it {g['open_max_stall_after_window_ms']:.0f} ms); open: summary "
                     f"{g['open_summary_s']:.2f}s, grid {g['open_grid_s']:.2f}s, filter counts {g['open_facets_s']:.2f}s; "
                     f"search {g['search_s']:.2f}s; index 64 new {g['index_s']:.1f}s; facets read "
@@ -555,6 +808,7 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
         if reuse:
+            last = {"n": n, **{f"hard_{k}": v for k, v in h.items()}, **{f"gui_{k}": v for k, v in g.items()}}
             continue
         print(
             f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "
@@ -576,10 +830,26 @@ def main() -> None:
             f"{m['dup_planted_found']}/{m['dup_planted']} found (peak {m['dup_peak_mb']:.0f} MB)",
             flush=True,
         )
-        last = {"n": n, **b, **m}
+        last = {
+            "n": n,
+            **b,
+            **m,
+            **{f"hard_{k}": v for k, v in h.items()},
+            **{f"gui_{k}": v for k, v in g.items()},
+        }
     if not args.keep and args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
     if not last:
+        return
+    if "hard_text_recall@10" in last:
+        print(
+            f"hard: n={last['n']} text_recall@10={last['hard_text_recall@10']:.4f} "
+            f"filtered_recall@50={last['hard_filtered_recall@50']:.4f} "
+            f"filtered_p50_ms={last['hard_filtered_p50_ms']:.1f} "
+            f"first_search_stall_ms={last.get('gui_search_max_stall_ms', float('nan')):.0f} "
+            f"watch_start_stall_ms={last.get('gui_watch_max_stall_ms', float('nan')):.0f}"
+        )
+    if "search_p50_ms" not in last:
         return
     print(
         f"scale: n={last['n']} search_p50_ms={last['search_p50_ms']:.2f} recall@10={last['recall@10']:.3f} "

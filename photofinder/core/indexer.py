@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,7 +25,7 @@ from .catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from .decode import UnreadableImage, decode
 from .embedder import Embedder
 from .library import Library, check_model
-from .planner import Plan, SkippedFile, plan
+from .planner import Plan, SkippedFile, plan, plan_paths
 from .preprocess import PreprocessSpec, to_pixels
 from .scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
 from .thumbnails import THUMB_MIN, thumb_path, write_thumbnail
@@ -145,8 +145,17 @@ class Indexer:
         cores = os.cpu_count() or 2
         return self.decode_threads or (min(16, cores) if self.embedder.device == "cuda" else min(4, cores))
 
-    def run(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> IndexReport:
-        """Index (or rebuild) under the library's lock; LibraryBusyError if another run holds it."""
+    def run(
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        paths: Iterable[str] | None = None,
+    ) -> IndexReport:
+        """Index (or rebuild) under the library's lock; LibraryBusyError if another run holds it.
+
+        `paths`: only these files and folders changed (a watcher's events): only they are looked at, unless a
+        library folder itself is among them (then, as with None, every folder is scanned).
+        """
         started = time.monotonic()
         _THUMB_WARNED.clear()
         cancel = cancel or CancelToken()
@@ -163,7 +172,7 @@ class Indexer:
             if self.rebuild:
                 report = self._rebuild(notify, cancel)
             else:
-                report = self._run(self.library, notify, cancel)
+                report = self._run(self.library, notify, cancel, paths)
         report.cancelled = cancel.cancelled
         report.seconds = time.monotonic() - started
         finished = report.indexed + report.reused + len(report.skipped)
@@ -201,7 +210,13 @@ class Indexer:
         report.rebuilt = True
         return report
 
-    def _run(self, library: Library, notify: ProgressCallback, cancel: CancelToken) -> IndexReport:
+    def _run(
+        self,
+        library: Library,
+        notify: ProgressCallback,
+        cancel: CancelToken,
+        paths: Iterable[str] | None = None,
+    ) -> IndexReport:
         report = IndexReport()
         with library.open_catalog() as catalog:
             self.library.restore_lost_folders(catalog)
@@ -214,11 +229,14 @@ class Indexer:
                     lambda n, total, p: notify(Progress("scanning", n, total, 0.0, None, p)),
                     lambda: cancel.cancelled,
                 )
-            the_plan = plan(
-                catalog,
-                lambda n, p: notify(Progress("scanning", n, 0, 0.0, None, p)),
-                lambda: cancel.cancelled,
-            )
+            the_plan = None if paths is None else plan_paths(catalog, paths, lambda: cancel.cancelled)
+            scoped = the_plan is not None
+            if the_plan is None:
+                the_plan = plan(
+                    catalog,
+                    lambda n, p: notify(Progress("scanning", n, 0, 0.0, None, p)),
+                    lambda: cancel.cancelled,
+                )
             report.unchanged = the_plan.unchanged
             report.skipped += the_plan.scan_errors
             report.missing_folders += the_plan.missing_folders
@@ -234,7 +252,7 @@ class Indexer:
                 if vectors is not None:
                     library.save_vectors(vectors, catalog)
             if not cancel.cancelled:
-                if vectors is None:  # nothing changed: still check the index file, and repair it if damaged
+                if vectors is None and not scoped:  # nothing changed: still check the index file (repair it)
                     library.load_vectors(catalog, save=True)
                 if not library.staged:
                     catalog.set_meta("last_indexed", str(time.time()))

@@ -25,7 +25,7 @@ from .errors import LibraryError, ModelMismatchError
 from .locks import FileLock
 from .paths import make_private_dir
 from .thumbnails import thumb_path
-from .vectors import VectorIndex
+from .vectors import TopK, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,14 @@ class Library:
         with catalog.snapshot():
             generation, n = catalog.generation, catalog.count()
             index = VectorIndex.for_size(catalog.dim or 1, n, catalog.sample_embeddings)
+            # an IVF's text-like tuning queries get their exact top 10 from the same pass that fills it
+            truth = TopK(index.tuning_queries) if index.tuning_queries is not None else None
             for ids, vecs in catalog.iter_embeddings():
                 index.add(ids, vecs)
+                if truth is not None:
+                    truth.update(ids, vecs)
+        if truth is not None:
+            index.tune(truth.queries, truth.ids)
         index.generation = generation
         return index
 

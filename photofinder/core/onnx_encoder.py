@@ -261,9 +261,42 @@ def _session(path: Path, threads: int | None) -> Any:
 
 
 def _tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
-    from tokenizers import Tokenizer
+    """The model's fast tokenizer, read in steps that each hold the interpreter lock briefly.
 
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    `Tokenizer.from_file` parses and builds CLIP's 49k-token BPE in one native call that holds the lock
+    ~100 ms (the window froze for the first search while it ran on the search thread). Here the JSON is parsed
+    by Python, the BPE model is built from its vocabulary and merges, and the rest (normaliser, pre-tokeniser,
+    post-processor) from the file without them: the same tokenizer, with the lock let go between steps.
+    """
+    from tokenizers import Tokenizer, models
+
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    model = spec.get("model") or {}
+    if model.get("type") != "BPE":  # not CLIP's kind: read it whole
+        tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    else:
+        merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model["merges"]]
+        options = {
+            k: model[k]
+            for k in (
+                "dropout",
+                "unk_token",
+                "continuing_subword_prefix",
+                "end_of_word_suffix",
+                "fuse_unk",
+                "byte_fallback",
+                "ignore_merges",
+            )
+            if model.get(k) is not None
+        }
+        bpe = models.BPE(vocab=model["vocab"], merges=merges, **options)
+        spec["model"] = {
+            **{k: v for k, v in model.items() if k not in ("vocab", "merges")},
+            "vocab": {},
+            "merges": [],
+        }
+        tok = Tokenizer.from_str(json.dumps(spec))
+        tok.model = bpe
     tok.enable_truncation(int(meta["max_length"]))
     tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
     return tok

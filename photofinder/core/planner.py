@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
-from .scanner import FileInfo, scan
+from .decode import is_photo_name
+from .scanner import SKIP_DIRS, FileInfo, scan
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,82 @@ def plan(
         unreadable = tuple(e.path + os.sep for e in errors if not e.reason.startswith("a link to the folder"))
         result.removed += [i for p, i in gone if not (unreadable and p.startswith(unreadable))]
     return result
+
+
+def plan_paths(
+    catalog: Catalog, paths: Iterable[str], should_stop: Callable[[], bool] | None = None
+) -> Plan | None:
+    """Compare only `paths` (files and folders a watcher saw change) with the catalog: the work one event makes
+    is that file's, or that folder's when a folder was added, moved or deleted, never the library's.
+
+    Returns None when only a full `plan` will do: a library folder itself changed (unplugged, back, replaced).
+    A path under no library folder is ignored. The same rules as `plan` keep photos: a library folder that is
+    gone is missing (its photos kept), and files under a subfolder that could not be read are not gone.
+    """
+    folders = normalise_folders(catalog)
+    tops = sorted(folders, key=len, reverse=True)
+    by_top: dict[str, list[str]] = {}
+    for p in sorted(set(paths)):
+        top = next((f for f in tops if p == f or p.startswith(f.rstrip(os.sep) + os.sep)), None)
+        if top is None:
+            continue
+        if p == top:
+            return None
+        mine = by_top.setdefault(top, [])
+        if mine and p.startswith(mine[-1].rstrip(os.sep) + os.sep):
+            continue  # under a folder already in the list (sorted: a parent comes first)
+        mine.append(p)
+    result = Plan()
+    for top, scope in by_top.items():
+        if should_stop is not None and should_stop():
+            break
+        if not (os.path.isdir(top) and os.access(top, os.R_OK | os.X_OK)):
+            result.missing_folders.append(
+                SkippedFile(top, "not found" if not os.path.exists(top) else "can't be read")
+            )
+            continue
+        changed: list[str] = []
+        for p in scope:
+            known = catalog.stamps_under(top, p)
+            errors: list[SkippedFile] = []
+            for info in _found_under(top, p, errors, should_stop):
+                k = known.pop(os.fsencode(info.path), None)
+                if k is not None and k[0] == info.size and k[1] == info.mtime_ns and not k[2]:
+                    result.unchanged += 1
+                else:
+                    result.work.append(info)
+                    if k is not None:
+                        changed.append(info.path)
+            result.scan_errors += errors
+            unreadable = tuple(
+                e.path + os.sep for e in errors if not e.reason.startswith("a link to the folder")
+            )
+            gone = [(os.fsdecode(q), k[3]) for q, k in known.items()]
+            result.removed += [i for q, i in gone if not (unreadable and q.startswith(unreadable))]
+        result.changed.update(catalog.hashes_for_paths(changed))
+    return result
+
+
+def _found_under(
+    top: str, path: str, errors: list[SkippedFile], should_stop: Callable[[], bool] | None
+) -> Iterator[FileInfo]:
+    """The photos at `path` (a file, or a folder walked as `scan` walks) as found under library folder `top`;
+    nothing for a path in a hidden or skipped folder, or one that is gone."""
+    parts = os.path.relpath(path, top).split(os.sep)
+    if any(part.startswith(".") for part in parts) or any(part in SKIP_DIRS for part in parts[:-1]):
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        if parts[-1] in SKIP_DIRS:
+            return
+        on_error = lambda q, r: errors.append(SkippedFile(q, r))  # noqa: E731
+        for info in scan(path, on_error, should_stop):
+            yield FileInfo(info.path, top, info.size, info.mtime_ns)
+    elif is_photo_name(parts[-1]) and os.path.isfile(path):
+        yield FileInfo(path, top, st.st_size, st.st_mtime_ns)
 
 
 def _looks_unmounted(

@@ -83,9 +83,6 @@ class QueryResults:
         return [r for r in self.results if r.good]
 
 
-FILTER_EXACT_LIMIT = 20_000  # a filter allowing at most this many photos is scored exactly, photo by photo
-
-
 class Searcher:
     """Queries one library. Opens its own catalog connection: use it from one thread."""
 
@@ -365,9 +362,13 @@ class Searcher:
         exclude: set[int] = frozenset(),
         allowed: np.ndarray | None = None,
     ) -> list[SearchResult]:
-        """The `top` photos nearest `vector`, best first; only `allowed` ids when given (a filter)."""
-        if allowed is not None and len(allowed) <= FILTER_EXACT_LIMIT:
-            return self._by_vector_among(vector, top, exclude, allowed)
+        """The `top` photos nearest `vector`, best first; only `allowed` ids when given (a filter).
+
+        A filter is applied inside the index's own search (a selector), never by reading the allowed photos'
+        vectors from the catalog: a small filter scans every list of an approximate index, so every allowed
+        photo is scored (its 8-bit code) and the best are rescored exactly ("top 50 in this folder" finds all
+        50 there are); a large one scans more lists the fewer it allows (VectorIndex.probes_for).
+        """
         index = self._index()
         selection = None if allowed is None else self._id_set(allowed)
         want = top + len(exclude)
@@ -388,26 +389,6 @@ class Searcher:
             if len(ids) < want * 2:  # the whole index was looked at
                 return results
             want *= 4
-
-    def _by_vector_among(
-        self, vector: np.ndarray, top: int, exclude: set[int], allowed: np.ndarray
-    ) -> list[SearchResult]:
-        """Exact scores of the few photos a filter allows: "top 50 in this folder" finds all 50 there are."""
-        candidates = [int(i) for i in allowed if int(i) not in exclude]
-        if not candidates:
-            return []
-        found, vecs = self._catalog.vectors_for(candidates)
-        scores = vecs @ np.asarray(vector, np.float32)
-        order = np.argsort(-scores, kind="stable")
-        info = self._catalog.photos(int(i) for i in found)
-        results = []
-        for i in order:
-            pid = int(found[i])
-            if pid in info and os.path.exists(info[pid][0]):
-                results.append(SearchResult(pid, info[pid][0], float(scores[i]), info[pid][1]))
-                if len(results) == top:
-                    break
-        return results
 
     def _ready(self) -> bool:
         if self._catalog.model_id is None:  # nothing indexed yet

@@ -4,9 +4,16 @@ Its kind follows the library's size. Up to FLAT_MAX vectors the search is exact 
 score exactly as they always did. Above, it is an inverted file (IVF) of 8-bit scalar-quantised vectors, trained
 on the library's own vectors: a quarter of the memory of float32 (0.52 GB for a million 512-d vectors) and a few
 milliseconds a query, where a flat scan of a million takes half a second. Its candidates are rescored with the
-exact float32 vectors from the catalog (`search(..., exact=...)`), so the scores shown are exact and the top 10
-match an exact search (recall@10 >= 0.99 on the benchmark's data). It is retrained when the library has grown
-to four times the size it was trained at (`needs_retrain`).
+exact float32 vectors from the catalog (`search(..., exact=...)`), so the scores shown are exact.
+
+How many lists a query scans (nprobe) is tuned to each library when the index is trained (`tune`): text queries
+sit far from every photo (cosine ~0.3) and their neighbours spread over many lists, so recall@10 is measured on
+text-like queries (library photos pulled to that distance) against an exact search, and nprobe raised until it
+is >= 0.99; the value is saved in the file's header. A filtered search scans more lists, in proportion to how
+few photos the filter allows (every list below a quarter of the library), so the filtered top k is found.
+The training sample is uniform over the library (a folder-ordered library's consecutive rows are one event's
+photos: lists trained on runs of them come out unbalanced). It is retrained (and tuned again) when the library
+has grown to four times the size it was trained at (`needs_retrain`).
 """
 
 from __future__ import annotations
@@ -25,16 +32,22 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Header: magic, catalog generation, vector count, CRC-32 of the FAISS data, the owning catalog's uuid, and
-# the library size the index was trained at (0: flat).
-_MAGIC = b"PFVIDX3\0"
-_FIELDS = struct.Struct("<qqI32sq")
+# Header: magic, catalog generation, vector count, CRC-32 of the FAISS data, the owning catalog's uuid, the
+# library size the index was trained at (0: flat), and (version 4) the tuned nprobe (0: not tuned).
+_MAGIC = b"PFVIDX4\0"
+_FIELDS = struct.Struct("<qqI32sqq")
 _HEADER = len(_MAGIC) + _FIELDS.size
+_OLD_MAGIC = b"PFVIDX3\0"  # read as before, with the old fixed nprobe (tuned at its next retrain)
+_OLD_FIELDS = struct.Struct("<qqI32sq")
 _IO_BLOCK = 1 << 22
 
 FLAT_MAX = 50_000  # exact search up to this many vectors (a flat query over 50k costs ~3 ms on one core)
 TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS warns below 39)
 RERANK = 4  # an approximate search fetches this many candidates per result wanted, then rescores exactly
+TUNE_TARGET = 0.99  # recall@10 on text-like queries the tuned nprobe reaches
+TUNE_QUERIES = 100  # text-like queries measured (their exact top 10 is found while the index is filled)
+TEXT_COSINE = 0.3  # how close a text query is to the photo it describes best (CLIP: ~0.3; photos ~0.5-0.9)
+FULL_SCAN_BELOW = 0.25  # a filter allowing less than this share of the library scans every list
 
 ExactVectors = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # ids -> (ids found, their vectors)
 
@@ -76,8 +89,11 @@ class VectorIndex:
         self._max_id = -1
         self.generation = -1  # the catalog generation the index reflects (-1: unknown)
         self.file_stamp: tuple[int, int, int] | None = None  # the file it was read from or saved to
+        self.tuned = 0  # the nprobe `tune` chose (0: not tuned, the fixed default below)
+        self.tuning_queries: np.ndarray | None = None  # text-like queries `tune` measures (from for_size)
+        self.tuned_recall: float | None = None  # recall@10 the tuned nprobe reached on them
         if isinstance(self._index, faiss.IndexIVF):
-            self._index.nprobe = max(32, self._index.nlist // 32)  # recall@10 >= 0.989 on bench/scale.py data
+            self._index.nprobe = max(32, self._index.nlist // 32)  # until tuned
 
     @classmethod
     def for_size(cls, dim: int, n: int, sample: Callable[[int], np.ndarray]) -> VectorIndex:
@@ -95,17 +111,70 @@ class VectorIndex:
         ivf.own_fields = True
         ivf.train(train)
         log.info("trained an IVF-SQ8 index of %d lists on %d vectors (library of %d)", nlist, len(train), n)
-        return cls(dim, ivf, trained_size=n)
+        index = cls(dim, ivf, trained_size=n)
+        index.tuning_queries = text_like(train, TUNE_QUERIES)
+        return index
+
+    @property
+    def nprobe(self) -> int:
+        return int(self._index.nprobe) if isinstance(self._index, faiss.IndexIVF) else 0
+
+    def set_nprobe(self, nprobe: int) -> None:
+        if isinstance(self._index, faiss.IndexIVF):
+            self._index.nprobe = int(min(max(1, nprobe), self._index.nlist))
+            self.tuned = self.nprobe
+
+    def tune(self, queries: np.ndarray, truth: np.ndarray, target: float = TUNE_TARGET) -> float:
+        """Raise nprobe until recall@10 of `queries` against their exact top 10 (`truth`, ids) reaches `target`;
+        returns the recall reached. Call with every vector added.
+
+        Recall is what a search sees: the true top 10 among the RERANK * 10 candidates (rescoring exactly puts
+        every true top-10 candidate first). Starts from nlist / 64 and steps by ~1.2x (a coarser step overshoots: each probe costs time).
+        """
+        if not isinstance(self._index, faiss.IndexIVF) or not len(queries):
+            self.tuned = self.nprobe
+            return 1.0
+        nlist = self._index.nlist
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        fetch = min(len(self), 10 * RERANK)
+        nprobe, recall = max(8, nlist // 64), 0.0
+        while True:
+            _, ids = self._index.search(q, fetch, params=faiss.SearchParametersIVF(nprobe=nprobe))
+            recall = float(
+                np.mean(
+                    [
+                        len(np.intersect1d(f, t[t >= 0])) / max(1, min(10, (t >= 0).sum()))
+                        for f, t in zip(ids, truth)
+                    ]
+                )
+            )
+            if recall >= target or nprobe >= nlist:
+                break
+            nprobe = min(nlist, int(nprobe * 1.2) + 1)
+        self.set_nprobe(nprobe)
+        self.tuned_recall = recall
+        log.info("tuned nprobe to %d of %d lists: recall@10 %.4f on text-like queries", nprobe, nlist, recall)
+        return recall
+
+    def probes_for(self, allowed: int) -> int:
+        """Lists to scan for a search among `allowed` photos: the tuned nprobe, widened in proportion to how
+        few photos the filter allows (their top k lies deeper in the list ranking), every list below
+        FULL_SCAN_BELOW (a filtered set can sit in lists far from the query: a year's photos, one trip)."""
+        nlist, share = self._index.nlist, allowed / max(1, len(self))
+        if share < FULL_SCAN_BELOW:
+            return nlist
+        return min(nlist, math.ceil(self.nprobe / share))
 
     @property
     def approximate(self) -> bool:
         return self.trained_size > 0
 
     def needs_retrain(self, n: int) -> bool:
-        """Whether an index for n vectors should be of another kind or trained afresh (n grew 4x, or shrank)."""
+        """Whether an index for n vectors should be of another kind or trained afresh (n grew 4x, or shrank, or
+        its nprobe was never tuned: a file from before tuning)."""
         if not self.approximate:
             return n >= FLAT_MAX
-        return n > 4 * self.trained_size or n < FLAT_MAX // 2
+        return n > 4 * self.trained_size or n < FLAT_MAX // 2 or not self.tuned
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -155,12 +224,16 @@ class VectorIndex:
                 if not isinstance(allowed, IdSet):
                     allowed = IdSet(allowed)
                 selector = allowed.selector
-                params = (
-                    faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
-                    if isinstance(self._index, faiss.IndexIVF)
-                    else faiss.SearchParameters(sel=selector)
-                )
-                scores, ids = self._index.search(q, fetch, params=params)
+                if isinstance(self._index, faiss.IndexIVF):
+                    nprobe = self.probes_for(len(allowed))
+                    while True:  # fewer than `fetch` back from some lists: widen to all before giving up
+                        params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+                        scores, ids = self._index.search(q, fetch, params=params)
+                        if nprobe >= self._index.nlist or (ids[0] >= 0).sum() >= min(fetch, len(allowed)):
+                            break
+                        nprobe = self._index.nlist
+                else:
+                    scores, ids = self._index.search(q, fetch, params=faiss.SearchParameters(sel=selector))
             else:
                 scores, ids = self._index.search(q, fetch)
         finally:
@@ -219,7 +292,10 @@ class VectorIndex:
                 faiss.write_index(self._index, faiss.PyCallbackIOWriter(write, _IO_BLOCK))
                 f.seek(0)
                 f.write(
-                    _MAGIC + _FIELDS.pack(generation, len(self), crc, owner.encode()[:32], self.trained_size)
+                    _MAGIC
+                    + _FIELDS.pack(
+                        generation, len(self), crc, owner.encode()[:32], self.trained_size, self.tuned
+                    )
                 )
                 f.flush()
                 os.fsync(f.fileno())
@@ -229,23 +305,31 @@ class VectorIndex:
             raise
 
     @staticmethod
-    def read_header(path: Path) -> tuple[int, int, int, str, int]:
-        """(generation, vector count, crc, owner, trained size) of a saved file, reading its header alone."""
+    def read_header(path: Path) -> tuple[int, int, int, str, int, int, int]:
+        """(generation, vector count, crc, owner, trained size, tuned nprobe, header length) of a saved file,
+        reading its header alone."""
         with open(path, "rb") as f:
             raw = f.read(_HEADER)
-        if len(raw) < _HEADER or raw[: len(_MAGIC)] != _MAGIC:
+        magic = raw[: len(_MAGIC)]
+        if magic == _MAGIC and len(raw) >= _HEADER:
+            generation, ntotal, crc, who, trained, tuned = _FIELDS.unpack(raw[len(_MAGIC) : _HEADER])
+            size = _HEADER
+        elif magic == _OLD_MAGIC and len(raw) >= len(_OLD_MAGIC) + _OLD_FIELDS.size:
+            size = len(_OLD_MAGIC) + _OLD_FIELDS.size
+            generation, ntotal, crc, who, trained = _OLD_FIELDS.unpack(raw[len(_MAGIC) : size])
+            tuned = 0
+        else:
             raise ValueError("not a photofinder index file (or one from an older version)")
-        generation, ntotal, crc, who, trained = _FIELDS.unpack(raw[len(_MAGIC) :])
-        return generation, ntotal, crc, who.rstrip(b"\0").decode(errors="replace"), trained
+        return generation, ntotal, crc, who.rstrip(b"\0").decode(errors="replace"), trained, tuned, size
 
     @classmethod
     def load(cls, path: Path, dim: int, owner: str) -> tuple[VectorIndex, int]:
         """(index, catalog generation) from a saved file; ValueError when damaged, foreign or of another size."""
-        generation, ntotal, crc, who, trained = cls.read_header(path)
+        generation, ntotal, crc, who, trained, tuned, header = cls.read_header(path)
         if who != owner:
             raise ValueError("it belongs to another library")
         with open(path, "rb") as f:
-            f.seek(_HEADER)
+            f.seek(header)
             if trained == 0:  # flat: small, read whole
                 data = np.frombuffer(f.read(), dtype=np.uint8)
                 if zlib.crc32(data) != crc:
@@ -257,7 +341,7 @@ class VectorIndex:
                     got = zlib.crc32(block, got)
                 if got != crc:
                     raise ValueError("its checksum does not match (damaged bytes)")
-                f.seek(_HEADER)
+                f.seek(header)
                 reader = faiss.PyCallbackIOReader(f.read, _IO_BLOCK)
             try:
                 index = faiss.deserialize_index(data) if reader is None else faiss.read_index(reader)
@@ -267,4 +351,43 @@ class VectorIndex:
             raise ValueError(f"index has dimension {index.d}, the library {dim}")
         if index.ntotal != ntotal:
             raise ValueError(f"it holds {index.ntotal} vectors, its header says {ntotal}")
-        return cls(dim, index, trained_size=trained), generation
+        vectors = cls(dim, index, trained_size=trained)
+        if tuned:
+            vectors.set_nprobe(tuned)
+        return vectors, generation
+
+
+def text_like(photos: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """`count` unit vectors as far from the library as text queries are: photo vectors pulled to TEXT_COSINE of
+    their photo by a random direction orthogonal to it (their neighbours, like a text query's, spread over many
+    inverted lists)."""
+    if not len(photos):
+        return np.empty((0, photos.shape[1] if photos.ndim == 2 else 0), np.float32)
+    rng = np.random.default_rng(seed)
+    base = photos[rng.choice(len(photos), min(count, len(photos)), replace=False)].astype(np.float32)
+    base /= np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-12)
+    r = rng.standard_normal(base.shape).astype(np.float32)
+    r -= (r * base).sum(1, keepdims=True) * base
+    r /= np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
+    return (TEXT_COSINE * base + math.sqrt(1 - TEXT_COSINE**2) * r).astype(np.float32)
+
+
+class TopK:
+    """The exact top k ids of a few queries, kept up to date as vectors stream past (for `VectorIndex.tune`)."""
+
+    def __init__(self, queries: np.ndarray, k: int = 10):
+        self.queries = queries
+        self.k = k
+        self.scores = np.full((len(queries), k), -np.inf, np.float32)
+        self.ids = np.full((len(queries), k), -1, np.int64)
+
+    def update(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if not len(ids) or not len(self.queries):
+            return
+        sc = self.queries @ np.asarray(vectors, np.float32).T
+        both = np.concatenate([self.scores, sc], axis=1)
+        both_ids = np.concatenate([self.ids, np.broadcast_to(np.asarray(ids, np.int64), sc.shape)], axis=1)
+        k = min(self.k, both.shape[1])
+        top = np.argpartition(-both, k - 1, axis=1)[:, :k]
+        self.scores = np.take_along_axis(both, top, 1)
+        self.ids = np.take_along_axis(both_ids, top, 1)

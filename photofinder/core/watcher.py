@@ -1,11 +1,14 @@
 """Watched folders: a library that follows its folders by itself.
 
-File-system events (watchdog: inotify, FSEvents, ReadDirectoryChangesW) mark the library dirty; once the
-folders have been quiet for `debounce` seconds (or at the latest `max_delay` after the first event, so a
-2,000-photo card import becomes a few batches, not 2,000 runs), an ordinary index run brings the library up to
-date: new and edited photos are encoded, moved and renamed ones reuse their vectors (hashing, no model),
-deleted ones leave. A periodic rescan is the safety net for network drives and missed events. Folders that
-are unplugged are watched again when they come back. One run at a time holds the library's lock; when another
+File-system events (watchdog: inotify, FSEvents, ReadDirectoryChangesW) that can change a photo (created,
+written and closed, modified, moved, deleted; never opened, read or closed without a write: an image viewer,
+a backup or the app's own thumbnails read photos all day) collect the paths they name; once the folders have
+been quiet for `debounce` seconds (or at the latest `max_delay` after the first event, so a 2,000-photo card
+import becomes a few batches, not 2,000 runs), an index run over those paths alone (a file, or a folder that was
+added, moved or deleted: Indexer.run(paths=...)) brings the library up to date: new and edited photos are
+encoded, moved and renamed ones reuse their vectors (hashing, no model), deleted ones leave. A periodic full
+rescan is the safety net for network drives and missed events. Folders that are unplugged are watched again
+when they come back (a full scan of that folder). One run at a time holds the library's lock; when another
 process holds it, the watcher tries again later.
 """
 
@@ -25,6 +28,11 @@ from .indexer import CancelToken, Indexer, IndexReport
 from .library import Library
 
 log = logging.getLogger(__name__)
+
+# What can change a photo. "modified" is a write in progress (and the only sign of one where the platform has
+# no close event); "opened", "closed_no_write" and reads are not changes.
+CHANGE_EVENTS = frozenset({"created", "deleted", "moved", "modified", "closed"})
+MAX_PATHS = 20_000  # more changed paths than this in one batch: one full scan is cheaper than following each
 
 
 @dataclass
@@ -62,6 +70,7 @@ class LibraryWatcher:
         self.index_on_start = index_on_start
         self._wake = threading.Condition()
         self._events = 0
+        self._paths: set[str] | None = set()  # what the pending events named (None: scan every folder)
         self._first_event: float | None = None
         self._last_event = 0.0
         self._stopping = False
@@ -100,15 +109,27 @@ class LibraryWatcher:
 
     # -- events --------------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
+        kind = getattr(event, "event_type", "")
+        if kind not in CHANGE_EVENTS or (event.is_directory and kind in ("modified", "closed")):
+            return  # a read, or a folder's own time changing: its entries' events say what changed
         paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
         paths = [os.fsdecode(p) for p in paths if p]
-        if not any(event.is_directory or is_photo_name(os.path.basename(p)) for p in paths):
-            return  # a text file, a sidecar, our own nothing: not a photo
-        if any(os.path.basename(p).startswith(".") for p in paths):
-            return  # hidden files and a download's temporary name
+        # each side of a move on its own: a download's hidden temporary renamed to its photo's name counts
+        paths = [
+            p
+            for p in paths
+            if not os.path.basename(p).startswith(".")
+            and (event.is_directory or is_photo_name(os.path.basename(p)))
+        ]
+        if not paths:
+            return  # a text file, a sidecar, a hidden file: not a photo
         with self._wake:
             now = time.monotonic()
             self._events += 1
+            if self._paths is not None:
+                self._paths.update(paths)
+                if len(self._paths) > MAX_PATHS:
+                    self._paths = None
             self._last_event = now
             if self._first_event is None:
                 self._first_event = now
@@ -116,10 +137,21 @@ class LibraryWatcher:
 
     def _sync_watches(self) -> None:
         """Watch every library folder that exists; forget watches of folders that went away (unplugged)."""
-        from watchdog.events import FileSystemEventHandler
+        from watchdog import events as ev
 
-        handler = FileSystemEventHandler()
+        handler = ev.FileSystemEventHandler()
         handler.on_any_event = self._on_event  # type: ignore[method-assign]
+        # asked of the system itself (inotify): reads, opens and closes without a write are never even reported
+        changes = [
+            ev.FileCreatedEvent,
+            ev.DirCreatedEvent,
+            ev.FileDeletedEvent,
+            ev.DirDeletedEvent,
+            ev.FileMovedEvent,
+            ev.DirMovedEvent,
+            ev.FileModifiedEvent,
+            ev.FileClosedEvent,
+        ]
         try:
             with self.library.open_catalog() as c:
                 folders = c.folders()
@@ -136,7 +168,9 @@ class LibraryWatcher:
         for folder in folders:
             if folder not in self._watched and os.path.isdir(folder):
                 try:
-                    self._watched[folder] = self._observer.schedule(handler, folder, recursive=True)
+                    self._watched[folder] = self._observer.schedule(
+                        handler, folder, recursive=True, event_filter=changes
+                    )
                     if self._observer.is_alive():  # a folder that came back: what changed meanwhile
                         self._on_event(_Marker(folder))
                 except OSError as e:  # out of inotify watches, or it vanished again: the rescan covers it
@@ -180,14 +214,14 @@ class LibraryWatcher:
                 if self._stopping:
                     return
                 events = self._events if due is not None else 0
+                paths = self._paths
                 if due is not None:
-                    self._events, self._first_event = 0, None
+                    self._events, self._first_event, self._paths = 0, None, set()
             if now - last_check >= self.recheck_folders:
                 self._sync_watches()
                 last_check = now
             if due is not None:
-                self._run("changes", events)
-                last_rescan = time.monotonic()
+                self._run("changes", events, paths)
             elif now - last_rescan >= self.rescan_every:
                 self._run("rescan", 0)
                 last_rescan = time.monotonic()
@@ -198,9 +232,12 @@ class LibraryWatcher:
             return None
         return min(self._last_event + self.debounce, self._first_event + self.max_delay)
 
-    def _run(self, reason: str, events: int) -> None:
+    def _run(self, reason: str, events: int, paths: set[str] | None = None) -> None:
+        """An index run: over `paths` for changes (None: every folder), every folder for a start or rescan."""
         try:
-            report = Indexer(self.library, self.embedder).run(cancel=self._cancel)
+            report = Indexer(self.library, self.embedder).run(
+                cancel=self._cancel, paths=paths if reason == "changes" else None
+            )
             self.on_batch(WatchBatch(report, reason, events))
         except (
             LibraryBusyError
@@ -208,6 +245,10 @@ class LibraryWatcher:
             log.info("watch %s: %s", self.library.name, e)
             with self._wake:
                 self._events += events
+                if reason != "changes" or paths is None or self._paths is None:
+                    self._paths = None  # a start or rescan that could not run: the next run scans it all
+                else:
+                    self._paths |= paths
                 now = time.monotonic()
                 self._first_event = self._first_event or now
                 self._last_event = now + 5.0
@@ -221,6 +262,7 @@ class _Marker:
     """A synthetic event: "look at this folder again"."""
 
     is_directory = True
+    event_type = "created"
 
     def __init__(self, path: str):
         self.src_path = path

@@ -181,3 +181,30 @@ def test_int8_at_60_percent_agreement_is_refused(store, photos, tiny_model, monk
     with lib.open_catalog() as c:
         ok, agreement, _how = check_int8(c, tiny_model, sample=20)
     assert agreement == 0.6 and not ok
+
+
+def test_the_tokenizer_read_in_steps_is_the_models_own(tmp_path):
+    """The tokenizer is read in steps (the lock let go between them, so the window never freezes for it): it
+    must give the ids the file itself gives, padded and cut as the text tower wants them."""
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    folder = Path(__file__).resolve().parents[2] / "models" / "tiny-clip"
+    meta = {"max_length": 12, "pad_id": 7, "pad_token": "!"}
+    mine = onnx_encoder._tokenizer(folder, meta)
+    ref = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    ref.enable_truncation(12)
+    ref.enable_padding(pad_id=7, pad_token="!")
+    texts = [
+        "a red circle on a black background",
+        "A Dog, running! 123 t-shirts",
+        "naïve café — ok?",
+        "  spaces   and\ttabs  ",
+        "a very long caption that goes on and on past the model's length limit for sure",
+        "",
+    ]
+    got, want = mine.encode_batch(texts), ref.encode_batch(texts)
+    assert [e.ids for e in got] == [e.ids for e in want]
+    assert [e.attention_mask for e in got] == [e.attention_mask for e in want]
+    assert len({len(e.ids) for e in got}) == 1

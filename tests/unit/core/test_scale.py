@@ -389,3 +389,74 @@ def test_an_index_run_repairs_counts_that_drifted(store, tmp_path, caplog):
         plan(c)
         assert (c.count(), c.count(SKIPPED)) == (30, 1) and "repaired" in caplog.text
         assert c.check_counts()
+
+
+def _folder_ordered_library(store: LibraryStore, folder: Path, n: int) -> Library:
+    """A library stored folder by folder: each run of 100 ids one event, from one of 60 overlapping clusters."""
+    lib = store.create("Ordered")
+    g = np.random.default_rng(21)
+    centres = g.standard_normal((60, DIM)).astype(np.float32)
+    centres = centres / np.linalg.norm(centres, axis=1, keepdims=True) + 0.5  # a shared direction: overlap
+    own = g.integers(0, 60, n // 100 + 1)
+    x = centres[own[np.arange(n) // 100]] + 0.5 * g.standard_normal((n, DIM)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, v in enumerate(x):
+        p = folder / f"e{i // 100:03d}" / f"{i:05d}.jpg"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"x")
+        day = date(2000 + i * 20 // n, 1 + (i // 100) % 12, 1)  # in date order, folder by folder
+        records.append(
+            PhotoRecord(
+                str(p), str(folder), 1, i, f"h{i}", INDEXED, taken=f"{day:%Y:%m:%d} 12:00:00", embedding=v
+            )
+        )
+    with lib.open_catalog() as c:
+        c.add_folder(str(folder))
+        c.bind_model(_Stub.model_id, DIM, _Stub.fingerprint)
+        for k in range(0, n, 500):
+            c.upsert(records[k : k + 500])
+    return lib
+
+
+def test_the_index_is_tuned_until_text_like_queries_find_their_top_10(store, tmp_path, small_flat_max):
+    """Text queries sit far from every photo: the lists a query scans are raised until 99 % of their true top 10
+    is found, the number is kept in the file, and an index from before tuning is trained again."""
+    lib = _folder_ordered_library(store, tmp_path / "photos", 4000)
+    with lib.open_catalog() as c:
+        index = lib.load_vectors(c, save=True)
+        assert index.approximate and index.tuned == index.nprobe > 0
+        assert VectorIndex.read_header(lib.index_path)[5] == index.tuned
+        queries = vectors_mod.text_like(c.embeddings()[1], 100, seed=3)  # others than it was tuned on
+        found = sum(
+            len(set(index.search(q, 10, exact=c.vectors_for)[0].tolist()) & set(_exact_top(c, q, 10)))
+            for q in queries
+        )
+        assert found / (10 * len(queries)) >= 0.98
+
+        index.tuned = 0  # as a file written before tuning reads
+        index.save(lib.index_path, c.generation, c.uuid)
+        again = lib.load_vectors(c, save=True)
+        assert again.tuned > 0 and VectorIndex.read_header(lib.index_path)[5] == again.tuned
+
+
+@pytest.mark.xfail(reason="new, fails on this 4,000-photo fixture; not yet diagnosed (issue 18 work in progress)")
+def test_a_filter_finds_its_own_top_50_however_few_photos_it_allows(store, tmp_path, small_flat_max):
+    """A year's photos are one stretch of folders, in lists far from the query: they are still found, and never
+    read from the catalog photo by photo."""
+    lib = _folder_ordered_library(store, tmp_path / "photos", 4000)
+    with lib.open_catalog() as c:
+        lib.load_vectors(c, save=True)
+        queries = vectors_mod.text_like(c.embeddings()[1], 30, seed=4)
+    with Searcher(lib, _Stub()) as s:  # type: ignore[arg-type]
+        for years in ((2003, 2003), (2004, 2007), (2001, 2014)):
+            f = Filters(after=date(years[0], 1, 1), before=date(years[1], 12, 31))
+            allowed = s.allowed_ids(f)
+            assert 0 < len(allowed) < 4000
+            ids, vecs = s._catalog.vectors_for(allowed.tolist())
+            hits = 0
+            for q in queries:
+                want = set(ids[np.argsort(-(vecs @ q))[:50]].tolist())
+                hits += len(want & {r.id for r in s.by_vector(q, 50, allowed=allowed)})
+            assert hits / (len(queries) * min(50, len(allowed))) >= 0.98, years

@@ -106,3 +106,123 @@ def test_an_unplugged_folder_is_watched_again_when_it_is_back(store, tmp_path, c
         batches.wait_until(lambda: _count(lib) == len(kinds) + 1)
     finally:
         w.stop()
+
+
+def _changes(batches):
+    return [b for b in batches.items if b.reason == "changes"]
+
+
+def _paths(lib, folder):
+    with lib.open_catalog() as c:
+        return {os.fsdecode(p) for p in c.file_stamps(str(folder))}
+
+
+def test_reading_photos_starts_no_run(store, photos, counting):
+    """Image viewers, backups and the app's own thumbnails read photos all day: none of that is a change."""
+    from PIL import Image
+
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=1, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: len(batches.items) >= 1)  # the start-up pass
+        for p in sorted(kinds):
+            with open(p, "rb") as f:  # cat
+                f.read()
+            with Image.open(p) as im:  # a viewer
+                im.load()
+            os.stat(p)
+        batches.changed.wait(1.5)  # several debounce periods
+    finally:
+        w.stop()
+    assert _changes(batches) == []
+
+
+def test_a_run_looks_at_what_changed_not_at_the_whole_library(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=2, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        (folder / "trip").mkdir()
+        draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(9)).save(
+            folder / "trip" / "a.jpg"
+        )
+        batches.wait_until(lambda: _count(lib) == len(kinds) + 1)
+    finally:
+        w.stop()
+    runs = _changes(batches)
+    assert sum(b.report.indexed for b in runs) == 1
+    assert sum(b.report.unchanged for b in runs) == 0  # the other 40 photos were not even compared
+
+
+def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, counting):
+    """Debounce: photos arriving a few tenths of a second apart are one run, not one run each."""
+    import time
+
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1.0, max_delay=20, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        for i in range(4):
+            draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
+                folder / f"n{i}.jpg"
+            )
+            time.sleep(0.3)
+        batches.wait_until(lambda: _count(lib) == len(kinds) + 4)
+    finally:
+        w.stop()
+    assert len(_changes(batches)) == 1, [b.events for b in _changes(batches)]
+
+
+def test_a_steady_stream_of_changes_is_indexed_before_it_ends(store, photos, counting):
+    """Maximum delay: a camera copying a photo every 0.3 s never leaves a quiet second, yet its photos appear."""
+    import time
+
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1.0, max_delay=1.5, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        for i in range(15):  # 4.5 s, never 1 s quiet
+            draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
+                folder / f"s{i}.jpg"
+            )
+            time.sleep(0.3)
+        during = len(_changes(batches))
+        batches.wait_until(lambda: _count(lib) == len(kinds) + 15)
+    finally:
+        w.stop()
+    assert during >= 1  # a run came while the stream went on
+
+
+def test_a_moved_photo_is_found_at_its_new_place(store, photos, counting):
+    folder, kinds = photos
+    lib = new_library(store, folder)
+    batches = Batches()
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=2, rescan_every=3600)
+    w.start()
+    try:
+        batches.wait_until(lambda: _count(lib) == len(kinds))
+        counting.images = 0
+        first, second = sorted(kinds)[:2]
+        (folder / "kept").mkdir()
+        os.rename(first, folder / "kept" / "moved.jpg")  # into a new subfolder
+        os.rename(second, folder / "renamed.jpg")  # renamed in place
+        new = {str(folder / "kept" / "moved.jpg"), str(folder / "renamed.jpg")}
+        batches.wait_until(
+            lambda: new <= _paths(lib, folder) and str(first) not in _paths(lib, folder), timeout=10
+        )
+    finally:
+        w.stop()
+    assert str(second) not in _paths(lib, folder) and _count(lib) == len(kinds)
+    assert counting.images == 0  # moved, not new: their vectors were reused
