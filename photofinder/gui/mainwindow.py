@@ -9,11 +9,12 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
-    QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -57,23 +58,27 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
-        bar = QToolBar("Main")
-        bar.setMovable(False)
-        bar.setObjectName("main-toolbar")
-        self.addToolBar(bar)
+        top = QWidget()
+        top.setObjectName("top-bar")
+        row = QHBoxLayout(top)
+        row.setContentsMargins(6, 4, 6, 4)
         self.library_box = QComboBox()
-        self.library_box.setMinimumWidth(160)
+        self.library_box.setMinimumWidth(90)
+        self.library_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.library_box.setMinimumContentsLength(6)
         self.library_box.setToolTip("Library")
-        bar.addWidget(self.library_box)
+        self.library_box.setAccessibleName("Library")
+        row.addWidget(self.library_box)
         self.add_folder_action = QAction("Add folder…", self)
         self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
-        bar.addAction(self.add_folder_action)
-        bar.addSeparator()
-        self.search_bar = QueryBar()
-        bar.addWidget(self.search_bar)
+        self.add_folder_button = _tool_button(self.add_folder_action, "Add a folder of photos")
+        row.addWidget(self.add_folder_button)
+        self.search_bar = QueryBar()  # not a toolbar item: it is never moved into an overflow menu
+        row.addWidget(self.search_bar, 1)
         self.filters = FilterDock(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.filters)
-        bar.addAction(self.filters.toggleViewAction())
+        self.filters_button = _tool_button(self.filters.toggleViewAction(), "Show or hide the filters")
+        row.addWidget(self.filters_button)
         self.empty_page = EmptyPage()
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
@@ -88,6 +93,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addWidget(top)
         lay.addWidget(self.results_bar)
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.progress)
@@ -249,3 +255,12 @@ class MainWindow(QMainWindow):
         self.search_bar.shutdown()
         self.preview.shutdown()
         super().closeEvent(event)
+
+
+def _tool_button(action: QAction, name: str) -> QToolButton:
+    b = QToolButton()
+    b.setDefaultAction(action)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    b.setAccessibleName(name)
+    b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return b
