@@ -46,6 +46,16 @@ class Page:
     text: str = ""
 
 
+def model_loading_text(model: str, why: str) -> str:
+    """“Loading the model clip-vit-base-patch32 to understand your search (once per session: a few seconds, up to
+    a minute on a slow disk)…”."""
+    name = model.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1] or model
+    return (
+        f"Loading the model {name} {why} — once per session, usually a few seconds "
+        "(up to a minute on a slow disk)…"
+    )
+
+
 def format_duration(seconds: float) -> str:
     s = round(seconds)
     if s < 60:
@@ -544,6 +554,7 @@ class AppController(QObject):
     pageChanged = Signal(object)  # Page
     statusChanged = Signal(str)
     notice = Signal(str, int)  # a passing status-bar message and for how long (ms; 0: until the next)
+    busy = Signal(str, str)  # what runs ("search", "model", "index") and what to say about it; "": it ended
     problem = Signal(str)  # an error the user must be told (a dialog)
     modelProblem = Signal(str)  # the model can't be had: the window may offer `use_model_folder`
 
@@ -592,13 +603,15 @@ class AppController(QObject):
         ix.started.connect(self._on_index_started)
         ix.finished.connect(self._on_index_finished)
         ix.failed.connect(self._on_index_failed)
-        ix.modelLoading.connect(self._on_model_loading)
+        ix.modelLoading.connect(self._on_index_model_loading)
         q.pageChanged.connect(self._show)
         q.statusExtra.connect(self._update_status)
         q.searching.connect(self._on_searching)
         q.answered.connect(self._on_answered)
         q.modelProblem.connect(self._on_query_model_problem)
-        self.searches.modelLoading.connect(self._on_model_loading)
+        self.searches.modelLoading.connect(self._on_search_model_loading)
+        ix.started.connect(self._on_index_busy)
+        ix.progress.connect(self._on_index_progress)
         self.pool.unloaded.connect(self.searches.forget_libraries)  # searchers hold the models too
 
     # Slots are methods, not lambdas: a lambda slot that returns a bool (an emit, an `and`) trips a PySide
@@ -624,13 +637,27 @@ class AppController(QObject):
 
     def _on_searching(self) -> None:
         self._waiting = True
-        self.notice.emit("Searching…", 0)
+        self.busy.emit("search", "Searching…")
 
     def _on_answered(self) -> None:
-        if self._waiting:  # only what the query put there: a browse page must not wipe a watcher's notice
+        if self._waiting:
             self._waiting = False
-            self.notice.emit("", 0)
+            self.busy.emit("search", "")
+            self.busy.emit("model", "")
         self._update_status(self._extra)  # the model may have loaded: its device and runtime are known now
+
+    def _on_index_busy(self, rebuild: bool) -> None:
+        self.busy.emit(
+            "index", "Re-indexing with the new model…" if rebuild else "Indexing: looking for photos…"
+        )
+
+    def _on_index_progress(self, p: Any) -> None:
+        if p.phase == "indexing":
+            self.busy.emit("model", "")  # the model is loaded once photos go through it
+            verb = "Re-indexing" if self.indexing.rebuilding else "Indexing"
+            self.busy.emit("index", f"{verb} {p.done:,} of {p.total:,} photos…")
+        elif p.phase == "scanning":
+            self.busy.emit("index", f"Indexing: looking for photos… {p.done:,} found")
 
     def _on_query_model_problem(self, message: str) -> None:
         self._model_problem(message, self.query.rerun)
@@ -664,6 +691,8 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:
+        self.busy.emit("index", "")
+        self.busy.emit("model", "")
         if report.rebuilt:
             self.searches.forget_libraries()  # their searchers hold the old model
         self.libraries.refresh_summary()
@@ -674,6 +703,8 @@ class AppController(QObject):
 
     @Slot(str, str)
     def _on_index_failed(self, message: str, kind: str) -> None:
+        self.busy.emit("index", "")
+        self.busy.emit("model", "")
         self.libraries.refresh_summary()
         if kind == MODEL and not self.indexing.closing:
             self._model_problem(message, lambda: self.indexing.start([]))
@@ -734,9 +765,12 @@ class AppController(QObject):
         if retry is not None:
             retry()
 
-    def _on_model_loading(self, model: str) -> None:
+    def _on_search_model_loading(self, model: str) -> None:
         self._waiting = True
-        self.notice.emit(f"Loading the model {model}…", 0)
+        self.busy.emit("model", model_loading_text(model, "to understand your search"))
+
+    def _on_index_model_loading(self, model: str) -> None:
+        self.busy.emit("model", model_loading_text(model, "to look at the photos"))
 
     def settings_changed(self, model: str, device: str, runtime: str | None = None) -> None:
         """Settings were edited; `model`, `device` and `runtime` are the values before."""

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import fileurls
-from .controllers import AppController, Page
+from .controllers import AppController, Page, model_loading_text
 from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
 from .dropzone import DropZone
@@ -34,6 +33,7 @@ from .results import ResultsModel, ResultsView
 from .resultsbar import ResultsBar
 from .searching import Found, SearchRequest
 from .settings import AppSettings
+from .statusarea import StatusArea
 from .widgets import EmptyPage, MessagePage, ProgressPanel
 
 
@@ -98,10 +98,11 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.progress)
         self.setCentralWidget(central)
-        self.status = QLabel()
         self.details = DetailsLine()
-        self.statusBar().addPermanentWidget(self.details)
-        self.statusBar().addPermanentWidget(self.status, 1)
+        self.status_area = StatusArea(self.details)
+        self.activity, self.status = self.status_area.activity, self.status_area.summary
+        self.statusBar().addPermanentWidget(self.status_area, 1)  # showMessage is never used: it hid nothing
+        self.statusBar().setSizeGripEnabled(False)
         self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
         self.downloads = DownloadPrompt(self, self.app.pool)
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self.drops.searchImage.connect(self.search_bar.add_image)
         self.drops.findSimilar.connect(self.find_similar)
         self.drops.message.connect(lambda text: self._show(Page("message", text)))
-        self.drops.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.drops.notice.connect(lambda text: self.activity.notice(text, 4000))
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.showSkipped.connect(lib.show_skipped)
         ix.started.connect(self.progress.start)
@@ -146,7 +147,9 @@ class MainWindow(QMainWindow):
         app.care.notice.connect(
             lambda n: self.progress.show_notice(n.text, n.action, n.error), Qt.ConnectionType.QueuedConnection
         )
-        ix.modelLoading.connect(lambda _: self.progress.label.setText("Loading the model…"))
+        ix.modelLoading.connect(
+            lambda m: self.progress.label.setText(model_loading_text(m, "to look at the photos"))
+        )
         for sig in (ix.finished, ix.failed, q.answered):
             sig.connect(self.downloads.close)
         lib.listChanged.connect(self._on_library_list)
@@ -157,7 +160,8 @@ class MainWindow(QMainWindow):
         self.view.showCopies.connect(self.results.show_copies)
         app.pageChanged.connect(self._show)
         app.statusChanged.connect(self.status.setText)
-        app.notice.connect(self.statusBar().showMessage)  # an empty text clears it
+        app.notice.connect(self.activity.notice)  # an empty text clears it
+        app.busy.connect(self.activity.set_busy)
         app.problem.connect(self._on_problem)
         app.modelProblem.connect(self._on_model_problem)
         app.pool.downloadProgress.connect(self.downloads.progress)
