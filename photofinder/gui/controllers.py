@@ -237,6 +237,7 @@ class QueryController(QObject):
     statusExtra = Signal(str)  # what the grid shows, for the status line
     matchesChanged = Signal(object)  # MatchCount of the query shown, None when there is none
     searching = Signal()
+    browsing = Signal()  # a browse's first page was asked for
     answered = Signal()  # a query came back (or failed)
     modelProblem = Signal(str)
 
@@ -331,6 +332,7 @@ class QueryController(QObject):
         self.last_request = self.searches.search(
             lib, "browse", None, PAGE, self.settings.model, "all photos", self.settings.hide_duplicates
         )
+        self.browsing.emit()
 
     def fetch_more(self) -> None:
         """The grid scrolled to the end of what a browse loaded: ask for the next page."""
@@ -577,7 +579,9 @@ class AppController(QObject):
         self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
         self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
         self.care = LibraryCare(self.libraries, self.indexing, settings)
-        self.page = Page("empty")
+        # Nothing said yet: "Add a folder" is shown only once the library is known to have none (it flashed for
+        # seconds at every start while the first page of a library, with duplicates hidden, was on its way).
+        self.page = Page("message")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
         self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
@@ -607,6 +611,7 @@ class AppController(QObject):
         q.pageChanged.connect(self._show)
         q.statusExtra.connect(self._update_status)
         q.searching.connect(self._on_searching)
+        q.browsing.connect(self._on_browsing)
         q.answered.connect(self._on_answered)
         q.modelProblem.connect(self._on_query_model_problem)
         self.searches.modelLoading.connect(self._on_search_model_loading)
@@ -638,6 +643,11 @@ class AppController(QObject):
     def _on_searching(self) -> None:
         self._waiting = True
         self.busy.emit("search", "Searching…")
+
+    def _on_browsing(self) -> None:
+        self._waiting = True
+        hiding = " (grouping duplicates)" if self.settings.hide_duplicates else ""
+        self.busy.emit("search", f"Loading the photos{hiding}…")
 
     def _on_answered(self) -> None:
         if self._waiting:

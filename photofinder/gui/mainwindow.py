@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         for w in (self.empty_page, self.view, self.message):
             self.pages.addWidget(w)
+        self.pages.setCurrentWidget(self.message)  # blank until the library says what it holds
         self.progress = ProgressPanel()
         self.results_bar = ResultsBar()
         central = QWidget()
