@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
 from ..core.indexer import IndexReport
@@ -553,6 +553,8 @@ class IndexingFlow(QObject):
 class AppController(QObject):
     """The parts wired together, plus what spans them: status line, page shown, model problems, shutdown."""
 
+    LANDED_MS = 1500
+
     pageChanged = Signal(object)  # Page
     statusChanged = Signal(str)
     notice = Signal(str, int)  # a passing status-bar message and for how long (ms; 0: until the next)
@@ -584,11 +586,18 @@ class AppController(QObject):
         self.page = Page("message")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
+        self._quiet_browse = False
         self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
         # The window says whether its grid shows its top rows: a watcher's new photos are not pushed into a
         # browse the user is scrolling through further down (the grid would jump back to page one).
         self.grid_at_top: Callable[[], bool] = lambda: True
         self._browse_behind = False  # new photos arrived while the user looked further down
+        # While indexing, what the batches committed is shown every so often: the status count, the filters'
+        # counts and (browsing, at the top of the grid) the photos themselves.
+        self._landed = QTimer(self)
+        self._landed.setSingleShot(True)
+        self._landed.setInterval(self.LANDED_MS)
+        self._landed.timeout.connect(self._show_landed)
         self._wire()
 
     def _wire(self) -> None:
@@ -644,7 +653,21 @@ class AppController(QObject):
         self._waiting = True
         self.busy.emit("search", "Searching…")
 
+    def _show_landed(self) -> None:
+        if not self.indexing.running or self.indexing.rebuilding:  # a rebuild changes nothing until it ends
+            return
+        self.libraries.refresh_summary()  # the status line and the filters follow
+        r = self.query.last_request
+        if (r is None or r.kind == "browse") and self.grid_at_top():
+            self._quiet_browse = True
+            try:
+                self.query.browse()
+            finally:
+                self._quiet_browse = False
+
     def _on_browsing(self) -> None:
+        if self._quiet_browse:  # the grid filling in while indexing: no busy line each time
+            return
         self._waiting = True
         hiding = " (grouping duplicates)" if self.settings.hide_duplicates else ""
         self.busy.emit("search", f"Loading the photos{hiding}…")
@@ -662,6 +685,8 @@ class AppController(QObject):
         )
 
     def _on_index_progress(self, p: Any) -> None:
+        if p.phase == "indexing" and not self._landed.isActive():
+            self._landed.start()
         if p.phase == "indexing":
             self.busy.emit("model", "")  # the model is loaded once photos go through it
             verb = "Re-indexing" if self.indexing.rebuilding else "Indexing"

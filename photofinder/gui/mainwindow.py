@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
             self.library_box.setCurrentText(library.name)  # type: ignore[attr-defined]
         self.search_bar.clear()
         self.filters.panel.reset()
+        self.details.show_result(None)  # nothing of the other library stays on screen
+        if not self.app.indexing.running:
+            self.progress.hide()  # its "Indexing done" was about the other library
+        self.activity.notice("")
 
     # -- indexing and searching ----------------------------------------------------------------------------
     def choose_folder(self) -> None:
