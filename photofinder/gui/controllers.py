@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
 from ..core.indexer import IndexReport
@@ -44,6 +44,16 @@ class Page:
 
     kind: str
     text: str = ""
+
+
+def model_loading_text(model: str, why: str) -> str:
+    """“Loading the model clip-vit-base-patch32 to understand your search (once per session: a few seconds, up to
+    a minute on a slow disk)…”."""
+    name = model.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1] or model
+    return (
+        f"Loading the model {name} {why} — once per session, usually a few seconds "
+        "(up to a minute on a slow disk)…"
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -227,6 +237,7 @@ class QueryController(QObject):
     statusExtra = Signal(str)  # what the grid shows, for the status line
     matchesChanged = Signal(object)  # MatchCount of the query shown, None when there is none
     searching = Signal()
+    browsing = Signal()  # a browse's first page was asked for
     answered = Signal()  # a query came back (or failed)
     modelProblem = Signal(str)
 
@@ -321,6 +332,7 @@ class QueryController(QObject):
         self.last_request = self.searches.search(
             lib, "browse", None, PAGE, self.settings.model, "all photos", self.settings.hide_duplicates
         )
+        self.browsing.emit()
 
     def fetch_more(self) -> None:
         """The grid scrolled to the end of what a browse loaded: ask for the next page."""
@@ -541,9 +553,12 @@ class IndexingFlow(QObject):
 class AppController(QObject):
     """The parts wired together, plus what spans them: status line, page shown, model problems, shutdown."""
 
+    LANDED_MS = 1500
+
     pageChanged = Signal(object)  # Page
     statusChanged = Signal(str)
     notice = Signal(str, int)  # a passing status-bar message and for how long (ms; 0: until the next)
+    busy = Signal(str, str)  # what runs ("search", "model", "index") and what to say about it; "": it ended
     problem = Signal(str)  # an error the user must be told (a dialog)
     modelProblem = Signal(str)  # the model can't be had: the window may offer `use_model_folder`
 
@@ -566,14 +581,23 @@ class AppController(QObject):
         self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
         self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
         self.care = LibraryCare(self.libraries, self.indexing, settings)
-        self.page = Page("empty")
+        # Nothing said yet: "Add a folder" is shown only once the library is known to have none (it flashed for
+        # seconds at every start while the first page of a library, with duplicates hidden, was on its way).
+        self.page = Page("message")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
+        self._quiet_browse = False
         self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
         # The window says whether its grid shows its top rows: a watcher's new photos are not pushed into a
         # browse the user is scrolling through further down (the grid would jump back to page one).
         self.grid_at_top: Callable[[], bool] = lambda: True
         self._browse_behind = False  # new photos arrived while the user looked further down
+        # While indexing, what the batches committed is shown every so often: the status count, the filters'
+        # counts and (browsing, at the top of the grid) the photos themselves.
+        self._landed = QTimer(self)
+        self._landed.setSingleShot(True)
+        self._landed.setInterval(self.LANDED_MS)
+        self._landed.timeout.connect(self._show_landed)
         self._wire()
 
     def _wire(self) -> None:
@@ -592,13 +616,16 @@ class AppController(QObject):
         ix.started.connect(self._on_index_started)
         ix.finished.connect(self._on_index_finished)
         ix.failed.connect(self._on_index_failed)
-        ix.modelLoading.connect(self._on_model_loading)
+        ix.modelLoading.connect(self._on_index_model_loading)
         q.pageChanged.connect(self._show)
         q.statusExtra.connect(self._update_status)
         q.searching.connect(self._on_searching)
+        q.browsing.connect(self._on_browsing)
         q.answered.connect(self._on_answered)
         q.modelProblem.connect(self._on_query_model_problem)
-        self.searches.modelLoading.connect(self._on_model_loading)
+        self.searches.modelLoading.connect(self._on_search_model_loading)
+        ix.started.connect(self._on_index_busy)
+        ix.progress.connect(self._on_index_progress)
         self.pool.unloaded.connect(self.searches.forget_libraries)  # searchers hold the models too
 
     # Slots are methods, not lambdas: a lambda slot that returns a bool (an emit, an `and`) trips a PySide
@@ -624,13 +651,48 @@ class AppController(QObject):
 
     def _on_searching(self) -> None:
         self._waiting = True
-        self.notice.emit("Searching…", 0)
+        self.busy.emit("search", "Searching…")
+
+    def _show_landed(self) -> None:
+        if not self.indexing.running or self.indexing.rebuilding:  # a rebuild changes nothing until it ends
+            return
+        self.libraries.refresh_summary()  # the status line and the filters follow
+        r = self.query.last_request
+        if (r is None or r.kind == "browse") and self.grid_at_top():
+            self._quiet_browse = True
+            try:
+                self.query.browse()
+            finally:
+                self._quiet_browse = False
+
+    def _on_browsing(self) -> None:
+        if self._quiet_browse:  # the grid filling in while indexing: no busy line each time
+            return
+        self._waiting = True
+        hiding = " (grouping duplicates)" if self.settings.hide_duplicates else ""
+        self.busy.emit("search", f"Loading the photos{hiding}…")
 
     def _on_answered(self) -> None:
-        if self._waiting:  # only what the query put there: a browse page must not wipe a watcher's notice
+        if self._waiting:
             self._waiting = False
-            self.notice.emit("", 0)
+            self.busy.emit("search", "")
+            self.busy.emit("model", "")
         self._update_status(self._extra)  # the model may have loaded: its device and runtime are known now
+
+    def _on_index_busy(self, rebuild: bool) -> None:
+        self.busy.emit(
+            "index", "Re-indexing with the new model…" if rebuild else "Indexing: looking for photos…"
+        )
+
+    def _on_index_progress(self, p: Any) -> None:
+        if p.phase == "indexing" and not self._landed.isActive():
+            self._landed.start()
+        if p.phase == "indexing":
+            self.busy.emit("model", "")  # the model is loaded once photos go through it
+            verb = "Re-indexing" if self.indexing.rebuilding else "Indexing"
+            self.busy.emit("index", f"{verb} {p.done:,} of {p.total:,} photos…")
+        elif p.phase == "scanning":
+            self.busy.emit("index", f"Indexing: looking for photos… {p.done:,} found")
 
     def _on_query_model_problem(self, message: str) -> None:
         self._model_problem(message, self.query.rerun)
@@ -664,6 +726,8 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:
+        self.busy.emit("index", "")
+        self.busy.emit("model", "")
         if report.rebuilt:
             self.searches.forget_libraries()  # their searchers hold the old model
         self.libraries.refresh_summary()
@@ -674,6 +738,8 @@ class AppController(QObject):
 
     @Slot(str, str)
     def _on_index_failed(self, message: str, kind: str) -> None:
+        self.busy.emit("index", "")
+        self.busy.emit("model", "")
         self.libraries.refresh_summary()
         if kind == MODEL and not self.indexing.closing:
             self._model_problem(message, lambda: self.indexing.start([]))
@@ -734,9 +800,12 @@ class AppController(QObject):
         if retry is not None:
             retry()
 
-    def _on_model_loading(self, model: str) -> None:
+    def _on_search_model_loading(self, model: str) -> None:
         self._waiting = True
-        self.notice.emit(f"Loading the model {model}…", 0)
+        self.busy.emit("model", model_loading_text(model, "to understand your search"))
+
+    def _on_index_model_loading(self, model: str) -> None:
+        self.busy.emit("model", model_loading_text(model, "to look at the photos"))
 
     def settings_changed(self, model: str, device: str, runtime: str | None = None) -> None:
         """Settings were edited; `model`, `device` and `runtime` are the values before."""

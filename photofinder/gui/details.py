@@ -5,12 +5,13 @@ Used by the grid's tooltip, the details line in the status bar and the preview's
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QLabel
+from PySide6.QtCore import QModelIndex
+from PySide6.QtWidgets import QAbstractItemView
 
 from ..core.paths import display_path
 from ..core.search import SearchResult
 from .fileurls import shown_name
+from .statusarea import ElidedLabel
 
 
 def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:
@@ -29,20 +30,17 @@ def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:
     return " · ".join(parts)
 
 
-class DetailsLine(QLabel):
-    """The selected (or hovered) result's details, in the status bar."""
-
-    WIDTH = 560  # at most: the library's status line keeps the rest
+class DetailsLine(ElidedLabel):
+    """The selected result's details, in the status area (elided there; the tooltip has the whole line)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setStyleSheet("color: gray")
-        self.setMaximumWidth(self.WIDTH)
+        self.setAccessibleName("Selected photo")
 
     def show_result(self, r: SearchResult | None) -> None:
         full = "" if r is None else describe(r)
         self.setToolTip(full)
-        self.setText(self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight, self.WIDTH - 8))
+        self.setText(full)
 
     def follow(self, view: QAbstractItemView) -> None:
         """Describe the view's current result as the user moves through the grid."""

@@ -477,7 +477,7 @@ class FilterDock(QDockWidget):
         )
         self.panel = FilterPanel()
         self.setWidget(self.panel)
-        self.setMinimumWidth(230)
+        self.setMinimumWidth(210)
         self.toggleViewAction().setText("Filters")
         self.toggleViewAction().setToolTip("Show or hide the filters (folder, date, type, orientation, size)")
 

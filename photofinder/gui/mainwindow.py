@@ -9,17 +9,17 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QLabel,
+    QHBoxLayout,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
-    QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from . import fileurls
-from .controllers import AppController, Page
+from .controllers import AppController, Page, model_loading_text
 from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
 from .dropzone import DropZone
@@ -33,6 +33,7 @@ from .results import ResultsModel, ResultsView
 from .resultsbar import ResultsBar
 from .searching import Found, SearchRequest
 from .settings import AppSettings
+from .statusarea import StatusArea
 from .widgets import EmptyPage, MessagePage, ProgressPanel
 
 
@@ -57,23 +58,27 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------------------------------
     def _build(self) -> None:
-        bar = QToolBar("Main")
-        bar.setMovable(False)
-        bar.setObjectName("main-toolbar")
-        self.addToolBar(bar)
+        top = QWidget()
+        top.setObjectName("top-bar")
+        row = QHBoxLayout(top)
+        row.setContentsMargins(6, 4, 6, 4)
         self.library_box = QComboBox()
-        self.library_box.setMinimumWidth(160)
+        self.library_box.setMinimumWidth(90)
+        self.library_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.library_box.setMinimumContentsLength(6)
         self.library_box.setToolTip("Library")
-        bar.addWidget(self.library_box)
+        self.library_box.setAccessibleName("Library")
+        row.addWidget(self.library_box)
         self.add_folder_action = QAction("Add folder…", self)
         self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
-        bar.addAction(self.add_folder_action)
-        bar.addSeparator()
-        self.search_bar = QueryBar()
-        bar.addWidget(self.search_bar)
+        self.add_folder_button = _tool_button(self.add_folder_action, "Add a folder of photos")
+        row.addWidget(self.add_folder_button)
+        self.search_bar = QueryBar()  # not a toolbar item: it is never moved into an overflow menu
+        row.addWidget(self.search_bar, 1)
         self.filters = FilterDock(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.filters)
-        bar.addAction(self.filters.toggleViewAction())
+        self.filters_button = _tool_button(self.filters.toggleViewAction(), "Show or hide the filters")
+        row.addWidget(self.filters_button)
         self.empty_page = EmptyPage()
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
@@ -82,20 +87,23 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         for w in (self.empty_page, self.view, self.message):
             self.pages.addWidget(w)
+        self.pages.setCurrentWidget(self.message)  # blank until the library says what it holds
         self.progress = ProgressPanel()
         self.results_bar = ResultsBar()
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        lay.addWidget(top)
         lay.addWidget(self.results_bar)
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.progress)
         self.setCentralWidget(central)
-        self.status = QLabel()
         self.details = DetailsLine()
-        self.statusBar().addPermanentWidget(self.details)
-        self.statusBar().addPermanentWidget(self.status, 1)
+        self.status_area = StatusArea(self.details)
+        self.activity, self.status = self.status_area.activity, self.status_area.summary
+        self.statusBar().addPermanentWidget(self.status_area, 1)  # showMessage is never used: it hid nothing
+        self.statusBar().setSizeGripEnabled(False)
         self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
         self.downloads = DownloadPrompt(self, self.app.pool)
@@ -129,7 +137,7 @@ class MainWindow(QMainWindow):
         self.drops.searchImage.connect(self.search_bar.add_image)
         self.drops.findSimilar.connect(self.find_similar)
         self.drops.message.connect(lambda text: self._show(Page("message", text)))
-        self.drops.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.drops.notice.connect(lambda text: self.activity.notice(text, 4000))
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.showSkipped.connect(lib.show_skipped)
         ix.started.connect(self.progress.start)
@@ -140,7 +148,9 @@ class MainWindow(QMainWindow):
         app.care.notice.connect(
             lambda n: self.progress.show_notice(n.text, n.action, n.error), Qt.ConnectionType.QueuedConnection
         )
-        ix.modelLoading.connect(lambda _: self.progress.label.setText("Loading the model…"))
+        ix.modelLoading.connect(
+            lambda m: self.progress.label.setText(model_loading_text(m, "to look at the photos"))
+        )
         for sig in (ix.finished, ix.failed, q.answered):
             sig.connect(self.downloads.close)
         lib.listChanged.connect(self._on_library_list)
@@ -151,7 +161,8 @@ class MainWindow(QMainWindow):
         self.view.showCopies.connect(self.results.show_copies)
         app.pageChanged.connect(self._show)
         app.statusChanged.connect(self.status.setText)
-        app.notice.connect(self.statusBar().showMessage)  # an empty text clears it
+        app.notice.connect(self.activity.notice)  # an empty text clears it
+        app.busy.connect(self.activity.set_busy)
         app.problem.connect(self._on_problem)
         app.modelProblem.connect(self._on_model_problem)
         app.pool.downloadProgress.connect(self.downloads.progress)
@@ -175,6 +186,10 @@ class MainWindow(QMainWindow):
             self.library_box.setCurrentText(library.name)  # type: ignore[attr-defined]
         self.search_bar.clear()
         self.filters.panel.reset()
+        self.details.show_result(None)  # nothing of the other library stays on screen
+        if not self.app.indexing.running:
+            self.progress.hide()  # its "Indexing done" was about the other library
+        self.activity.notice("")
 
     # -- indexing and searching ----------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -249,3 +264,12 @@ class MainWindow(QMainWindow):
         self.search_bar.shutdown()
         self.preview.shutdown()
         super().closeEvent(event)
+
+
+def _tool_button(action: QAction, name: str) -> QToolButton:
+    b = QToolButton()
+    b.setDefaultAction(action)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    b.setAccessibleName(name)
+    b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return b

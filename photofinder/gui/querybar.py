@@ -1,23 +1,49 @@
-"""The query bar: typed text plus chips — images dropped or pasted, "Find similar" photos, and `-words` to exclude.
+"""The search field: typed text, then chips — images dropped or pasted, "Find similar" photos, `-words` to exclude.
 
-Each chip has a weight (mouse wheel, or its ×N menu) and an ✕; the bar says `termsChanged` whenever the query
-changes (text after a short pause or on Enter, a chip added, weighed or removed). Chip icons are read off the GUI
-thread (dropzone.ChipIcons).
+The field is one framed box that grows with the window; the chips sit inside it after the typed text (the query
+reads left to right) in a strip that scrolls rather than pushing the text field out of sight. Each chip has a
+weight (a small number: mouse wheel, or click it) and one ✕ to remove it; the bar says `termsChanged` whenever
+the query changes (text after a short pause or on Enter, a chip added, weighed or removed). Chip icons are read
+off the GUI thread (dropzone.ChipIcons).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from ..core.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
 from .dropzone import ChipIcons
 
 WEIGHTS = (0.5, 1.0, 2.0, 3.0)
-_CHIP = "QFrame#chip {{ border: 1px solid {border}; border-radius: 11px; background: {fill}; }}"
+_CHIP = (
+    "QFrame#chip {{ border: 1px solid {border}; border-radius: 11px; background: {fill}; }}"
+    "QToolButton#weight {{ border: 1px solid palette(mid); border-radius: 8px; padding: 0 4px;"
+    " font-weight: bold; background: palette(button); }}"
+    "QToolButton#weight::menu-indicator {{ image: none; width: 0; }}"
+)
+_FIELD = (
+    "QFrame#searchfield { border: 1px solid palette(mid); border-radius: 6px; background: palette(base); }"
+    'QFrame#searchfield[focused="true"] { border: 2px solid palette(highlight); }'
+)
+
+
+def weight_text(weight: float) -> str:
+    """A weight as the chip shows it: ½, 1, 2, 3 (never "×", which is the remove glyph's look)."""
+    return "½" if weight == 0.5 else f"{weight:g}"
 
 
 def short_label(label: str, limit: int = 28) -> str:
@@ -51,18 +77,21 @@ class Chip(QFrame):
         self.icon.setVisible(term.kind != TEXT)
         self.label = QLabel(("− " if neg else "") + short_label(term.label or str(term.value)))
         self.weight = QToolButton()
-        self.weight.setAutoRaise(True)
+        self.weight.setObjectName("weight")
         self.weight.setToolTip("Weight of this term (or turn the mouse wheel over the chip)")
         self.weight.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.weight)
         for w in WEIGHTS:
-            menu.addAction(f"×{w:g}", lambda _=False, w=w: self.set_weight(w))
+            menu.addAction(f"Weight {weight_text(w)}", lambda _=False, w=w: self.set_weight(w))
         self.weight.setMenu(menu)
         self.remove_button = QToolButton()
         self.remove_button.setText("✕")
         self.remove_button.setAutoRaise(True)
         self.remove_button.setToolTip("Remove from the query")
+        name = term.label or str(term.value)
+        self.remove_button.setAccessibleName(f"Remove {name} from the search")
         self.remove_button.clicked.connect(self.removed)
+        self.setAccessibleName(("Excluded: " if neg else "Search term: ") + name)
         for w in (self.icon, self.label, self.weight, self.remove_button):
             lay.addWidget(w)
         self.setToolTip(("Excluded: " if neg else "") + (term.label or str(term.value)))
@@ -90,7 +119,10 @@ class Chip(QFrame):
             self.weightChanged.emit()
 
     def _show_weight(self) -> None:
-        self.weight.setText(f"×{self.term.weight:g}")
+        self.weight.setText(weight_text(self.term.weight))
+        self.weight.setAccessibleName(
+            f"Weight {weight_text(self.term.weight)}: change how much this term counts"
+        )
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         step = 1 if event.angleDelta().y() > 0 else -1 if event.angleDelta().y() < 0 else 0
@@ -99,26 +131,91 @@ class Chip(QFrame):
         event.accept()
 
 
-class QueryBar(QWidget):
-    """Chips beside a text field; the whole query goes out as `termsChanged(tuple[Term, ...])`."""
+class ChipStrip(QScrollArea):
+    """The chips, in a strip that asks for their width but can shrink to a sliver (it scrolls, with the wheel
+    turning chip weights and Shift+wheel or the chip order scrolling it): the text field beside it keeps its room."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        inner = QWidget()
+        self.row = QHBoxLayout(inner)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(4)
+        self.setWidget(inner)
+        self.horizontalScrollBar().rangeChanged.connect(
+            lambda _lo, hi: self.horizontalScrollBar().setValue(hi)
+        )
+        self.horizontalScrollBar().valueChanged.connect(self._count_hidden)
+        self.hidden_label = QToolButton()  # "+3": chips scrolled out of sight; click to see the first
+        self.hidden_label.setAutoRaise(True)
+        self.hidden_label.clicked.connect(self._scroll)
+        self.hidden_label.hide()
+        self.hide()
+
+    def _count_hidden(self, value: int) -> None:
+        chips = [self.row.itemAt(i).widget() for i in range(self.row.count())]
+        hidden = [c for c in chips if c is not None and c.geometry().left() < value]
+        self.hidden_label.setVisible(bool(hidden))
+        self.hidden_label.setText(f"+{len(hidden)}")
+        names = ", ".join(c.toolTip() for c in hidden)
+        self.hidden_label.setToolTip(f"Also in the search: {names} (click to scroll)")
+        self.hidden_label.setAccessibleName(f"{len(hidden)} more search terms: {names}")
+
+    def _scroll(self) -> None:
+        bar = self.horizontalScrollBar()
+        bar.setValue(0 if bar.value() else bar.maximum())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.widget().sizeHint().width(), self.widget().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for the last chip (up to 170 px): the newest term is always seen whole."""
+        last = self.row.itemAt(self.row.count() - 1) if self.row.count() else None
+        w = min(170, last.widget().sizeHint().width()) if last is not None and last.widget() else 0
+        return QSize(w, self.widget().sizeHint().height())
+
+    def changed(self) -> None:
+        self.setVisible(self.row.count() > 0)
+        if not self.row.count():
+            self.hidden_label.hide()
+        self.updateGeometry()  # the strip scrolls to its end as its range grows: the chip just added is seen
+
+
+class QueryBar(QFrame):
+    """Typed text, then chips, in one framed field; the whole query goes out as `termsChanged(tuple[Term, ...])`."""
 
     termsChanged = Signal(object)  # tuple[Term, ...]; empty: back to browsing
     DEBOUNCE_MS = 350
 
     def __init__(self) -> None:
         super().__init__()
+        self.setObjectName("searchfield")
+        self.setStyleSheet(_FIELD)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setContentsMargins(4, 2, 4, 2)
         lay.setSpacing(4)
-        self.chip_row = QHBoxLayout()
-        self.chip_row.setSpacing(4)
-        lay.addLayout(self.chip_row)
         self.chips: list[Chip] = []
         self.edit = QLineEdit()
+        self.edit.setFrame(False)
         self.edit.setPlaceholderText('Describe a photo, e.g. "dog on a beach" -people — or drop a photo here')
         self.edit.setClearButtonEnabled(True)
-        self.edit.setMinimumWidth(320)
+        self.edit.setMinimumWidth(110)
+        self.edit.setAccessibleName("Search photos")
+        self.edit.setAccessibleDescription("Describe a photo; -word excludes a word; Esc clears the search")
+        self.edit.setStyleSheet("QLineEdit { background: transparent; }")
         lay.addWidget(self.edit, 1)
+        self.strip = ChipStrip()
+        self.chip_row = self.strip.row
+        lay.addWidget(self.strip.hidden_label)
+        lay.addWidget(self.strip)
+        self.setFocusProxy(self.edit)
         self.icons = ChipIcons()
         self.icons.ready.connect(self._on_icon)
         self._waiting: dict[int, Chip] = {}  # icon token -> its chip
@@ -145,6 +242,7 @@ class QueryBar(QWidget):
         chip.weightChanged.connect(self._changed)
         self.chips.append(chip)
         self.chip_row.addWidget(chip)
+        self.strip.changed()
         if emit:
             self._changed()
         return chip
@@ -159,7 +257,9 @@ class QueryBar(QWidget):
         if chip in self.chips:
             self.chips.remove(chip)
             chip.hide()
+            self.chip_row.removeWidget(chip)
             chip.deleteLater()
+            self.strip.changed()
             self._changed()
             self.edit.setFocus()
 
@@ -170,8 +270,10 @@ class QueryBar(QWidget):
         self._text_terms = ()
         for c in self.chips:
             c.hide()
+            self.chip_row.removeWidget(c)
             c.deleteLater()
         self.chips.clear()
+        self.strip.changed()
         self._waiting.clear()
         if emit:
             self.termsChanged.emit(())
@@ -203,6 +305,10 @@ class QueryBar(QWidget):
         self._text_terms = tuple(keep)
 
     def eventFilter(self, watched, event) -> bool:
+        if watched is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self.setProperty("focused", event.type() == QEvent.Type.FocusIn)  # the field's focus ring
+            self.style().unpolish(self)
+            self.style().polish(self)
         if watched is self.edit and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             if event.key() == Qt.Key.Key_Escape and (self.edit.text() or self.chips):
                 self.clear(emit=True)  # Esc: back to browsing the library

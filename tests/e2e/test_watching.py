@@ -65,7 +65,7 @@ def test_a_photo_added_to_a_watched_folder_appears_in_the_grid_and_a_deleted_one
     save_photo(new, 99)
     qtbot.waitUntil(lambda: new in shown(w), timeout=20000)
     assert shown(w)[0] == new  # newest first
-    qtbot.waitUntil(lambda: "1 new photo indexed" in w.statusBar().currentMessage(), timeout=5000)
+    qtbot.waitUntil(lambda: "1 new photo indexed" in w.activity.text(), timeout=5000)
     qtbot.waitUntil(lambda: f"{len(kinds) + 1} photos" in w.status.text(), timeout=5000)
 
     gone = min(kinds)
@@ -89,7 +89,7 @@ def test_new_photos_wait_while_the_user_scrolls_further_down(qtbot, watched_wind
     before = shown(w)
     new = folder / "from-the-card.jpg"
     save_photo(new, 98)
-    qtbot.waitUntil(lambda: "1 new photo indexed" in w.statusBar().currentMessage(), timeout=20000)
+    qtbot.waitUntil(lambda: "1 new photo indexed" in w.activity.text(), timeout=20000)
     qtbot.wait(300)  # what a rerun would have taken
     assert shown(w) == before and bar.value() == bar.maximum()  # where the user was, as it was
     bar.setValue(0)
