@@ -27,7 +27,9 @@ def test_hide_duplicates_shows_one_badged_tile_per_group(qtbot, window, photos, 
     shutil.copy2(original, copies / "copy-0.jpg")
     shutil.copy2(original, copies / "copy-1.jpg")
     with Image.open(original) as im:
-        im.resize((im.width // 2, im.height // 2)).save(copies / "small.jpg", quality=80)
+        # three quarters: a half-size copy of these hard-edged drawings is not always confirmed by the pixel
+        # rule (10 of 24 shapes; see docs/duplicates.md), while the photo corpus's half-size copy is
+        im.resize((im.width * 3 // 4, im.height * 3 // 4)).save(copies / "small.jpg", quality=90)
     dups = {copies / "copy-0.jpg", copies / "copy-1.jpg", copies / "small.jpg"}
     with qtbot.waitSignal(window.app.indexing.finished, timeout=60000):
         window.app.indexing.add_folder(str(folder))

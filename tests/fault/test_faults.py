@@ -127,9 +127,9 @@ def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""
     if when == "final-save":  # killed inside the real save: its own half-written temporary file is left
         left = list(lib.root.glob("index.faiss.*.tmp"))
-        assert len(left) == 1 and left[0].stat().st_size > 0 and not (lib.root / "index.faiss").exists()
-        with open(left[0], "rb") as f:
-            assert f.read(8) == b"\0" * 8  # its header is written last: not yet a usable index file
+        assert len(left) == 1 and not (lib.root / "index.faiss").exists()
+        with open(left[0], "rb") as f:  # what reached the disk (the first block may still be in the buffer)
+            assert f.read(8) in (b"", b"\0" * 8)  # its header is written last: not yet a usable index file
 
     again = subprocess.run(child, capture_output=True, text=True, env=_env(data), timeout=180)
     assert again.returncode == 0, again.stderr

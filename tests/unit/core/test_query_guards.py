@@ -15,7 +15,6 @@ import pytest
 from helpers import QUERY_KINDS, new_library
 from shapes import draw
 
-from photofinder.core import search as search_mod
 from photofinder.core.indexer import Indexer
 from photofinder.core.query import TEXT, Filters, Query, Term, combine, combine_with_norm
 from photofinder.core.search import Searcher
@@ -65,11 +64,9 @@ def test_square_is_within_5_percent_and_landscape_and_portrait_beyond(shaped, co
         assert names("portrait") == {"tall-10pc", "tall"}
 
 
-def test_a_filter_too_big_to_score_one_by_one_still_filters(
-    store, tmp_path, counting, shape_folder, monkeypatch
-):
-    """Above FILTER_EXACT_LIMIT allowed photos the filter goes into the FAISS search (a selector): its results
-    are the filter's, the same ones the exact path gives."""
+def test_a_filter_goes_into_the_faiss_search(store, tmp_path, counting, shape_folder):
+    """Every filter goes into the FAISS search (a selector): its results are the filter's, the same ones an
+    unfiltered search gives once the other photos are struck out."""
     src, kinds = shape_folder
     folder = tmp_path / "all"
     shutil.copytree(src, folder / "many")
@@ -81,10 +78,8 @@ def test_a_filter_too_big_to_score_one_by_one_still_filters(
     Indexer(lib, counting).run()
     query = Query((Term(TEXT, QUERY_KINDS[0].caption),), Filters(folder=str(few)))
     with Searcher(lib, counting) as s:
-        exact = [r.path for r in s.run(query, top=5).results]  # 8 allowed: scored one by one
-    monkeypatch.setattr(search_mod, "FILTER_EXACT_LIMIT", 4)  # as if the folder held more than 20k photos
-    with Searcher(lib, counting) as s:
-        assert len(s.allowed_ids(query.filters)) == len(QUERY_KINDS) > search_mod.FILTER_EXACT_LIMIT
+        everything = [r.path for r in s.run(Query(query.terms), top=10_000).results]
+        exact = [p for p in everything if Path(p).parent == few][:5]
         through_faiss = [r.path for r in s.run(query, top=5).results]
     assert all(Path(p).parent == few for p in through_faiss)
     assert through_faiss == exact and len(exact) == 5
