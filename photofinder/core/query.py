@@ -51,8 +51,17 @@ class Filters:
     types: tuple[str, ...] = ()  # extensions without the dot: ("jpg", "png")
     orientation: str | None = None  # "landscape", "portrait" or "square"
     min_size: int | None = None  # the shorter side, in pixels
+    text: str | None = None  # words that must all be in the photo (read by OCR; words.fts_query)
+    place: str | None = None  # a country, region or city, as typed (case and accents aside)
 
     def __bool__(self) -> bool:
+        return any(
+            (self.folder, self.after, self.before, self.types, self.orientation, self.min_size)
+        ) or bool(self.text or self.place)
+
+    @property
+    def by_columns(self) -> bool:
+        """Whether a part of the filter is said in SQL over the photo's columns (filter_sql)."""
         return any((self.folder, self.after, self.before, self.types, self.orientation, self.min_size))
 
 
