@@ -85,7 +85,7 @@ def text_photos(folder: Path) -> dict[str, Path]:
     made = {
         "hardware": (sign("HARDWARE STORE", angle=4), "hardware-sign.jpg"),
         "bakery": (sign("Bakery open 24 hours", bg=(160, 40, 30), angle=-3), "bakery-sign.jpg"),
-        "receipt": (
+        "total": (
             receipt(["CORNER SHOP", "Milk 1.20", "Bread 2.35", "TOTAL 3.55"], angle=2),
             "receipt.jpg",
         ),

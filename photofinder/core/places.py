@@ -16,8 +16,9 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 SEP = "\x1f"
-TOWN = 15_000  # people: a town this size within TOWN_KM names the place ("Lisbon", not a quarter of it)
-TOWN_KM = 15.0
+# (people, km): the place is named after a city this big this near, rather than the nearest named place, which
+# in a city is one of its quarters ("Lisbon", not "São Jorge de Arroios"); checked from the biggest down
+TOWNS = ((500_000, 20.0), (100_000, 12.0), (15_000, 6.0))
 FARTHEST_KM = 100.0  # farther than this from any named place (at sea, in a desert): no place
 _GPS_IFD = 0x8825
 _LOCK = threading.Lock()
@@ -71,15 +72,22 @@ def _degrees(dms, ref) -> float | None:
 
 
 def place_of(lat: float, lon: float) -> Place | None:
-    """The named place nearest (lat, lon): a town of TOWN+ people within TOWN_KM, else the nearest place."""
+    """The place (lat, lon) is in: a big city near enough (TOWNS), else the nearest named place; None far
+    from any."""
     import reverse_geocode
 
-    with _LOCK:  # its data loads once per process (0.3 s), behind a singleton that is not thread-safe
+    with (
+        _LOCK
+    ):  # its data loads once per process per size (0.3 s), behind a singleton that is not thread-safe
         near = reverse_geocode.get((lat, lon))
-        town = reverse_geocode.get((lat, lon), min_population=TOWN)
-    if _km(lat, lon, near) > FARTHEST_KM:
-        return None
-    best = town if _km(lat, lon, town) <= TOWN_KM else near
+        if _km(lat, lon, near) > FARTHEST_KM:
+            return None
+        best = near
+        for people, km in TOWNS:
+            town = reverse_geocode.get((lat, lon), min_population=people)
+            if _km(lat, lon, town) <= km:
+                best = town
+                break
     return Place(best.get("country") or best.get("country_code", ""), best.get("state") or "", best["city"])
 
 
