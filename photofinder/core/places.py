@@ -105,6 +105,10 @@ def fold(text: str) -> str:
 
 
 def matching_keys(name: str, keys: list[str]) -> list[str]:
-    """The place keys with `name` as their country, region or city (case and accents aside)."""
+    """The place keys with `name` as their country, region or city (case and accents aside); a key itself, or
+    its first parts (country SEP region: the filter panel's choice), matches the keys under it."""
+    if SEP in name:
+        parts = name.split(SEP)
+        return [k for k in keys if k.split(SEP)[: len(parts)] == parts]
     want = fold(name)
     return [k for k in keys if want and want in (fold(part) for part in k.split(SEP))]

@@ -24,6 +24,10 @@ from .decode import EXTENSIONS
 log = logging.getLogger(__name__)
 
 TEXT, IMAGE, PHOTO = "text", "image", "photo"
+WORDS = (
+    "words"  # words that must be in the photo (read by OCR): `text:"open 24 hours"`, a filter, not a vector
+)
+_WORDS_PREFIX = re.compile(r"^text:", re.I)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,16 @@ class Query:
 
     def with_terms(self, *terms: Term) -> Query:
         return replace(self, terms=self.terms + terms)
+
+    def words_as_filter(self) -> Query:
+        """The same query with its WORDS terms (`text:"..."`) moved into the filters, where they act."""
+        words = [str(t.value) for t in self.terms if t.kind == WORDS]
+        if not words:
+            return self
+        text = " ".join(w for w in (self.filters.text, *words) if w)
+        return Query(
+            tuple(t for t in self.terms if t.kind != WORDS), replace(self.filters, text=text), self.sort
+        )
 
 
 class QueryError(ValueError):
@@ -135,7 +149,11 @@ def parse_search_bar(text: str) -> list[Term]:
         words = text.split()
     positive, terms = [], []
     for w in words:
-        if w.startswith("-") and len(w) > 1:
+        if _WORDS_PREFIX.match(w):
+            found = _WORDS_PREFIX.sub("", w).strip()
+            if found:
+                terms.append(Term(WORDS, found, 1.0, False, f"text: {found}"))
+        elif w.startswith("-") and len(w) > 1:
             terms.append(Term(TEXT, w[1:], 1.0, True, w[1:]))
         else:
             positive.append(w)

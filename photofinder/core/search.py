@@ -217,6 +217,7 @@ class Searcher:
         run (terms that cancel out, nothing positive) and decode.UnreadableImage for an image term that is not
         an image.
         """
+        query = query.words_as_filter()
         found = self._run(query, top)
         if query.filters.text:
             for k, r in enumerate(found.results):
