@@ -165,8 +165,9 @@ def parse_search_bar(text: str) -> list[Term]:
 def parse_query(text: str, *, cwd: str | None = None) -> list[Term]:
     """What `photofinder search` reads: the search bar's syntax and rclip's, so a query typed in the app means
     the same on the command line. rclip's operators (` + `, ` - `) or a lone image path go to `parse`;
-    otherwise a `-word` or `-"two words"` is a negative term, as in the app."""
-    if re.search(r"\s[+-]\s", f" {text} ") or not re.search(r"(^|\s)-\S", text):
+    otherwise a `-word` or `-"two words"` is a negative term and `text:"some words"` words the photo must hold,
+    as in the app."""
+    if re.search(r"\s[+-]\s", f" {text} ") or not re.search(r"(^|\s)(-\S|text:)", text, re.I):
         return parse(text, cwd=cwd)
     return parse_search_bar(text)
 
