@@ -26,6 +26,7 @@ from .decode import UnreadableImage, decode
 from .embedder import Embedder
 from .library import Library, check_model
 from .places import place_of
+from .places import release as release_places
 from .planner import Plan, SkippedFile, plan
 from .preprocess import PreprocessSpec, to_pixels
 from .scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
@@ -162,6 +163,7 @@ class Indexer:
                 report = self._rebuild(notify, cancel)
             else:
                 report = self._run(self.library, notify, cancel)
+        release_places()
         report.cancelled = cancel.cancelled
         report.seconds = time.monotonic() - started
         finished = report.indexed + report.reused + len(report.skipped)

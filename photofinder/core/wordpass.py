@@ -29,6 +29,7 @@ from .indexer import CancelToken, Progress
 from .library import Library
 from .ocr import TextReader
 from .places import gps_of, place_of
+from .places import release as release_places
 from .query import CALIBRATION_CAPTIONS
 from .words import GATED_OUT, READ
 
@@ -136,6 +137,7 @@ class WordsPass:
                     eta = (total - report.looked_at) / rate if rate > 0 else None
                     notify(Progress(PHASE, min(report.looked_at, total), total, rate, eta, photo.path))
                 catalog.save_words([d for d in done if d is not None])
+        release_places()
         report.cancelled = cancel.cancelled
         report.seconds = time.monotonic() - started
         notify(Progress("done", report.looked_at, report.looked_at, 0.0, 0.0, ""))
