@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -68,6 +69,8 @@ class SearchResult:
     place: str | None = None  # where it was taken: a places.Place key
     gps: tuple[float, float] | None = None
     matched: tuple[str, ...] = ()  # with a words filter: the lines of its words that hold the words asked for
+    # where those lines are: (x0, y0, x1, y1) as fractions of the upright photo (the preview frames them)
+    highlights: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def folder(self) -> str:
@@ -221,8 +224,19 @@ class Searcher:
         found = self._run(query, top)
         if query.filters.text:
             for k, r in enumerate(found.results):
-                found.results[k] = replace(r, matched=tuple(matched_lines(r.words, query.filters.text)))
+                matched = tuple(matched_lines(r.words, query.filters.text))
+                found.results[k] = replace(r, matched=matched, highlights=self._boxes(r.hash, matched))
         return found
+
+    def _boxes(self, content_hash: str | None, lines: tuple[str, ...]) -> tuple:
+        stored = self._catalog.words_boxes(content_hash) if content_hash and lines else None
+        if not stored:
+            return ()
+        try:
+            boxes = json.loads(stored[1])
+        except ValueError:
+            return ()
+        return tuple(tuple(float(v) for v in b[:4]) for b in boxes if len(b) == 5 and b[4] in lines)
 
     def _run(self, query: Query, top: int) -> QueryResults:
         allowed = self.allowed_ids(query.filters)

@@ -38,6 +38,14 @@ def test_words_and_places_in_the_window(qtbot, window, tmp_path):
     r = window.results._results[0]
     window.details.show_result(r)
     assert "Bakery open 24 hours" in window.details.toolTip()  # the details line shows the words read
+    assert r.highlights  # where the words are: the preview frames them
+    window.preview.open_at(0)
+    qtbot.waitUntil(lambda: window.preview.loaded, timeout=10000)
+    img = window.preview._pixmap.toImage()
+    x0, y0, x1, y1 = r.highlights[0]
+    edge = img.pixelColor(int(x0 * img.width() - 3), int((y0 + y1) / 2 * img.height()))
+    assert (edge.red(), edge.green(), edge.blue()) == (255, 200, 0)
+    window.preview.close()
 
     panel = window.filters.panel
     qtbot.waitUntil(lambda: panel.place_item("Portugal") is not None, timeout=10000)

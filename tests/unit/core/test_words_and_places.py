@@ -147,3 +147,15 @@ def test_places_are_named_offline_at_every_level():
     assert place_of(0.5, -30.0) is None  # mid-Atlantic: no place near enough to name
     keys = [lisbon.key, place_of(*PLACES["paris"]).key]
     assert matching_keys("paris", keys) == [keys[1]] and matching_keys("Île-de-France", keys) == [keys[1]]
+
+
+def test_the_ocr_engine_reads_with_no_network(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the OCR engine tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    lines = TextReader().read(sign("PLATFORM 9", size=(480, 320)))
+    assert [line.text for line in lines] == ["PLATFORM 9"]
