@@ -349,6 +349,7 @@ class FilterPanel(QWidget):
         places_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         places_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.places.setMaximumHeight(120)
+        self.places.setMinimumHeight(36)  # the panel must not raise the window's minimum height
         self.places.setToolTip("Where the photos were taken, from their GPS (photos without GPS are in none)")
         self.places.itemSelectionChanged.connect(self._emit)
         self.clear_button = QPushButton("Clear filters")
@@ -359,8 +360,13 @@ class FilterPanel(QWidget):
             ("File type", self.types),
             ("Places", self.places),
         ):
-            lay.addWidget(_heading(title))
+            heading = _heading(title)
+            lay.addWidget(heading)
             lay.addWidget(w, 1 if w is self.folders else 0)
+        # shown once a library has geotagged photos (hidden, it adds nothing to the window's minimum size)
+        self.places_heading = heading
+        self.places.hide()
+        heading.hide()
         form = QFormLayout()
         form.addRow("Orientation", self.orientation)
         form.addRow("Min size", self.min_size)
@@ -428,6 +434,7 @@ class FilterPanel(QWidget):
             if chosen == SEP.join(path):
                 item.setSelected(True)
         self.places.setVisible(bool(places))
+        self.places_heading.setVisible(bool(places))
 
     def place_item(self, name: str) -> QTreeWidgetItem | None:
         """The tree's item of a country, region or city (by its name; the first at the shallowest level)."""
