@@ -15,6 +15,7 @@ memory, and the cold start of a fresh `photofinder search "x"` process against `
 The last two lines are machine-readable:
   ratios: indexer/model=X.XX indexer/seed_batched=Y.YY
   runtime: onnx/torch=A.AA int8/torch=B.BB search_cold/import_torch=C.CC
+  ocr: gate_recall=R.RR ocr_photos_per_s=P.P text_search_ms=T.TT   (bench/words.py; --ocr-only runs it alone)
 Photos are copied to a temp folder, cycled up to --count, each copy made unique (a few bytes after the image
 data) so the indexer's rename/copy detection can't skip any of them.
 """
@@ -131,7 +132,18 @@ def main() -> None:
         "--runtimes", default="", help="comma-separated subset of torch,onnx,onnx-int8 (default all)"
     )
     ap.add_argument("--repeat-cold", type=int, default=5, help="fresh processes timed for the cold start")
+    ap.add_argument(
+        "--ocr-only",
+        action="store_true",
+        help="only the words pass (bench/words.py: gate recall, OCR photos/s, text search), with the tests' tiny CLIP",
+    )
     args = ap.parse_args()
+    if args.ocr_only:
+        import words
+
+        sys.argv = [sys.argv[0]]
+        words.main()
+        return
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from photofinder.core.tuning import tune_process
@@ -287,6 +299,10 @@ def main() -> None:
             f"int8/torch={med.get('onnx-int8', {}).get('indexer', nan) / torch_ix:.2f} "
             f"search_cold/import_torch={cold.get('search', nan) / cold.get('torch', nan):.2f}"
         )
+        import words  # the words pass last, with the default runtime's (random-weight) model for its gate
+
+        for line in words.report_lines(words.measure(work, runtimes[default])):
+            print(line, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -57,6 +57,8 @@ PLANT_EVERY = 1000  # one photo in this many is a near-copy of the photo before 
 
 
 NOISE = float(os.environ.get("PF_SCALE_NOISE", "1.0"))  # --noise, passed on to the probe process
+TEXT_SHARE = 0.05  # photos with words read in them (issue 22)
+GEO_SHARE = 0.6  # photos with GPS
 
 
 def clustered(n: int, seed: int, noise: float | None = None) -> np.ndarray:
@@ -287,7 +289,15 @@ def build(root: Path, n: int) -> dict:
                 )
                 for info, v, day in zip(batch, vecs, dates)
             ]
-            c.upsert(records)
+            for r in records:  # GEO_SHARE of the photos geotagged, in one of 2,000 places of 40 countries
+                if rng.random() < GEO_SHARE:
+                    k = int(rng.zipf(1.3)) % 2000
+                    r.lat, r.lon, r.geo = 10.0 + k / 100, 20.0 + k / 100, 1
+                    r.place = f"Country {k % 40}\x1fRegion {k % 300}\x1fCity {k}"
+                else:
+                    r.geo = 0
+            ids = c.upsert(records)
+            words(c, [(ids[r.path], r.hash) for r in records if rng.random() < TEXT_SHARE], rng)
             done += len(batch)
             batch = []
 
@@ -297,6 +307,7 @@ def build(root: Path, n: int) -> dict:
                 flush()
         if batch:
             flush()
+        c._exec("UPDATE photos SET ocr = 0 WHERE ocr IS NULL")  # the rest: passed over by the words gate
         out["catalog_s"] = time.perf_counter() - t
         t = time.perf_counter()
         lib.load_vectors(c, save=True)  # what the indexer leaves: the index of the library's size, saved
@@ -307,6 +318,22 @@ def build(root: Path, n: int) -> dict:
     out["index_mb"] = du(lib.index_path) / 2**20
     out["build_peak_mb"] = peak_mb()
     return out
+
+
+VOCABULARY = [f"word{i}" for i in range(5000)]
+
+
+def words(c, photos: list[tuple[int, str]], rng) -> None:
+    """Words read in these photos (TEXT_SHARE of the library), as the words pass stores them: 5-40 words each
+    from a 5,000-word vocabulary, Zipf-distributed like real text."""
+    from photofinder.core.catalog import WordsDone
+
+    done = []
+    for pid, h in photos:
+        n = int(rng.integers(5, 40))
+        text = " ".join(VOCABULARY[int(rng.zipf(1.2)) % len(VOCABULARY)] for _ in range(n))
+        done.append(WordsDone(pid, h, ocr=1, text=text))
+    c.save_words(done)
 
 
 # -- measuring, in a fresh process ---------------------------------------------------------------------------
@@ -353,6 +380,7 @@ def probe(root: Path) -> dict:
             s.by_vector(q, 50)
             times.append(time.perf_counter() - t)
         out["e2e_p50_ms"] = float(np.median(times) * 1e3)
+        out.update(words_probe(s, qs))
         out["rss_mb"] = rss_mb()
         out["peak_mb"] = peak_mb()
 
@@ -519,6 +547,41 @@ def hard_probe(root: Path) -> dict:
         out["filtered_p50_ms"] = max(p["p50_ms"] for p in per)
         out["rss_mb"] = rss_mb()
         out["peak_mb"] = peak_mb()
+    return out
+
+
+def words_probe(s, qs) -> dict:
+    """Text and place searches at this size: the first time (FTS and the place index read) and again."""
+    from photofinder.core.query import Filters, Query
+
+    if not s._catalog.words_stamp()[0]:
+        return {}
+    out = {}
+    for key, filters in (
+        ("text", lambda k: Filters(text=VOCABULARY[3 + k])),
+        ("place", lambda k: Filters(place=f"Country {k}")),
+    ):
+        first, again, combined, found = [], [], [], []
+        for k in range(10):
+            f = filters(k)
+            t = time.perf_counter()
+            r = s.run(Query((), f), 50)
+            first.append(time.perf_counter() - t)
+            found.append(len(s.allowed_ids(f)))
+            t = time.perf_counter()
+            s.run(Query((), f), 50)
+            again.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            s.by_vector(qs[k], 50, allowed=s.allowed_ids(f))
+            combined.append(time.perf_counter() - t)
+            assert r.results, (key, k)
+        out[f"{key}_first_ms"] = float(np.median(first) * 1e3)
+        out[f"{key}_again_ms"] = float(np.median(again) * 1e3)
+        out[f"{key}_with_vector_ms"] = float(np.median(combined) * 1e3)
+        out[f"{key}_matches"] = int(np.median(found))
+    t = time.perf_counter()
+    out["places"] = len(s._catalog.facets().places)
+    out["facets_ms"] = (time.perf_counter() - t) * 1e3
     return out
 
 
@@ -739,6 +802,9 @@ def main() -> None:
     )
     ap.add_argument("--gui", action="store_true", help="also measure GUI-thread stalls in the real window")
     ap.add_argument("--reuse", action="store_true", help="measure a library kept under --dir, don't build")
+    ap.add_argument(
+        "--no-words", action="store_true", help="no words read and no GPS (the library as before schema 8)"
+    )
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     ap.add_argument("--gui-probe", help=argparse.SUPPRESS)
     ap.add_argument("--hard-probe", help=argparse.SUPPRESS)
@@ -748,6 +814,10 @@ def main() -> None:
         HARD = True
         os.environ["PF_SCALE_HARD"] = "1"
         args.gui = True  # the first search's stall is part of its summary
+    global TEXT_SHARE, GEO_SHARE
+    if args.no_words or os.environ.get("PF_SCALE_NO_WORDS"):
+        TEXT_SHARE = GEO_SHARE = 0.0
+        os.environ["PF_SCALE_NO_WORDS"] = "1"
     if args.noise is not None:
         global NOISE
         NOISE = args.noise
@@ -825,6 +895,15 @@ def main() -> None:
             f"{m['after_commit_next_s'] * 1e3:.1f} ms); rescan {m['rescan_s']:.2f}s",
             flush=True,
         )
+        if "text_first_ms" in m:
+            print(
+                f"  words ({TEXT_SHARE:.0%} with text) and places ({GEO_SHARE:.0%} geotagged, {m['places']} places): "
+                f"text search first {m['text_first_ms']:.1f} ms / again {m['text_again_ms']:.1f} ms "
+                f"({m['text_matches']} matches), with a vector {m['text_with_vector_ms']:.1f} ms; place filter first "
+                f"{m['place_first_ms']:.1f} ms / again {m['place_again_ms']:.1f} ms ({m['place_matches']} photos), "
+                f"with a vector {m['place_with_vector_ms']:.1f} ms; facet counts {m['facets_ms']:.1f} ms",
+                flush=True,
+            )
         print(
             f"  duplicates: candidates_s={m['dup_candidates_s']:.1f} pairs={m['dup_pairs']} planted "
             f"{m['dup_planted_found']}/{m['dup_planted']} found (peak {m['dup_peak_mb']:.0f} MB)",

@@ -82,7 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--new",
         action="store_true",
         help="create the library named by --library (needed once another library exists, so a mistyped "
-        "name is refused instead of starting a library of its own)",
+        "name is refused instead of starting a library of its own)"
+    )
+    ix.add_argument(
+        "--ocr",
+        default="auto",
+        choices=["auto", "all", "off"],
+        help="read the words in photos after indexing (a second pass, resumable): auto - the photos that "
+        "look like text, a sign, a document, a screenshot (the default); all - every photo; off - none",
     )
     ix.add_argument("--json", action="store_true", help="print one JSON report instead of text")
 
@@ -130,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
             help="only these file types: --type jpg --type heic (or jpg,heic)",
         )
         sp.add_argument("--orientation", choices=["landscape", "portrait", "square"])
+        sp.add_argument(
+            "--text",
+            dest="words",
+            metavar="WORDS",
+            help="only photos with these words in them (read by OCR; every word, any order, case and "
+            'accents aside), e.g. --text "open 24 hours"; alone, the best text matches first',
+        )
+        sp.add_argument(
+            "--place",
+            metavar="NAME",
+            help="only photos taken there: a country, region or city (from their GPS; case and accents aside)",
+        )
         sp.add_argument(
             "--min-size", type=int, metavar="PIXELS", help="only photos at least this big (shorter side)"
         )
@@ -394,8 +413,16 @@ def cmd_index(args: argparse.Namespace) -> int:
         if created:  # a first run that failed (no model, offline) leaves no empty library behind
             _remove_quietly(store, lib.name)
         raise
+    words = None
+    if not report.cancelled:
+        from .core.wordpass import WordsPass
+
+        words = WordsPass(lib, embedder, mode=args.ocr).run(progress=_progress_bar(args.json))
     if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
+        out = report.as_json()
+        if words is not None:
+            out["words"] = words.as_json()
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     rebuilt = " (rebuilt with the new model)" if report.rebuilt else ""
     print(
@@ -409,6 +436,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  skipped {_show(s.path)}: {s.reason}")
     for s in report.missing_folders:
         print(f"  folder {_show(s.path)}: {s.reason} (its photos are kept until it is back)")
+    if words is not None and words.looked_at:
+        print(
+            f"  words: {words.read} photos read ({words.with_text} with words), {words.gated_out} passed over "
+            f"as holding no text; places: {words.placed} photos placed, in {words.seconds:.1f}s"
+            + ("; interrupted: run it again to finish" if words.cancelled else "")
+        )
     return 0
 
 
@@ -437,9 +470,16 @@ def _progress_bar(quiet: bool) -> Any:
             return
         if "scan" in bars:
             bars.pop("scan").close()
-        if p.phase == "indexing":
+        if p.phase in ("indexing", "reading words"):
             bar = bars.get("index") or bars.setdefault(
-                "index", tqdm(total=p.total, unit="photo", dynamic_ncols=True, file=sys.stderr)
+                "index",
+                tqdm(
+                    total=p.total,
+                    unit="photo",
+                    dynamic_ncols=True,
+                    file=sys.stderr,
+                    desc="reading words" if p.phase != "indexing" else None,
+                ),
             )
             bar.n = p.done
             bar.set_postfix_str(_show(os.path.basename(p.current))[-30:], refresh=False)
@@ -581,6 +621,8 @@ def _filters(args: argparse.Namespace) -> Any:
             types=types,
             orientation=args.orientation,
             min_size=args.min_size,
+            text=args.words.strip() if getattr(args, "words", None) and args.words.strip() else None,
+            place=args.place.strip() if getattr(args, "place", None) and args.place.strip() else None,
         )
     except QueryError as e:
         raise UsageError(str(e)) from e
@@ -601,6 +643,17 @@ def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
     }
     if not is_printable(r.path):  # the exact name, for scripts: base64 of the file system's bytes
         out["path_bytes"] = base64.b64encode(os.fsencode(r.path)).decode("ascii")
+    if r.words:
+        out["words"] = r.words
+    if getattr(r, "matched", None):
+        out["matched"] = list(r.matched)
+    if r.place:
+        from .core.places import Place
+
+        p = Place.from_key(r.place)
+        out["place"] = {"country": p.country, "region": p.region, "city": p.city}
+    if r.gps:
+        out["gps"] = [r.gps[0], r.gps[1]]
     if duplicates:  # the copies this result stands for (hiding duplicates)
         out["duplicates"] = [_show(d.path) for d in r.duplicates]
     return out

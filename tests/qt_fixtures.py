@@ -97,4 +97,5 @@ def settings(data_dir, tiny_model):
     s.model = tiny_model
     s.device = "cpu"
     s.thumb_size = 96
+    s.ocr = "off"  # the words pass reads no photo unless a test asks (tests/e2e/test_words_ui.py does)
     return s

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import facets as _facets
+from . import words as _words
 from .errors import CatalogDamagedError, LibraryBusyError, LibraryError
 from .facets import FacetCounts
 from .paths import from_db, to_db
@@ -33,6 +34,8 @@ _DROP_STAGED_META = (
     "AND key NOT IN ('staged_generation', 'staged_log_floor')"
 )
 SKIPPED = "skipped"
+# A photo written with content the library has already looked at for words takes that verdict with it.
+_OCR_OF_TWIN = "(SELECT max(ocr) FROM (SELECT ocr FROM photos WHERE hash = ?5 UNION ALL SELECT ocr FROM {t} WHERE hash = ?5))"
 
 _PHOTO_COLUMNS = """
         id INTEGER PRIMARY KEY,
@@ -52,7 +55,7 @@ _PHOTO_COLUMNS = """
 """
 _COLUMN_NAMES = (
     "id, path, folder, size, mtime_ns, hash, width, height, taken, status, reason, retry, "
-    "embedding, indexed_at, day, ext"
+    "embedding, indexed_at, day, ext, lat, lon, place, geo, ocr"
 )
 
 
@@ -196,6 +199,8 @@ _MIGRATIONS: list[str] = [
     """,
     # 7: the facets' month read from the stored day, so a row is taken away from the month it was counted in.
     _facets.BY_DAY,
+    # 8: words in photos (OCR, by content hash, with a full-text index) and places (GPS named offline).
+    _words.SCHEMA,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -216,6 +221,10 @@ class PhotoRecord:
     reason: str | None = None
     embedding: np.ndarray | None = None
     retry: bool = False  # skipped for a passing reason (vanished, permission): tried again next run
+    lat: float | None = None
+    lon: float | None = None
+    place: str | None = None  # a places.Place key
+    geo: int | None = None  # None: GPS not read yet; 0: none; 1: lat and lon hold it (words.py)
 
 
 PageKey = tuple[int, str, int, int]  # where a browse page ended: (dated photos done, taken, mtime_ns, id)
@@ -249,6 +258,37 @@ class StoredEmbedding:
     width: int | None
     height: int | None
     taken: str | None
+    lat: float | None = None
+    lon: float | None = None
+    place: str | None = None
+    geo: int | None = None
+
+
+@dataclass(frozen=True)
+class WordsTodo:
+    """A photo the words pass has yet to look at (Catalog.words_todo)."""
+
+    id: int
+    path: str
+    hash: str | None
+    geo: int | None  # None: its GPS was never read
+    ocr: int | None  # None: never looked at; 0: passed over by the gate
+    embedding: np.ndarray | None
+
+
+@dataclass
+class WordsDone:
+    """What the words pass found in one photo (Catalog.save_words); None leaves a part as it was."""
+
+    id: int
+    hash: str | None
+    geo: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    place: str | None = None
+    ocr: int | None = None  # words.GATED_OUT or words.READ
+    text: str = ""
+    boxes: str = "[]"
 
 
 class Catalog:
@@ -513,14 +553,26 @@ class Catalog:
                 raise LibraryError("There is no completed rebuild to switch to.")
             # The staged facets become the live ones as they are: their triggers would compute the keys of every
             # row three times over (out, in, out of staging), minutes at a million photos. DDL is transactional.
-            for statement in _statements(_facets.drop_triggers("photos") + _facets.drop_triggers("staged")):
+            for statement in _statements(
+                _facets.drop_triggers("photos")
+                + _facets.drop_triggers("staged")
+                + _words.drop_place_triggers("photos")
+                + _words.drop_place_triggers("staged")
+                + _words.DROP_FORGET_TRIGGERS
+            ):
                 self._exec(statement)
             self._exec("DELETE FROM photos")
             self._exec(f"INSERT INTO photos ({_COLUMN_NAMES}) SELECT {_COLUMN_NAMES} FROM staged")
             self._exec("DELETE FROM staged")
             self._exec("DELETE FROM facet_counts WHERE tbl = 'photos'")
             self._exec("UPDATE facet_counts SET tbl = 'photos' WHERE tbl = 'staged'")
-            for statement in _statements(_facets.triggers("photos") + _facets.triggers("staged")):
+            for statement in _statements(
+                _facets.triggers("photos")
+                + _facets.triggers("staged")
+                + _words.place_triggers("photos")
+                + _words.place_triggers("staged")
+                + _words.FORGET_TRIGGERS
+            ):
                 self._exec(statement)
             self._restart_log("")
             self._restart_log("staged_")
@@ -619,13 +671,13 @@ class Catalog:
     def find_by_hash(self, content_hash: str) -> StoredEmbedding | None:
         """A stored vector for identical content (a renamed, moved or copied file), if there is one."""
         row = self._one(
-            f"SELECT embedding, width, height, taken FROM {self._t} "
+            f"SELECT embedding, width, height, taken, lat, lon, place, geo FROM {self._t} "
             "WHERE hash = ? AND status = 'indexed' AND embedding IS NOT NULL LIMIT 1",
             (content_hash,),
         )
         if row is None:
             return None
-        return StoredEmbedding(np.frombuffer(row[0], dtype=np.float32).copy(), row[1], row[2], row[3])
+        return StoredEmbedding(np.frombuffer(row[0], dtype=np.float32).copy(), *row[1:])
 
     def indexed_hashes(self) -> HashSet:
         """Content hashes of every indexed photo: lets workers spot renamed or copied files cheaply."""
@@ -655,13 +707,15 @@ class Catalog:
                 )
                 row = self._one(
                     f"INSERT INTO {self._t} (path, folder, size, mtime_ns, hash, width, height, taken, status,"
-                    " reason, retry, embedding, indexed_at, gen, day, ext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                    f" ?8, ?9, ?10, ?11, ?12, ?13, ?14, {_day('?8', '?4')}, ?15) "
+                    " reason, retry, embedding, indexed_at, gen, day, ext, lat, lon, place, geo, ocr) VALUES (?1,"
+                    f" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, {_day('?8', '?4')}, ?15, ?16, ?17,"
+                    f" ?18, ?19, {_OCR_OF_TWIN.format(t=self._t)}) "
                     "ON CONFLICT(path) DO UPDATE SET folder=excluded.folder, size=excluded.size,"
                     " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width,"
                     " height=excluded.height, taken=excluded.taken, status=excluded.status,"
                     " reason=excluded.reason, retry=excluded.retry, embedding=excluded.embedding,"
-                    " indexed_at=excluded.indexed_at, gen=excluded.gen, day=excluded.day, ext=excluded.ext"
+                    " indexed_at=excluded.indexed_at, gen=excluded.gen, day=excluded.day, ext=excluded.ext,"
+                    " lat=excluded.lat, lon=excluded.lon, place=excluded.place, geo=excluded.geo, ocr=excluded.ocr"
                     " RETURNING id",
                     (
                         to_db(r.path),
@@ -679,6 +733,10 @@ class Catalog:
                         now,
                         generation,
                         _facets.extension(r.path),
+                        r.lat,
+                        r.lon,
+                        r.place,
+                        r.geo,
                     ),
                 )
                 ids[r.path] = row[0]  # type: ignore[index]
@@ -899,18 +957,159 @@ class Catalog:
     def recount_facets(self) -> None:
         """Count the facets again from the rows (one pass over them; a repair, after writes were lost)."""
         with self._transaction():
-            for statement in _statements(_facets.recount(self._t)):
+            for statement in _statements(_facets.recount(self._t) + _words.recount_places(self._t)):
                 self._exec(statement)
 
     def facets(self) -> FacetCounts:
         """The indexed photos by month taken, file type and directory: stored counts, read in O(distinct keys)."""
         out: dict[str, dict] = {k: {} for k in _facets.KINDS}
+        places: dict[str, int] = {}
         for kind, key, n in self._all(
             "SELECT kind, key, n FROM facet_counts WHERE tbl = ? AND n > 0", (self._t,)
         ):
             if kind in out:
                 out[kind][from_db(key) if kind == _facets.DIR else key] = n
-        return FacetCounts(out[_facets.MONTH], out[_facets.TYPE], out[_facets.DIR])
+            elif kind == _words.PLACE:
+                places[key] = n
+        return FacetCounts(out[_facets.MONTH], out[_facets.TYPE], out[_facets.DIR], places)
+
+    # -- words and places (words.py) -----------------------------------------------------------------------
+    def words_todo(self, after: int, limit: int, *, ocr: bool, gated: bool) -> list[WordsTodo]:
+        """Indexed photos after id `after`, in id order, that the words pass has yet to look at: GPS never
+        read, or (`ocr`) words never looked for, or (`gated`, the 'all' mode) passed over by the gate.
+
+        Each part is one partial index's range (words.py), so a library with nothing to do answers at once.
+        """
+        parts = [
+            "SELECT id FROM photos INDEXED BY photos_geo_todo WHERE status = 'indexed' AND geo IS NULL AND id > ?1"
+        ]
+        if ocr:
+            parts.append(
+                "SELECT id FROM photos INDEXED BY photos_ocr_todo WHERE status = 'indexed' AND ocr IS NULL AND id > ?1"
+            )
+        if gated:
+            parts.append(
+                "SELECT id FROM photos INDEXED BY photos_ocr_gated WHERE status = 'indexed' AND ocr = 0 AND id > ?1"
+            )
+        ids = [r[0] for r in self._all(" UNION ".join(parts) + " ORDER BY id LIMIT ?2", (after, limit))]
+        if not ids:
+            return []
+        rows = self._all(
+            f"SELECT id, path, hash, geo, ocr, embedding FROM photos WHERE id IN ({','.join('?' * len(ids))}) "
+            "ORDER BY id",
+            ids,
+        )
+        return [
+            WordsTodo(
+                r[0],
+                from_db(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                None if r[5] is None else np.frombuffer(r[5], np.float32),
+            )
+            for r in rows
+        ]
+
+    def words_todo_count(self, *, ocr: bool, gated: bool) -> int:
+        """How many photos words_todo would hand out from the start (the pass's progress total)."""
+        parts = ["SELECT id FROM photos INDEXED BY photos_geo_todo WHERE status = 'indexed' AND geo IS NULL"]
+        if ocr:
+            parts.append(
+                "SELECT id FROM photos INDEXED BY photos_ocr_todo WHERE status = 'indexed' AND ocr IS NULL"
+            )
+        if gated:
+            parts.append(
+                "SELECT id FROM photos INDEXED BY photos_ocr_gated WHERE status = 'indexed' AND ocr = 0"
+            )
+        return self._one(f"SELECT count(*) FROM ({' UNION '.join(parts)})")[0]  # type: ignore[index]
+
+    def save_words(self, done: Iterable[WordsDone]) -> None:
+        """What the words pass found for some photos, in one transaction. A photo whose content changed since
+        it was handed out (another hash now) is left alone: the next pass looks at it again."""
+        with self._transaction():
+            for d in done:
+                if d.geo is not None:
+                    self._exec(
+                        "UPDATE photos SET lat = ?, lon = ?, place = ?, geo = ? WHERE id = ? AND hash IS ?",
+                        (d.lat, d.lon, d.place, d.geo, d.id, d.hash),
+                    )
+                if d.ocr is None or d.hash is None:
+                    continue
+                if d.text:
+                    self._exec(
+                        "INSERT INTO ocr_text (hash, text, boxes) VALUES (?, ?, ?) "
+                        "ON CONFLICT (hash) DO UPDATE SET text = excluded.text, boxes = excluded.boxes "
+                        "WHERE text IS NOT excluded.text OR boxes IS NOT excluded.boxes",
+                        (d.hash, d.text, d.boxes),
+                    )
+                # every photo with this content (copies) shares the verdict
+                self._exec("UPDATE photos SET ocr = ? WHERE hash = ? AND status = 'indexed'", (d.ocr, d.hash))
+
+    def text_matches(self, fts: str) -> list[tuple[int, float]]:
+        """(photo id, rank) of the indexed photos whose words match an FTS5 query (words.fts_query), best first
+        (bm25: rarer words and shorter texts rank higher)."""
+        if not fts:
+            return []
+        try:
+            rows = self._db.execute(
+                f"SELECT p.id, bm25(ocr_fts) AS r FROM ocr_fts JOIN ocr_text AS o ON o.id = ocr_fts.rowid "
+                f"JOIN {self._t} AS p ON p.hash = o.hash "
+                "WHERE ocr_fts MATCH ? AND p.status = 'indexed' ORDER BY r, p.id",
+                (fts,),
+            ).fetchall()
+        except sqlite3.OperationalError as e:
+            if "fts5" in str(e).lower() or "syntax" in str(e).lower():
+                return []  # what was typed is no query FTS5 reads (only punctuation): nothing matches
+            raise translate(e, self.path) from e
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+        return [(r[0], float(r[1])) for r in rows]
+
+    def place_ids(self, keys: list[str]) -> np.ndarray:
+        """Ids of the indexed photos taken at any of these places (keys), from the place index alone."""
+        if not keys:
+            return np.empty(0, np.int64)
+        row = self._one(
+            f"SELECT group_concat(id) FROM {self._t} INDEXED BY {self._t}_by_place "
+            f"WHERE status = 'indexed' AND place IN ({','.join('?' * len(keys))})",
+            keys,
+        )
+        if not row or not row[0]:
+            return np.empty(0, np.int64)
+        return np.fromstring(row[0], dtype=np.int64, sep=",")
+
+    def words_and_places(
+        self, ids: Iterable[int]
+    ) -> dict[int, tuple[str | None, str | None, float | None, float | None]]:
+        """(words read in it, place key, latitude, longitude) by photo id: what a result shows beside it."""
+        out = {}
+        for chunk in _chunks(list(ids), 500):
+            rows = self._all(
+                f"SELECT p.id, o.text, p.place, p.lat, p.lon FROM {self._t} AS p "
+                "LEFT JOIN ocr_text AS o ON o.hash = p.hash "
+                f"WHERE p.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: (r[1], r[2], r[3], r[4]) for r in rows})
+        return out
+
+    def words_stamp(self) -> tuple:
+        """Moves when the words pass has stored new words or places (a cached text or place filter is stale)."""
+        return (
+            self._one(
+                "SELECT (SELECT max(id) FROM ocr_text), "
+                "(SELECT sum(n) FROM facet_counts WHERE tbl = ? AND kind = 'place'), "
+                "(SELECT count(*) FROM facet_counts WHERE tbl = ? AND kind = 'place')",
+                (self._t, self._t),
+            )
+            or ()
+        )
+
+    def words_boxes(self, content_hash: str) -> tuple[str, str] | None:
+        """(text, boxes as JSON) read in the content with this hash, if any."""
+        row = self._one("SELECT text, boxes FROM ocr_text WHERE hash = ?", (content_hash,))
+        return (row[0], row[1]) if row else None
 
     def count(self, status: str = INDEXED) -> int:
         """Photos with this status: a stored counter (kept by triggers in the same transactions), not a count."""

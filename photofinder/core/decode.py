@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .places import gps_of
+
 log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF from phones; optional at run time so a broken libheif can't take the app down
@@ -72,6 +74,7 @@ class DecodedImage:
     width: int  # of the upright original
     height: int
     taken: str | None  # EXIF date taken, ISO 8601
+    gps: tuple[float, float] | None = None  # (latitude, longitude) from EXIF, where the photo has them
 
 
 # Set to False to decode RAW files in this process (tests that replace rawpy in-process do).
@@ -164,7 +167,7 @@ def _decode_raw(f, min_side: int) -> DecodedImage:
                 thumb = None
             if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
                 d = _decode(io.BytesIO(thumb.data), min_side)
-                img, taken = d.image, d.taken
+                img, taken, gps = d.image, d.taken, d.gps
                 if _orientation_of(thumb.data) in (None, 1):
                     for op in _RAW_FLIP.get(flip, ()):  # the preview carries no orientation of its own
                         img = img.transpose(op)
@@ -172,7 +175,7 @@ def _decode_raw(f, min_side: int) -> DecodedImage:
                 pixels = (
                     thumb.data if thumb is not None else raw.postprocess(half_size=True, use_camera_wb=True)
                 )
-                img, taken = Image.fromarray(pixels).convert("RGB"), None
+                img, taken, gps = Image.fromarray(pixels).convert("RGB"), None, None
                 factor = min(img.size) // min_side if min_side > 0 else 1
                 if factor >= 2:
                     img = img.reduce(factor)
@@ -184,7 +187,7 @@ def _decode_raw(f, min_side: int) -> DecodedImage:
         raise UnreadableImage(f"unreadable RAW: {e}"[:200]) from e
     if flip in (5, 6):
         width, height = height, width
-    return DecodedImage(img, width, height, taken)
+    return DecodedImage(img, width, height, taken, gps)
 
 
 def _orientation_of(jpeg: bytes) -> int | None:
@@ -206,6 +209,7 @@ def _decode(f, min_side: int) -> DecodedImage:
         exif = im.getexif()
         orientation = exif.get(0x0112, 1)
         taken = _taken(exif)
+        gps = gps_of(exif)
         if getattr(im, "is_animated", False):
             im.seek(0)
         if im.format == "JPEG" and min_side > 0:
@@ -226,7 +230,7 @@ def _decode(f, min_side: int) -> DecodedImage:
         img = img.transpose(op)
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    return DecodedImage(img, w, h, taken)
+    return DecodedImage(img, w, h, taken, gps)
 
 
 def _reduce_raw(im: Image.Image, min_side: int) -> Image.Image:

@@ -31,6 +31,7 @@ class FacetCounts:
     months: dict[str, int] = field(default_factory=dict)
     types: dict[str, int] = field(default_factory=dict)
     dirs: dict[str, int] = field(default_factory=dict)
+    places: dict[str, int] = field(default_factory=dict)  # by place key (places.Place): photos with GPS only
 
 
 def month_key(taken: str | None, mtime_ns: int) -> str:

@@ -25,6 +25,8 @@ from .catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from .decode import UnreadableImage, decode
 from .embedder import Embedder
 from .library import Library, check_model
+from .places import place_of
+from .places import release as release_places
 from .planner import Plan, SkippedFile, plan, plan_paths
 from .preprocess import PreprocessSpec, to_pixels
 from .scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
@@ -102,6 +104,10 @@ class _Prepared:
     width: int | None = None
     height: int | None = None
     taken: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    place: str | None = None
+    geo: int | None = None
     reason: str | None = None  # set when the file is skipped
     reuse: bool = False  # the content is in the catalog already
     follow: bool = False  # another file of this run has the same content and is being decoded
@@ -173,6 +179,7 @@ class Indexer:
                 report = self._rebuild(notify, cancel)
             else:
                 report = self._run(self.library, notify, cancel, paths)
+        release_places()
         report.cancelled = cancel.cancelled
         report.seconds = time.monotonic() - started
         finished = report.indexed + report.reused + len(report.skipped)
@@ -324,6 +331,7 @@ class Indexer:
                     r.embedding = v
                     for twin in waiting.pop(r.hash or "", []):
                         twin.embedding, twin.width, twin.height, twin.taken = v, r.width, r.height, r.taken
+                        twin.lat, twin.lon, twin.place, twin.geo = r.lat, r.lon, r.place, r.geo
                         records.append(twin)
                         report.reused += 1
                 records += pixel_records
@@ -384,6 +392,10 @@ class Indexer:
                         p.width,
                         p.height,
                         p.taken,
+                        lat=p.lat,
+                        lon=p.lon,
+                        place=p.place,
+                        geo=p.geo,
                     )
                     if p.reason is not None:
                         record.status, record.reason = SKIPPED, p.reason
@@ -403,6 +415,12 @@ class Indexer:
                                 stored.width,
                                 stored.height,
                                 stored.taken,
+                            )
+                            record.lat, record.lon, record.place, record.geo = (
+                                stored.lat,
+                                stored.lon,
+                                stored.place,
+                                stored.geo,
                             )
                             report.reused += 1
                             records.append(record)
@@ -504,6 +522,11 @@ def _prepare(
         p.reason = f"unreadable: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
         return p
     p.width, p.height, p.taken = d.width, d.height, d.taken
+    p.geo = 0 if d.gps is None else 1
+    if d.gps is not None:
+        p.lat, p.lon = d.gps
+        place = place_of(*d.gps)
+        p.place = place.key if place else None
     if thumbs_dir is not None:
         # The grid thumbnail comes from this same small decode: the app never decodes this photo again just to
         # show it.

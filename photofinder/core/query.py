@@ -24,6 +24,10 @@ from .decode import EXTENSIONS
 log = logging.getLogger(__name__)
 
 TEXT, IMAGE, PHOTO = "text", "image", "photo"
+WORDS = (
+    "words"  # words that must be in the photo (read by OCR): `text:"open 24 hours"`, a filter, not a vector
+)
+_WORDS_PREFIX = re.compile(r"^text:", re.I)
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,17 @@ class Filters:
     types: tuple[str, ...] = ()  # extensions without the dot: ("jpg", "png")
     orientation: str | None = None  # "landscape", "portrait" or "square"
     min_size: int | None = None  # the shorter side, in pixels
+    text: str | None = None  # words that must all be in the photo (read by OCR; words.fts_query)
+    place: str | None = None  # a country, region or city, as typed (case and accents aside)
 
     def __bool__(self) -> bool:
+        return any(
+            (self.folder, self.after, self.before, self.types, self.orientation, self.min_size)
+        ) or bool(self.text or self.place)
+
+    @property
+    def by_columns(self) -> bool:
+        """Whether a part of the filter is said in SQL over the photo's columns (filter_sql)."""
         return any((self.folder, self.after, self.before, self.types, self.orientation, self.min_size))
 
 
@@ -73,6 +86,16 @@ class Query:
 
     def with_terms(self, *terms: Term) -> Query:
         return replace(self, terms=self.terms + terms)
+
+    def words_as_filter(self) -> Query:
+        """The same query with its WORDS terms (`text:"..."`) moved into the filters, where they act."""
+        words = [str(t.value) for t in self.terms if t.kind == WORDS]
+        if not words:
+            return self
+        text = " ".join(w for w in (self.filters.text, *words) if w)
+        return Query(
+            tuple(t for t in self.terms if t.kind != WORDS), replace(self.filters, text=text), self.sort
+        )
 
 
 class QueryError(ValueError):
@@ -143,7 +166,11 @@ def parse_search_bar(text: str, *, strict: bool = False) -> list[Term]:
             if strict:
                 raise QueryError(_LONE_SIGN.format(sign=w))
             continue
-        if w.startswith("-") and len(w) > 1:
+        if _WORDS_PREFIX.match(w):
+            found = _WORDS_PREFIX.sub("", w).strip()
+            if found:
+                terms.append(Term(WORDS, found, 1.0, False, f"text: {found}"))
+        elif w.startswith("-") and len(w) > 1:
             terms.append(Term(TEXT, w[1:], 1.0, True, w[1:]))
         else:
             positive.append(w)
@@ -155,7 +182,8 @@ def parse_search_bar(text: str, *, strict: bool = False) -> list[Term]:
 def parse_query(text: str, *, cwd: str | None = None) -> list[Term]:
     """What `photofinder search` reads: the search bar's syntax and rclip's, so a query typed in the app means
     the same on the command line. rclip's operators (` + `, ` - `) or a lone image path go to `parse`;
-    otherwise a `-word` or `-"two words"` is a negative term, as in the app.
+    otherwise a `-word` or `-"two words"` is a negative term and `text:"some words"` words the photo must hold,
+    as in the app.
 
     Stricter than the search bar, which reads text still being typed: a double quote left open (it would turn
     `-"a black background` into words to look for) or a `-` / `+` with no term is refused with a QueryError.
@@ -164,7 +192,7 @@ def parse_query(text: str, *, cwd: str | None = None) -> list[Term]:
         raise QueryError(
             'the query has a " that is not closed: write -"two words" to leave out a phrase, or drop the quote'
         )
-    if re.search(r"\s[+-](\s|$)", f" {text} ") or not re.search(r"(^|\s)-\S", text):
+    if re.search(r"\s[+-](\s|$)", f" {text} ") or not re.search(r"(^|\s)(-\S|text:)", text, re.I):
         return parse(text, cwd=cwd, strict=True)
     return parse_search_bar(text, strict=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -17,6 +18,7 @@ from .decode import decode
 from .embedder import Embedder
 from .library import Library, check_model
 from .paths import to_db
+from .places import matching_keys
 from .preprocess import to_pixels
 from .query import (
     CALIBRATION_SAMPLE,
@@ -35,6 +37,7 @@ from .query import (
     stored_calibration,
 )
 from .vectors import IdSet, VectorIndex
+from .words import fts_query, matched_lines
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,12 @@ class SearchResult:
     width: int | None = None
     height: int | None = None
     duplicates: tuple[SearchResult, ...] = ()  # copies of this photo that results hiding duplicates left out
+    words: str | None = None  # the words read in it (OCR), lines joined by newlines
+    place: str | None = None  # where it was taken: a places.Place key
+    gps: tuple[float, float] | None = None
+    matched: tuple[str, ...] = ()  # with a words filter: the lines of its words that hold the words asked for
+    # where those lines are: (x0, y0, x1, y1) as fractions of the upright photo (the preview frames them)
+    highlights: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def folder(self) -> str:
@@ -208,7 +217,28 @@ class Searcher:
         run (terms that cancel out, nothing positive) and decode.UnreadableImage for an image term that is not
         an image.
         """
+        query = query.words_as_filter()
+        found = self._run(query, top)
+        if query.filters.text:
+            for k, r in enumerate(found.results):
+                matched = tuple(matched_lines(r.words, query.filters.text))
+                found.results[k] = replace(r, matched=matched, highlights=self._boxes(r.hash, matched))
+        return found
+
+    def _boxes(self, content_hash: str | None, lines: tuple[str, ...]) -> tuple:
+        stored = self._catalog.words_boxes(content_hash) if content_hash and lines else None
+        if not stored:
+            return ()
+        try:
+            boxes = json.loads(stored[1])
+        except ValueError:
+            return ()
+        return tuple(tuple(float(v) for v in b[:4]) for b in boxes if len(b) == 5 and b[4] in lines)
+
+    def _run(self, query: Query, top: int) -> QueryResults:
         allowed = self.allowed_ids(query.filters)
+        if not query.terms and query.filters.text:
+            return self._by_words(query.filters, allowed, top)
         if not query.terms:
             return self._browse_filtered(allowed, top)
         if not self._ready():
@@ -301,12 +331,44 @@ class Searcher:
         """The ids a filter allows, sorted (None: no filter). Cached until the catalog changes."""
         if not filters:
             return None
-        key = (filters, self._catalog.generation)
+        key = (
+            filters,
+            self._catalog.generation,
+            self._words_state() if filters.text or filters.place else (),
+        )
         if self._filter_cache is None or self._filter_cache[0] != key:
-            where, params = filter_sql(filters, to_db)
-            ids = self._catalog.filtered_ids(where, params, filter_index(filters))
-            self._filter_cache = (key, IdSet(ids))
+            ids = None
+            if filters.by_columns:
+                where, params = filter_sql(filters, to_db)
+                ids = self._catalog.filtered_ids(where, params, filter_index(filters))
+            if filters.text:
+                found = np.array([i for i, _ in self._text_matches(filters.text)], np.int64)
+                ids = found if ids is None else np.intersect1d(ids, found)
+            if filters.place:
+                keys = matching_keys(filters.place, list(self._catalog.facets().places))
+                found = self._catalog.place_ids(keys)
+                ids = found if ids is None else np.intersect1d(ids, found)
+            self._filter_cache = (key, IdSet(np.sort(ids)))
         return self._filter_cache[1].ids
+
+    def _words_state(self) -> tuple:
+        """What the words pass has written so far (it moves no generation: it changes no vector)."""
+        return self._catalog.words_stamp()
+
+    def _text_matches(self, text: str) -> list[tuple[int, float]]:
+        return self._catalog.text_matches(fts_query(text))
+
+    def _by_words(self, filters: Filters, allowed: np.ndarray | None, top: int) -> QueryResults:
+        """Photos whose words match, best match first (FTS5's bm25), within the other filters."""
+        keep = None if allowed is None else set(allowed.tolist())
+        ranked = [i for i, _ in self._text_matches(filters.text or "") if keep is None or i in keep]
+        info = self._catalog.photos(ranked[: top * 2])
+        results = [
+            SearchResult(i, info[i][0], None, info[i][1], good=True)
+            for i in ranked[: top * 2]
+            if i in info and os.path.exists(info[i][0])
+        ][:top]
+        return QueryResults(self._with_details(results), len(results), None)
 
     def _id_set(self, allowed: np.ndarray) -> IdSet:
         """The selector of the filter `allowed` came from (allowed_ids), else one built for it."""
@@ -349,10 +411,16 @@ class Searcher:
 
     def _with_details(self, results: list[SearchResult]) -> list[SearchResult]:
         info = self._catalog.details(r.id for r in results)
+        extra = self._catalog.words_and_places(r.id for r in results)
         out = []
         for r in results:
             d = info.get(r.id)
-            out.append(replace(r, taken=d[0] or _iso(d[1]), size=d[2], width=d[3], height=d[4]) if d else r)
+            r = replace(r, taken=d[0] or _iso(d[1]), size=d[2], width=d[3], height=d[4]) if d else r
+            w = extra.get(r.id)
+            if w:
+                gps = (w[2], w[3]) if w[2] is not None and w[3] is not None else None
+                r = replace(r, words=w[0] or None, place=w[1], gps=gps)
+            out.append(r)
         return out
 
     def by_vector(

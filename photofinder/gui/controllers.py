@@ -20,7 +20,7 @@ from ..core.indexer import IndexReport
 from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
 from ..core.paths import display_path
 from ..core.planner import nested_folders
-from ..core.query import IMAGE, Filters, QueryError, Term, parse_search_bar
+from ..core.query import IMAGE, WORDS, Filters, QueryError, Term, parse_search_bar
 from ..core.scanner import normalise_folder
 from ..core.watcher import WatchBatch
 from .care import LibraryCare
@@ -33,6 +33,7 @@ from .searching import Found, SearchController, SearchRequest
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
 from .watching import FolderWatch, describe
+from .wordsrun import WordsController
 
 TOP = 500  # results per query; the grid shows them lazily
 INDEXING_HINT = "Indexing… you can search while it runs."
@@ -450,9 +451,19 @@ class IndexingFlow(QObject):
     informed = Signal(str)  # why nothing was done, told without a dialog
     problem = Signal(str)  # something the user must be told
 
-    def __init__(self, runner: IndexController, libraries: LibraryController, settings: AppSettings):
+    def __init__(
+        self,
+        runner: IndexController,
+        libraries: LibraryController,
+        settings: AppSettings,
+        words: WordsController | None = None,
+    ):
         super().__init__()
         self.runner, self.libraries, self.settings = runner, libraries, settings
+        self.words = words  # the words pass that follows each completed run
+        self._words_again = False
+        if words is not None:
+            words.finished.connect(self._on_words_finished)
         self.closing = False
         self.rebuilding = False  # the run in progress re-encodes the library with a new model
         self._pending: list[str] = []
@@ -509,6 +520,8 @@ class IndexingFlow(QObject):
             return
         self.rebuilding = False
         self.started.emit(False)
+        if self.words is not None:
+            self.words.cancel()  # it goes on after this run, from where it stopped
         self.runner.start(lib, self.settings.model, add_folders, before=self.libraries.pause_watch())
 
     def rebuild(self) -> None:
@@ -522,6 +535,8 @@ class IndexingFlow(QObject):
             return
         self.rebuilding = True
         self.started.emit(True)
+        if self.words is not None:
+            self.words.cancel()
         self.runner.start(lib, self.settings.model, [], rebuild=True, before=self.libraries.pause_watch())
 
     def cancel(self) -> None:
@@ -533,6 +548,8 @@ class IndexingFlow(QObject):
         self.finished.emit(report)
         if self.closing:
             return
+        if not report.cancelled and not self._pending and not self._pending_rebuild:
+            self.read_words()
         if self._pending:
             pending, self._pending = self._pending, []
             self.start(pending)
@@ -545,8 +562,27 @@ class IndexingFlow(QObject):
         self.libraries.resume_watch()
         self.failed.emit(message, kind)
 
+    def read_words(self) -> None:
+        """Start the words pass (words and places) on the shown library, after the one running, if any."""
+        lib = self.libraries.library
+        if self.words is None or lib is None or self.closing:
+            return
+        if self.words.running:
+            self._words_again = True
+            self.words.cancel()
+            return
+        self.words.start(lib, self.settings.model, self.settings.ocr)
+
+    @Slot(object)
+    def _on_words_finished(self, _report: object) -> None:
+        if self._words_again and not self.runner.running:
+            self._words_again = False
+            self.read_words()
+
     def shutdown(self) -> None:
         self.closing = True
+        if self.words is not None:
+            self.words.shutdown()
         self.runner.shutdown()
 
 
@@ -578,7 +614,8 @@ class AppController(QObject):
         self.libraries = LibraryController(self.store, settings, self.searches, self.thumbs)
         self.watch = FolderWatch(self.pool, settings, **(watch_args or {}))
         self.libraries.pause_watch, self.libraries.resume_watch = self.watch.pause, self.watch.resume
-        self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings)
+        self.words = WordsController(self.pool)
+        self.indexing = IndexingFlow(IndexController(self.pool), self.libraries, settings, self.words)
         self.query = QueryController(self.searches, self.libraries, settings, lambda: self.indexing.running)
         self.care = LibraryCare(self.libraries, self.indexing, settings)
         # Nothing said yet: "Add a folder" is shown only once the library is known to have none (it flashed for
@@ -615,6 +652,7 @@ class AppController(QObject):
         ix.queued.connect(self._on_queued)
         ix.started.connect(self._on_index_started)
         ix.finished.connect(self._on_index_finished)
+        self.words.finished.connect(self._on_words_read)
         ix.failed.connect(self._on_index_failed)
         ix.modelLoading.connect(self._on_index_model_loading)
         q.pageChanged.connect(self._show)
@@ -725,6 +763,20 @@ class AppController(QObject):
         self._update_status(self._extra)
 
     @Slot(object)
+    @Slot(object)
+    def _on_words_read(self, report: object) -> None:
+        """New words and places: the Places counts and a query that asks for words are brought up to date."""
+        if report is None or not getattr(report, "looked_at", 0) or self.indexing.closing:
+            return
+        self.libraries.refresh_summary()
+        r = self.query.last_request
+        if (
+            r is not None
+            and r.kind == "query"
+            and (r.query.filters.text or r.query.filters.place or any(t.kind == WORDS for t in r.query.terms))
+        ):
+            self.query.rerun()
+
     def _on_index_finished(self, report: IndexReport) -> None:
         self.busy.emit("index", "")
         self.busy.emit("model", "")

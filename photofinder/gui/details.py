@@ -1,4 +1,4 @@
-"""A result described in one line: match score, date taken, size (MB and pixels), folder.
+"""A result described in one line: match score, date taken, size (MB and pixels), place, words read, folder.
 
 Used by the grid's tooltip, the details line in the status bar and the preview's caption.
 """
@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QAbstractItemView
 
 from ..core.paths import display_path
+from ..core.places import Place
 from ..core.search import SearchResult
 from .fileurls import shown_name
 from .statusarea import ElidedLabel
@@ -25,6 +26,11 @@ def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:
         parts.append(f"{r.size / 1e6:.1f} MB" if r.size >= 100_000 else f"{r.size / 1e3:.0f} KB")
     if r.width and r.height:
         parts.append(f"{r.width}×{r.height}")
+    if r.place:
+        parts.append(str(Place.from_key(r.place)))
+    if r.words:
+        words = " / ".join(r.words.splitlines())
+        parts.append(f"text “{words[:80]}{'…' if len(words) > 80 else ''}”")
     if folder:
         parts.append(display_path(r.folder))
     return " · ".join(parts)

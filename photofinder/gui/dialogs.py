@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ..core.embedder import DEFAULT_MODEL
 from ..core.paths import display_path
 from .modelpool import EmbedderPool
-from .settings import DEVICES, RUNTIMES, AppSettings
+from .settings import DEVICES, OCR_MODES, RUNTIMES, AppSettings
 
 
 class SettingsDialog(QDialog):
@@ -61,6 +61,15 @@ class SettingsDialog(QDialog):
             "torch), torch on a GPU."
         )
         form.addRow("Runtime:", self.runtime)
+        self.ocr = QComboBox()
+        self.ocr.addItems(["Automatic (photos that look like text)", "Every photo", "Off"])
+        self.ocr.setCurrentIndex(OCR_MODES.index(settings.ocr))
+        self.ocr.setToolTip(
+            "After indexing, read the words in photos (signs, receipts, screenshots, documents) so that\n"
+            'text:"open 24 hours" finds them. Automatic reads the photos that look like text; every photo\n'
+            "costs far more time. Offline: nothing is sent anywhere."
+        )
+        form.addRow("Read words:", self.ocr)
         self.watch = QCheckBox("Watch folders for changes")
         self.watch.setChecked(settings.watch)
         self.watch.setToolTip(
@@ -89,6 +98,7 @@ class SettingsDialog(QDialog):
         self.settings.model = self.model.text().strip() or DEFAULT_MODEL
         self.settings.device = DEVICES[self.device.currentIndex()]
         self.settings.runtime = RUNTIMES[self.runtime.currentIndex()]
+        self.settings.ocr = OCR_MODES[self.ocr.currentIndex()]
         self.settings.watch = self.watch.isChecked()
         self.settings.thumb_size = self.thumb.value()
         self.settings.sync()

@@ -29,6 +29,7 @@ class Facets:
     types: dict[str, int] = field(default_factory=dict)
     photos: int = 0
     months: dict[str, int] = field(default_factory=dict)
+    places: dict[str, int] = field(default_factory=dict)  # by place key (core.places): photos with GPS
 
 
 def count_facets(library: Library) -> Facets:
@@ -57,6 +58,7 @@ def count_facets(library: Library) -> Facets:
         dict(Counter(stored.types).most_common()),
         photos,
         dict(sorted(stored.months.items())),
+        dict(stored.places),
     )
 
 

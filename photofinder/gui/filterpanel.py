@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.paths import display_path
+from ..core.places import SEP, Place
 from ..core.query import Filters
 from .facets import Facets
 
@@ -340,11 +341,32 @@ class FilterPanel(QWidget):
             self.min_size.addItem(text, key)
         self.min_size.setToolTip("The shorter side of the photo")
         self.min_size.currentIndexChanged.connect(self._emit)
+        self.places = QTreeWidget()
+        self.places.setHeaderHidden(True)
+        self.places.setColumnCount(2)
+        places_header = self.places.header()
+        places_header.setStretchLastSection(False)
+        places_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        places_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.places.setMaximumHeight(120)
+        self.places.setMinimumHeight(36)  # the panel must not raise the window's minimum height
+        self.places.setToolTip("Where the photos were taken, from their GPS (photos without GPS are in none)")
+        self.places.itemSelectionChanged.connect(self._emit)
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.clicked.connect(self.clear)
-        for title, w in (("Folder", self.folders), ("Date taken", self.date), ("File type", self.types)):
-            lay.addWidget(_heading(title))
+        for title, w in (
+            ("Folder", self.folders),
+            ("Date taken", self.date),
+            ("File type", self.types),
+            ("Places", self.places),
+        ):
+            heading = _heading(title)
+            lay.addWidget(heading)
             lay.addWidget(w, 1 if w is self.folders else 0)
+        # shown once a library has geotagged photos (hidden, it adds nothing to the window's minimum size)
+        self.places_heading = heading
+        self.places.hide()
+        heading.hide()
         form = QFormLayout()
         form.addRow("Orientation", self.orientation)
         form.addRow("Min size", self.min_size)
@@ -389,8 +411,35 @@ class FilterPanel(QWidget):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if ext in checked else Qt.CheckState.Unchecked)
                 self.types.addItem(item)
+            self._set_places(facets.places)
         finally:
             self._quiet = False
+
+    def _set_places(self, places: dict[str, int]) -> None:
+        """Country › region › city, each with the photos taken there (summed from the stored counts per city)."""
+        chosen = self.current.place
+        self.places.clear()
+        tree: dict[tuple[str, ...], int] = {}
+        for key, n in places.items():
+            parts = Place.from_key(key)
+            for depth in (1, 2, 3):
+                path = (parts.country, parts.region, parts.city)[:depth]
+                tree[path] = tree.get(path, 0) + n
+        items: dict[tuple[str, ...], QTreeWidgetItem] = {}
+        for path in sorted(tree, key=lambda p: (len(p), p)):
+            parent = items.get(path[:-1])
+            item = QTreeWidgetItem(parent or self.places, [path[-1] or "(no region)", f"{tree[path]:,}"])
+            item.setData(0, PathRole, SEP.join(path))
+            items[path] = item
+            if chosen == SEP.join(path):
+                item.setSelected(True)
+        self.places.setVisible(bool(places))
+        self.places_heading.setVisible(bool(places))
+
+    def place_item(self, name: str) -> QTreeWidgetItem | None:
+        """The tree's item of a country, region or city (by its name; the first at the shallowest level)."""
+        found = self.places.findItems(name, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0)
+        return found[0] if found else None
 
     def folder_item(self, path: str) -> QTreeWidgetItem | None:
         """The tree's item for a folder (tests and keyboard users reach folders through it)."""
@@ -415,6 +464,7 @@ class FilterPanel(QWidget):
         sel = self.folders.selectedItems()
         i = sel[0].data(0, PathRole) if sel else -1
         dates = self.years.date_range()
+        place_sel = self.places.selectedItems()
         types = tuple(
             self.types.item(k).data(PathRole)
             for k in range(self.types.count())
@@ -427,6 +477,7 @@ class FilterPanel(QWidget):
             types=types,
             orientation=self.orientation.currentData(),
             min_size=self.min_size.currentData(),
+            place=place_sel[0].data(0, PathRole) if place_sel else None,
         )
 
     def clear(self) -> None:
@@ -434,6 +485,7 @@ class FilterPanel(QWidget):
         self._quiet = True
         try:
             self.folders.clearSelection()
+            self.places.clearSelection()
             self.years.clear_choice()
             for k in range(self.types.count()):
                 self.types.item(k).setCheckState(Qt.CheckState.Unchecked)
@@ -448,6 +500,7 @@ class FilterPanel(QWidget):
         self._quiet = True
         self.folders.clear()
         self.types.clear()
+        self.places.clear()
         self.years.clear_choice()
         self.years.set_months({})
         self.years.set_years({})

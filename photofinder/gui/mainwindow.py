@@ -35,6 +35,7 @@ from .searching import Found, SearchRequest
 from .settings import AppSettings
 from .statusarea import StatusArea
 from .widgets import EmptyPage, MessagePage, ProgressPanel
+from .wordsrun import WordsLine
 
 
 class MainWindow(QMainWindow):
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.results_bar)
         lay.addWidget(self.pages, 1)
         lay.addWidget(self.progress)
+        self.words_line = WordsLine()
+        lay.addWidget(self.words_line)
         self.setCentralWidget(central)
         self.details = DetailsLine()
         self.status_area = StatusArea(self.details)
@@ -143,6 +146,10 @@ class MainWindow(QMainWindow):
         ix.started.connect(self.progress.start)
         ix.progress.connect(self.progress.update_progress)
         ix.finished.connect(self.progress.finish)
+        app.words.started.connect(self.words_line.start)
+        app.words.progress.connect(self.words_line.update_progress)
+        app.words.finished.connect(self.words_line.finish)
+        self.words_line.cancelRequested.connect(app.words.cancel)
         self.progress.actionRequested.connect(app.care.act)
         # Queued: a notice follows the panel's own update for the same event (a cancelled rebuild's summary).
         app.care.notice.connect(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime
 
 from ..core.catalog import Catalog, PageKey
@@ -21,12 +22,15 @@ def browse_page(
     """
     rows, key = catalog.recent_page(after, limit)
     info = catalog.details(i for i, _, _ in rows)  # what a tile's tooltip and the details line show
+    extra = catalog.words_and_places(i for i, _, _ in rows)
     results = []
     for i, p, h in rows:
         if os.path.exists(p):
             d = info.get(i)
             taken = d and (d[0] or datetime.fromtimestamp(d[1] / 1e9).isoformat(timespec="seconds"))
-            results.append(
-                SearchResult(i, p, None, h, None, taken, *d[2:]) if d else SearchResult(i, p, None, h)
-            )
+            r = SearchResult(i, p, None, h, None, taken, *d[2:]) if d else SearchResult(i, p, None, h)
+            w = extra.get(i)
+            if w and (w[0] or w[1]):
+                r = replace(r, words=w[0] or None, place=w[1])
+            results.append(r)
     return results, key

@@ -1,4 +1,5 @@
 """Quick look: Space on a result shows it large; Left/Right step through the results, Esc (or Space) closes.
+A text query's words are framed where they were read in the photo.
 
 The photo is read on a pool thread (QImageReader, scaled while reading) and only turned into a pixmap here.
 """
@@ -8,8 +9,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QVBoxLayout, QWidget
 
 from ..core.search import SearchResult
@@ -22,6 +23,20 @@ PREVIEW_SIDE = 1600  # read at most this big: sharp on a large screen, quick to 
 def read_preview(path: str, side: int = PREVIEW_SIDE) -> QImage:
     """The photo, upright, no larger than `side` (JPEGs decode scaled). Opened by Python: any name works."""
     return read_image(path, side)
+
+
+def framed(image: QImage, boxes) -> QImage:
+    """The photo with the words a text query asked for framed (boxes as fractions of the upright photo)."""
+    out = image.convertToFormat(QImage.Format.Format_RGB32)
+    painter = QPainter(out)
+    pen = QPen(QColor(255, 200, 0))
+    pen.setWidth(max(2, out.width() // 300))
+    painter.setPen(pen)
+    w, h = out.width(), out.height()
+    for x0, y0, x1, y1 in boxes:
+        painter.drawRect(QRectF(x0 * w - 3, y0 * h - 3, (x1 - x0) * w + 6, (y1 - y0) * h + 6))
+    painter.end()
+    return out
 
 
 class _Signals(QObject):
@@ -109,6 +124,9 @@ class QuickLook(QDialog):
         if image.isNull():
             self.image.setText("This photo can't be shown.")
             return
+        r = self._result(self.row) if 0 <= self.row < self._count() else None
+        if r is not None and r.highlights:
+            image = framed(image, r.highlights)
         self._pixmap = QPixmap.fromImage(image)
         self._fit()
 

@@ -74,7 +74,7 @@ class Chip(QFrame):
         self.icon = QLabel()
         self.icon.setFixedSize(20, 20)
         self.icon.setScaledContents(False)
-        self.icon.setVisible(term.kind != TEXT)
+        self.icon.setVisible(term.kind in (IMAGE, PHOTO))
         self.label = QLabel(("− " if neg else "") + short_label(term.label or str(term.value)))
         self.weight = QToolButton()
         self.weight.setObjectName("weight")

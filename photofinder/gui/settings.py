@@ -11,6 +11,7 @@ from ..core.embedder import DEFAULT_MODEL
 
 DEVICES = ("auto", "cpu", "gpu")
 RUNTIMES = ("auto", "onnx", "torch")  # the order of the Settings dialog's choices
+OCR_MODES = ("auto", "all", "off")  # the words pass (core.wordpass); the order of the dialog's choices
 
 
 class AppSettings:
@@ -49,6 +50,16 @@ class AppSettings:
     @runtime.setter
     def runtime(self, value: str) -> None:
         self._s.setValue("runtime", value)
+
+    @property
+    def ocr(self) -> str:
+        """Which photos the words pass reads after indexing: "auto" (those that look like text), "all", "off"."""
+        v = self._get("ocr", "auto")
+        return v if v in OCR_MODES else "auto"
+
+    @ocr.setter
+    def ocr(self, value: str) -> None:
+        self._s.setValue("ocr", value)
 
     @property
     def watch(self) -> bool:
