@@ -51,9 +51,12 @@ class Filters:
     types: tuple[str, ...] = ()  # extensions without the dot: ("jpg", "png")
     orientation: str | None = None  # "landscape", "portrait" or "square"
     min_size: int | None = None  # the shorter side, in pixels
+    group: int | None = None  # an Explore group (groups.py), top-level or sub-group
 
     def __bool__(self) -> bool:
-        return any((self.folder, self.after, self.before, self.types, self.orientation, self.min_size))
+        return any(
+            (self.folder, self.after, self.before, self.types, self.orientation, self.min_size, self.group)
+        )
 
 
 @dataclass(frozen=True)

@@ -305,9 +305,17 @@ class Searcher:
         if not filters:
             return None
         key = (filters, self._catalog.generation)
+        if filters.group is not None:  # new photos join groups after they are indexed (groups.update)
+            key += (self._catalog.get_meta("explore_generation"),)
         if self._filter_cache is None or self._filter_cache[0] != key:
-            where, params = filter_sql(filters, to_db)
-            ids = self._catalog.filtered_ids(where, params, filter_index(filters))
+            rest = replace(filters, group=None)
+            ids = None
+            if rest:
+                where, params = filter_sql(rest, to_db)
+                ids = self._catalog.filtered_ids(where, params, filter_index(rest))
+            if filters.group is not None:  # an Explore group: its photos from the group index
+                group = self._catalog.group_photo_ids(filters.group)
+                ids = group if ids is None else np.intersect1d(ids, group)
             self._filter_cache = (key, IdSet(ids))
         return self._filter_cache[1].ids
 
