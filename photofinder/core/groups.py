@@ -122,7 +122,7 @@ def needs_regroup(catalog: Catalog) -> bool:
         return True
     grouped = int(at)
     changed = int(catalog.get_meta("explore_changed") or 0)
-    return abs(n - grouped) + changed > REGROUP_CHANGE * grouped + 10
+    return abs(n - grouped) + changed > REGROUP_CHANGE * grouped + 5
 
 
 def update(catalog: Catalog) -> int:
