@@ -33,7 +33,13 @@ VOCABULARY_FILE = "explore_vocabulary.txt"
 
 
 def vocabulary_text() -> str:
-    """The shipped vocabulary file (package data of photofinder.resources, the checkout's resources/ folder)."""
+    """The vocabulary: the user's own `explore_vocabulary.txt` in the data folder if there is one (their pets'
+    names, their hobbies), else the shipped file (package data of photofinder.resources)."""
+    from .paths import data_dir
+
+    own = data_dir() / VOCABULARY_FILE
+    if own.is_file():
+        return own.read_text(encoding="utf-8", errors="replace")
     try:
         return (resources.files("photofinder.resources") / VOCABULARY_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:  # a source tree run beside an editable install of another checkout

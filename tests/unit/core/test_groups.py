@@ -62,15 +62,17 @@ def test_groups_follow_colour_and_shape_and_their_names_name_them(grouped):
 
 
 def test_an_absent_concept_never_names_a_group(grouped):
-    _, _, found, kinds, _ = grouped
-    present = {(k.colour, k.shape) for k in kinds.values()}
-    named = [g.name for g in found.groups if not g.mixed]
-    assert named
-    for name in named:
-        for colour in COLOURS:
-            for shape in SHAPES:
-                if f"{colour} {shape}" in name:
-                    assert (colour, shape) in present, name
+    """The vocabulary holds every colour-shape pair; only those of the group's own photos may name it."""
+    _, c, found, kinds, _ = grouped
+    pairs = [f"{colour} {shape}" for colour in COLOURS for shape in SHAPES]
+    named = 0
+    for g in found.groups:
+        (main, _), *_ = kinds_in(c, g.id, kinds).most_common()
+        for pair in pairs:
+            if pair in g.name:
+                named += 1
+                assert pair == f"{main.colour} {main.shape}", (g.name, main)
+    assert named >= 4
 
 
 def test_a_group_no_phrase_fits_is_called_mixed(store, photos, tiny_embedder):
@@ -168,3 +170,9 @@ def test_an_empty_library_has_no_groups_and_needs_no_model(store, tmp_path):
     with lib.open_catalog() as c:
         out = groups.current(lib, c, lambda: pytest.fail("the model was loaded"))
     assert out.groups == []
+
+
+def test_a_vocabulary_of_ones_own_in_the_data_folder_is_used(data_dir, tmp_path, counting):
+    (data_dir / "explore_vocabulary.txt").write_text("# mine\nthe cat Felix\n\na red circle\n")
+    own = Vocabulary.for_embedder(counting, tmp_path)
+    assert own.phrases == ["the cat Felix", "a red circle"]
