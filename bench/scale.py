@@ -553,6 +553,7 @@ def main() -> None:
         action="store_true",
         help="also time Explore's grouping (from the index's lists, and by k-means) and opening its view",
     )
+    ap.add_argument("--only-explore", action="store_true", help="build, then time Explore alone")
     ap.add_argument("--explore-probe", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.explore_probe:
@@ -578,8 +579,8 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         try:
             b = {} if reuse else build(root, n)
-            m = {} if reuse else _run_probe("--probe", root, n)
-            if args.explore:
+            m = {} if reuse or args.only_explore else _run_probe("--probe", root, n)
+            if args.explore or args.only_explore:
                 for strategy in ("auto", "kmeans"):
                     e = _run_probe("--explore-probe", root, n, strategy)
                     print(
@@ -605,7 +606,7 @@ def main() -> None:
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
-        if reuse:
+        if reuse or args.only_explore:
             continue
         print(
             f"n={n}: build {b['files_s']:.1f}s files + {b['catalog_s']:.1f}s catalog + {b['index_s']:.1f}s index "

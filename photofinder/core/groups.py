@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import faiss
@@ -373,7 +373,7 @@ def _describe(
     vocab: Vocabulary,
     calibration: Calibration,
     first_id: int,
-) -> tuple[list[tuple], list[list[int]]]:
+) -> tuple[list[tuple], Iterator[tuple[int, int, int]]]:
     """The group rows (named, with covers and newest days) and the member rows [photo, group, top]."""
     photo_top, photo_sub = top_of[fine.labels], sub_of[fine.labels]
     rng = np.random.default_rng(0)
@@ -423,7 +423,13 @@ def _describe(
             rows.append(_row(sid, gid, sn.name, sn.fit, size, newest(smask), sids, svectors))
             group[smask] = sid
     catalog.set_meta("explore_next_id", str(next_id))
-    return rows, np.stack([fine.ids, group, top], axis=1).tolist()
+    return rows, _rows_of(np.stack([fine.ids, group, top], axis=1))
+
+
+def _rows_of(members: np.ndarray, chunk: int = 50_000) -> Iterator[tuple[int, int, int]]:
+    """The member rows as SQLite takes them, a chunk at a time (a million as Python tuples is 150 MB)."""
+    for start in range(0, len(members), chunk):
+        yield from map(tuple, members[start : start + chunk].tolist())
 
 
 def _row(
