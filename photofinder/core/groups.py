@@ -31,6 +31,7 @@ from .catalog import Catalog
 from .library import Library
 from .naming import MIXED, Vocabulary, name_groups
 from .query import Calibration
+from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,11 @@ def _next_id(catalog: Catalog) -> int:
 
 def _fine_from_index(library: Library, catalog: Catalog) -> _Fine | None:
     """The IVF index's inverted lists as fine clusters (None for a flat index)."""
+    try:
+        if VectorIndex.read_header(library.index_path)[4] == 0:  # flat: no clustering in it (header alone)
+            return None
+    except (OSError, ValueError):  # no file yet, or a damaged one: load_vectors rebuilds it
+        pass
     index = library.load_vectors(catalog, save=False)
     ivf = index._index  # noqa: SLF001 - the index's own clustering, read in place
     if not isinstance(ivf, faiss.IndexIVF):
