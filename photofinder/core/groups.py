@@ -39,7 +39,7 @@ MAX_GROUPS = 30  # top-level groups: a screenful to scan
 MAX_SUBGROUPS = 8
 PHOTOS_PER_GROUP = 5  # a small library gets at most one group per this many photos
 SUBGROUPS_FROM = 20  # a group of fewer photos is not divided
-SAME = 0.95  # two clusters whose photos are this alike across, relative to within, are one subject
+SAME = 0.95  # two clusters whose mean vectors are this alike (cosine) are one subject
 FINE_MAX = 256  # k-means clusters for a library without an IVF index
 SAMPLE_PER_GROUP = 128  # photos read per group to name it and pick its cover
 COVER = 4  # photos in a group's cover mosaic
@@ -324,11 +324,14 @@ def _pool(sums: np.ndarray, weight: np.ndarray, label: np.ndarray) -> tuple[np.n
 
 
 def _agglomerate(sums: np.ndarray, weight: np.ndarray, limit: int, small: float) -> np.ndarray:
-    """Merge clusters: the two most alike while there are more than `limit`; then any two whose photos are as
-    alike across as within (SAME); then each smaller than `small` into its nearest. Each input's final cluster.
+    """Merge clusters: the two most alike while there are more than `limit`; then any two whose mean vectors
+    point the same way (cosine >= SAME: one subject, split by chance); then each smaller than `small` into its
+    nearest. Each input's final cluster (0, 1, ...).
 
     Average linkage: the dot product of two clusters' mean vectors is the mean similarity of a photo of one
-    with a photo of the other (and a mean's squared length that of two photos of the same cluster).
+    with a photo of the other (and a mean's squared length that of two photos of the same cluster). Comparing
+    directions rather than that ratio to the looser cluster's own: a loose cluster looked like everything, and
+    a library of diffuse photos (bench/scale.py's) ended as one group.
     """
     m = len(weight)
     sums, weight = sums.astype(np.float64).copy(), weight.astype(np.float64).copy()
@@ -343,7 +346,7 @@ def _agglomerate(sums: np.ndarray, weight: np.ndarray, limit: int, small: float)
         if live > limit:
             a, b = divmod(int(np.argmax(s)), m)
         else:
-            ratio = s / np.minimum.outer(own, own)
+            ratio = s / np.sqrt(np.outer(own, own))  # the cosine of the two clusters' mean vectors
             a, b = divmod(int(np.argmax(ratio)), m)
             if ratio[a, b] < SAME:
                 tiny = np.flatnonzero(alive & (weight < small))
