@@ -768,15 +768,49 @@ def duplicate_candidates(lib) -> dict:
     }
 
 
+def explore_probe(root: Path, strategy: str) -> dict:
+    """Explore at this size, in a fresh process: group the library from scratch (the stored vectors; names from a
+    random vocabulary of the shipped size, as the synthetic vectors mean nothing), then open it as the Explore
+    view does (a new connection reads the stored groups and their covers' paths)."""
+    from photofinder.core import groups
+    from photofinder.core.library import LibraryStore
+    from photofinder.core.naming import Vocabulary, vocabulary
+    from photofinder.core.query import calibrate
+
+    lib = LibraryStore(root / "data").get(NAME)
+    phrases = vocabulary()
+    words = np.random.default_rng(5).normal(size=(len(phrases), DIM)).astype(np.float32)
+    vocab = Vocabulary(phrases, words / np.linalg.norm(words, axis=1, keepdims=True))
+    with lib.open_catalog() as c:
+        cut = calibrate(StubEmbedder(), c.sample_embeddings(2000), c.count())
+        t = time.perf_counter()
+        grouping = groups.regroup(lib, c, vocab, cut, strategy=strategy)
+        group_s = time.perf_counter() - t
+    peak = peak_mb()
+    t = time.perf_counter()
+    with lib.open_catalog() as c:
+        shown = groups.read(c)
+        c.photos(i for g in shown.groups for k in (g, *g.children) for i in k.cover)
+    open_ms = (time.perf_counter() - t) * 1e3
+    subs = sum(len(g.children) for g in grouping.groups)
+    return {
+        "group_s": group_s,
+        "open_ms": open_ms,
+        "rss_mb": peak,
+        "groups": len(grouping.groups),
+        "subgroups": subs,
+    }
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
 
 
-def _run_probe(flag: str, root: Path, n: int) -> dict:
+def _run_probe(flag: str, root: Path, n: int, *more: str) -> dict:
     r = subprocess.run(
-        [sys.executable, __file__, flag, str(root)], capture_output=True, text=True, check=False
+        [sys.executable, __file__, flag, str(root), *more], capture_output=True, text=True, check=False
     )
     if r.returncode:
         sys.exit(f"{flag} at n={n} failed:\n{r.stderr}")
@@ -808,7 +842,17 @@ def main() -> None:
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     ap.add_argument("--gui-probe", help=argparse.SUPPRESS)
     ap.add_argument("--hard-probe", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--explore",
+        action="store_true",
+        help="also time Explore's grouping (from the index's lists, and by k-means) and opening its view",
+    )
+    ap.add_argument("--only-explore", action="store_true", help="build, then time Explore alone")
+    ap.add_argument("--explore-probe", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.explore_probe:
+        print(json.dumps(explore_probe(Path(args.explore_probe[0]), args.explore_probe[1])))
+        return
     if args.hard:
         global HARD
         HARD = True
@@ -841,7 +885,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         try:
             b = {} if reuse else build(root, n)
-            m = {} if reuse else _run_probe("--probe", root, n)
+            m = {} if reuse or args.only_explore else _run_probe("--probe", root, n)
             h = _run_probe("--hard-probe", root, n) if args.hard else {}
             if h:
                 print(
@@ -857,6 +901,14 @@ def main() -> None:
                         flush=True,
                     )
             g: dict = {}
+            if args.explore or args.only_explore:
+                for strategy in ("auto", "kmeans"):
+                    e = _run_probe("--explore-probe", root, n, strategy)
+                    print(
+                        f"explore: n={n} group_s={e['group_s']:.1f} open_ms={e['open_ms']:.1f} "
+                        f"rss_mb={e['rss_mb']:.0f} ({strategy}: {e['groups']} groups, {e['subgroups']} sub-groups)",
+                        flush=True,
+                    )
             if args.gui:
                 g = _run_probe("--gui-probe", root, n)
                 print(
@@ -877,7 +929,7 @@ def main() -> None:
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
-        if reuse:
+        if reuse or args.only_explore:
             last = {"n": n, **{f"hard_{k}": v for k, v in h.items()}, **{f"gui_{k}": v for k, v in g.items()}}
             continue
         print(

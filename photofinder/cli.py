@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--sort", choices=["match", "date"], default="match", help="best match first, or newest"
         )
         sp.add_argument(
+            "--group", type=int, metavar="ID", help="only photos of this group (see photofinder explore)"
+        )
+        sp.add_argument(
             "--hide-duplicates",
             action="store_true",
             help="one result per group of copies among the results (identical, resized, RAW + JPEG), so "
@@ -239,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     du.add_argument("--yes", "-y", action="store_true", help="with --trash: don't ask")
     du.add_argument("--json", action="store_true", help="print one JSON document")
 
+    ex = sub.add_parser(
+        "explore",
+        help="the library at a glance: groups of alike photos, named (grouped in the background in the app)",
+    )
+    lib_opt(ex)
+    ex.add_argument("--json", action="store_true", help="print one JSON document")
+    ex.add_argument("--model", help="name the groups with this model instead of the library's")
+    ex.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
+    ex.add_argument("--runtime", default="auto", choices=["auto", "torch", "onnx"])
+
     gu = sub.add_parser("gui", help="open the app (the default with no command)")
     gu.add_argument("--library", help="library to open")
     gu.add_argument("--query", help="run this text search once the window is up")
@@ -292,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "libraries": cmd_libraries,
             "folders": cmd_folders,
             "duplicates": cmd_duplicates,
+            "explore": cmd_explore,
             "watch": cmd_watch,
             "install-desktop": cmd_install_desktop,
         }[args.command](args)
@@ -532,6 +546,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
             f"--library {lib.name}"
         )
+    if filters.group is not None:
+        _check_group(lib, filters.group)
     if args.command == "similar":  # a photo of the library is a term by its stored vector, else by its pixels
         terms = [Term(PHOTO, own[0]) if own else Term(IMAGE, os.path.abspath(args.path))]
     with Searcher(lib, open_embedder(model, device=args.device, runtime=args.runtime, purpose="search")) as s:
@@ -623,6 +639,7 @@ def _filters(args: argparse.Namespace) -> Any:
             min_size=args.min_size,
             text=args.words.strip() if getattr(args, "words", None) and args.words.strip() else None,
             place=args.place.strip() if getattr(args, "place", None) and args.place.strip() else None,
+            group=getattr(args, "group", None),
         )
     except QueryError as e:
         raise UsageError(str(e)) from e
@@ -814,6 +831,71 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"photofinder watch: stopped by an error: {watcher.fatal}", file=sys.stderr)
         return 1
     print("stopped", file=sys.stderr)
+    return 0
+
+
+def _check_group(lib: Any, group: int) -> None:
+    """A group that exists, its new photos placed in it (cheap: no model); else a one-line error."""
+    from .core import groups
+    from .core.errors import LibraryError
+
+    with lib.open_catalog() as c:
+        if not groups.needs_regroup(c):
+            groups.update(c)
+        if groups.read(c).find(group) is None:
+            raise LibraryError(
+                f"the library {lib.name!r} has no group {group}: photofinder explore --library {lib.name} "
+                "lists them"
+            )
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .core import groups
+    from .core.encoders import open_embedder
+    from .core.errors import LibraryError
+
+    lib = _store().get(args.library)
+    with lib.open_catalog() as c:
+        model = args.model or lib.model_ref(c)
+        if model is None or c.count() == 0:
+            raise LibraryError(
+                f"The library {lib.name!r} has no photos indexed yet: run photofinder index FOLDER "
+                f"--library {lib.name}"
+            )
+
+        def say(text: str) -> None:
+            if not args.json and sys.stderr.isatty():
+                print(text, file=sys.stderr)
+
+        grouping = groups.current(
+            lib,
+            c,
+            lambda: open_embedder(model, device=args.device, runtime=args.runtime, purpose="search"),
+            say,
+        )
+        shown = [g for top in grouping.groups for g in (top, *top.children)]
+        paths = c.photos(i for g in shown for i in g.cover)
+
+    def examples(g: Any) -> list[str]:
+        return [_show(paths[i][0]) for i in g.cover if i in paths]
+
+    def as_json(g: Any) -> dict[str, Any]:
+        out = {"id": g.id, "name": g.name, "count": g.count, "newest": g.newest, "examples": examples(g)}
+        if g.children:
+            out["subgroups"] = [as_json(k) for k in g.children]
+        return out
+
+    if args.json:
+        print(json.dumps({"groups": [as_json(g) for g in grouping.groups]}, ensure_ascii=False))
+        return 0
+    for g in grouping.groups:
+        print(f"{g.id:>6}  {g.count:>8,}  {g.name}")
+        for k in g.children:
+            print(f"{k.id:>6}  {k.count:>8,}    · {k.name}")
+    print(
+        f"{len(grouping.groups)} groups of {grouping.photos:,} photos; photofinder search --group ID lists one",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -121,6 +121,35 @@ def _count_triggers(table: str) -> str:
     """
 
 
+_GROUPS_SCHEMA = """
+    CREATE TABLE explore_groups (
+        id INTEGER PRIMARY KEY,
+        parent INTEGER,
+        name TEXT NOT NULL,
+        fit REAL NOT NULL,
+        n INTEGER NOT NULL,
+        newest TEXT,
+        cover TEXT NOT NULL,
+        centroid BLOB NOT NULL
+    );
+    CREATE TABLE explore_members (photo INTEGER PRIMARY KEY, grp INTEGER NOT NULL, top INTEGER NOT NULL);
+    CREATE INDEX explore_members_grp ON explore_members (grp);
+    CREATE INDEX explore_members_top ON explore_members (top);
+    CREATE TRIGGER explore_photo_delete AFTER DELETE ON photos WHEN old.status = 'indexed' BEGIN
+        UPDATE explore_groups SET n = n - 1 WHERE id IN (
+            SELECT grp FROM explore_members WHERE photo = old.id
+            UNION SELECT top FROM explore_members WHERE photo = old.id);
+        DELETE FROM explore_members WHERE photo = old.id;
+    END;
+    CREATE TRIGGER explore_photo_skipped AFTER UPDATE OF status ON photos
+        WHEN old.status = 'indexed' AND new.status IS NOT 'indexed' BEGIN
+        UPDATE explore_groups SET n = n - 1 WHERE id IN (
+            SELECT grp FROM explore_members WHERE photo = old.id
+            UNION SELECT top FROM explore_members WHERE photo = old.id);
+        DELETE FROM explore_members WHERE photo = old.id;
+    END;
+"""
+
 # Each entry migrates the schema from version i to i + 1; PRAGMA user_version records how far a file got.
 _MIGRATIONS: list[str] = [
     """
@@ -201,6 +230,8 @@ _MIGRATIONS: list[str] = [
     _facets.BY_DAY,
     # 8: words in photos (OCR, by content hash, with a full-text index) and places (GPS named offline).
     _words.SCHEMA,
+    # 9: Explore's named groups (groups.py): each group, each photo's group, and counts kept as photos go.
+    _GROUPS_SCHEMA,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -1110,6 +1141,75 @@ class Catalog:
         """(text, boxes as JSON) read in the content with this hash, if any."""
         row = self._one("SELECT text, boxes FROM ocr_text WHERE hash = ?", (content_hash,))
         return (row[0], row[1]) if row else None
+
+    # -- Explore's groups (groups.py decides them; these read and write them) -------------------------------
+    def groups(self) -> list[tuple]:
+        """(id, parent, name, fit, count, newest day, cover ids 'a,b,c', centroid bytes) of every group."""
+        return self._all(
+            "SELECT id, parent, name, fit, n, newest, cover, centroid FROM explore_groups ORDER BY id"
+        )
+
+    def group_of(self, photo_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """(group, top-level group) by photo id, for those of `photo_ids` that have one."""
+        out: dict[int, tuple[int, int]] = {}
+        for chunk in _chunks([int(i) for i in photo_ids], 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self._all(
+                f"SELECT photo, grp, top FROM explore_members WHERE photo IN ({marks})", chunk
+            ):
+                out[r[0]] = (r[1], r[2])
+        return out
+
+    def group_photo_ids(self, group: int) -> np.ndarray:
+        """Ids of the photos in a group (top-level or sub-group), in no particular order; read from an index."""
+        row = self._one(
+            "SELECT (SELECT group_concat(photo) FROM explore_members WHERE top = ?1), "
+            "(SELECT group_concat(photo) FROM explore_members WHERE grp = ?1 AND top != ?1)",
+            (int(group),),
+        )
+        text = ",".join(x for x in (row or ()) if x)
+        return np.fromstring(text, dtype=np.int64, sep=",") if text else np.empty(0, np.int64)
+
+    def days(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, day taken as 'YYYY-MM-DD') of every indexed photo, from the day index (no rows read)."""
+        row = self._one(
+            f"SELECT group_concat(id), group_concat(day, ',') FROM {self._t} INDEXED BY {self._t}_by_day "
+            "WHERE status = 'indexed'"
+        )
+        if not row or not row[0]:
+            return np.empty(0, np.int64), np.empty(0, "U10")
+        return np.fromstring(row[0], dtype=np.int64, sep=","), np.array(row[1].split(","), "U10")
+
+    def replace_groups(
+        self, groups: Iterable[tuple], members: Iterable[tuple[int, int, int]], meta: dict
+    ) -> None:
+        """Swap in a new grouping in one transaction: groups as in `groups()`, members (photo, group, top)."""
+        with self._transaction():
+            self._exec("DELETE FROM explore_groups")
+            self._exec("DELETE FROM explore_members")
+            self._db.executemany("INSERT INTO explore_groups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", groups)
+            self._db.executemany("INSERT INTO explore_members VALUES (?, ?, ?)", members)
+            for key, value in meta.items():
+                self.set_meta(key, str(value))
+
+    def assign_groups(self, members: list[tuple[int, int, int, str | None]], meta: dict) -> None:
+        """Put photos into groups (photo, group, top, day), moving those that had one; counts follow."""
+        with self._transaction():
+            old = self.group_of(m[0] for m in members)
+            for photo, grp, top, day in members:
+                if photo in old:
+                    self._exec(
+                        "UPDATE explore_groups SET n = n - 1 WHERE id IN (?, ?)",
+                        (old[photo][0], old[photo][1]),
+                    )
+                self._exec("INSERT OR REPLACE INTO explore_members VALUES (?, ?, ?)", (photo, grp, top))
+                self._exec(
+                    "UPDATE explore_groups SET n = n + 1, newest = max(coalesce(newest, ''), coalesce(?, '')) "
+                    "WHERE id IN (?, ?)",
+                    (day, grp, top),
+                )
+            for key, value in meta.items():
+                self.set_meta(key, str(value))
 
     def count(self, status: str = INDEXED) -> int:
         """Photos with this status: a stored counter (kept by triggers in the same transactions), not a count."""

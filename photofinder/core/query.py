@@ -61,10 +61,11 @@ class Filters:
     min_size: int | None = None  # the shorter side, in pixels
     text: str | None = None  # words that must all be in the photo (read by OCR; words.fts_query)
     place: str | None = None  # a country, region or city, as typed (case and accents aside)
+    group: int | None = None  # an Explore group (groups.py), top-level or sub-group
 
     def __bool__(self) -> bool:
         return any(
-            (self.folder, self.after, self.before, self.types, self.orientation, self.min_size)
+            (self.folder, self.after, self.before, self.types, self.orientation, self.min_size, self.group)
         ) or bool(self.text or self.place)
 
     @property

@@ -336,11 +336,14 @@ class Searcher:
             self._catalog.generation,
             self._words_state() if filters.text or filters.place else (),
         )
+        if filters.group is not None:  # new photos join groups after they are indexed (groups.update)
+            key += (self._catalog.get_meta("explore_generation"),)
         if self._filter_cache is None or self._filter_cache[0] != key:
             ids = None
             if filters.by_columns:
-                where, params = filter_sql(filters, to_db)
-                ids = self._catalog.filtered_ids(where, params, filter_index(filters))
+                rest = replace(filters, group=None, text=None, place=None)
+                where, params = filter_sql(rest, to_db)
+                ids = self._catalog.filtered_ids(where, params, filter_index(rest))
             if filters.text:
                 found = np.array([i for i, _ in self._text_matches(filters.text)], np.int64)
                 ids = found if ids is None else np.intersect1d(ids, found)
@@ -348,6 +351,9 @@ class Searcher:
                 keys = matching_keys(filters.place, list(self._catalog.facets().places))
                 found = self._catalog.place_ids(keys)
                 ids = found if ids is None else np.intersect1d(ids, found)
+            if filters.group is not None:  # an Explore group: its photos from the group index
+                group = self._catalog.group_photo_ids(filters.group)
+                ids = group if ids is None else np.intersect1d(ids, group)
             self._filter_cache = (key, IdSet(np.sort(ids)))
         return self._filter_cache[1].ids
 

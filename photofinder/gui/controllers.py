@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -282,7 +282,13 @@ class QueryController(QObject):
         self.run()
 
     def set_filters(self, filters: Filters) -> None:
-        self.view.filters = filters
+        """The filter panel's filters (an open Explore group stays: the panel does not know it)."""
+        self.view.filters = replace(filters, group=self.view.filters.group)
+        self.run()
+
+    def set_group(self, group: int | None) -> None:
+        """Show an Explore group (None: leave it), within the other filters and with the query in force."""
+        self.view.filters = replace(self.view.filters, group=group)
         self.run()
 
     def set_sort(self, sort: str) -> None:

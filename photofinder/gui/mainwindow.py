@@ -23,6 +23,7 @@ from .controllers import AppController, Page, model_loading_text
 from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
 from .dropzone import DropZone
+from .explore import Explorer
 from .facets import FacetsFeed
 from .fileurls import shown_name
 from .filterpanel import FilterDock
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.facets = FacetsFeed(self.app.libraries, self.app.searches)
         self.remember_geometry = True  # off for --screenshot, whose size is not the user's
         self._build()
+        self.explore = Explorer(self)
         build_menus(self)
         self._connect()
         if self.settings.geometry:
@@ -267,6 +269,7 @@ class MainWindow(QMainWindow):
         if self.remember_geometry:
             self.settings.geometry = bytes(self.saveGeometry().data())
         self.library_actions.close_dialogs()
+        self.explore.shutdown()
         self.app.shutdown()
         self.search_bar.shutdown()
         self.preview.shutdown()

@@ -29,6 +29,7 @@ def build_menus(window: MainWindow) -> None:
     )
     window.reindex_action = m.addAction("Re-&index now", lambda: window.app.indexing.start([]))
     window.duplicates_action = m.addAction("Find &duplicates…", a.find_duplicates)
+    m.addAction(window.explore.action)
     m.addSeparator()
     m.addAction("&Quit", QKeySequence.StandardKey.Quit, window.close)
     e = window.menuBar().addMenu("&Edit")
