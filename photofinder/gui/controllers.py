@@ -909,6 +909,9 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
+        # No timer may outlive the controller's use: Python may free this QObject later from any thread (a
+        # collection a worker thread happens to run), and a timer still registered then crashes the event loop.
+        self._landed.stop()
         self.watch.shutdown()
         self.indexing.shutdown()
         self.searches.shutdown()
