@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     lib_opt(ix)
     ix.add_argument(
         "--model",
-        help=f"hub id or local folder of a CLIP model (default: the library's, "
-        f"or {DEFAULT_MODEL} for a new library)",
+        help="hub id or local folder of a CLIP or SigLIP model (default: the library's, or the "
+        "recommended one of `photofinder models` for a new library)",
     )
     ix.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     ix.add_argument(
@@ -193,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     gu.add_argument("--screenshot", metavar="FILE", help="render the window to a PNG file and exit")
     gu.add_argument("--size", default="1200x800", help="window size for --screenshot (default 1200x800)")
 
+    mo = sub.add_parser(
+        "models",
+        help="the model menu: what each model is good at, its languages, size, licence and speed here",
+    )
+    mo.add_argument("--json", action="store_true", help="print one JSON document")
+    mo.add_argument(
+        "--no-measure", action="store_true", help="don't run the self-benchmark (speeds measured before only)"
+    )
     sub.add_parser("install-desktop", help="add photofinder to the desktop menu for this user")
     return p
 
@@ -230,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "duplicates": cmd_duplicates,
             "watch": cmd_watch,
             "install-desktop": cmd_install_desktop,
+            "models": cmd_models,
         }[args.command](args)
     except UsageError as e:
         print(f"photofinder {args.command}: {e}", file=sys.stderr)
@@ -274,6 +283,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .core.encoders import check_int8, open_embedder
     from .core.indexer import Indexer
     from .core.library import check_model
+    from .core.modelmenu import recommended
     from .core.models import DEFAULT_MODEL
     from .core.planner import nested_folders
     from .core.scanner import normalise_folder
@@ -297,7 +307,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         with lib.open_catalog() as catalog:
             lib.restore_lost_folders(catalog)
-            model = args.model or lib.model_ref(catalog) or DEFAULT_MODEL
+            # a library made before the menu keeps its model; a new one gets the recommended choice
+            model = args.model or lib.model_ref(catalog) or (recommended().id if created else DEFAULT_MODEL)
             fast = False
             if args.fast:
                 fast, agreement, how = check_int8(catalog, model)
@@ -611,6 +622,30 @@ def cmd_folders(args: argparse.Namespace) -> int:
     with lib.open_catalog() as c:
         for f in c.folders():
             print(f)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """The curated model menu, with each model's speed measured on this machine (a few seconds each, once)."""
+    from .core.modelmenu import menu
+
+    if not args.no_measure and not args.json and sys.stderr.isatty():
+        print("measuring each model's speed on this machine (once, a few seconds each) ...", file=sys.stderr)
+    rows = menu(measure=not args.no_measure)
+    if args.json:
+        print(json.dumps({"models": rows}, ensure_ascii=False))
+        return 0
+    for r in rows:
+        speed = f"{r['images_per_s']:.1f} images/s here" if r["images_per_s"] else "speed not measured"
+        mark = "  (recommended for new libraries)" if r["recommended"] else ""
+        if r["existing_default"]:
+            mark = "  (libraries made before the menu)"
+        print(f"{r['id']}{mark}")
+        print(f"    {r['name']}: {r['good_at']}")
+        print(f"    languages: {r['languages']}; download about {r['download_mb']:,} MB; {r['licence']}; {speed}")
+        if r["quality"]:
+            print(f"    quality: {r['quality']}")
+    print("speed: the vision tower alone, torch fp32 on this machine's CPU (ONNX Runtime indexes faster)")
     return 0
 
 
