@@ -33,7 +33,6 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from .core.library import DEFAULT_LIBRARY
-    from .core.models import DEFAULT_MODEL
 
     p = argparse.ArgumentParser(
         prog="photofinder", description="Find photos by what is in them. With no command, opens the app."
@@ -280,7 +279,7 @@ def _show(path: str) -> str:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .core.encoders import check_int8, open_embedder
+    from .core.encoders import open_embedder
     from .core.indexer import Indexer
     from .core.library import check_model
     from .core.modelmenu import recommended
@@ -309,16 +308,10 @@ def cmd_index(args: argparse.Namespace) -> int:
             lib.restore_lost_folders(catalog)
             # a library made before the menu keeps its model; a new one gets the recommended choice
             model = args.model or lib.model_ref(catalog) or (recommended().id if created else DEFAULT_MODEL)
-            fast = False
+            embedder = open_embedder(model, device=args.device, runtime=args.runtime)
+            probe, fast_note = None, None
             if args.fast:
-                fast, agreement, how = check_int8(catalog, model)
-                if not fast:
-                    print(
-                        f"fast indexing: not used ({how}; int8 agreed with fp32 on {agreement:.0%} of the "
-                        "nearest neighbours, 90 % needed): indexing in fp32",
-                        file=sys.stderr,
-                    )
-            embedder = open_embedder(model, device=args.device, runtime=args.runtime, fast=fast)
+                embedder, probe, fast_note = _fast_embedder(catalog, model, embedder)
             if not args.rebuild:
                 check_model(catalog, embedder, lib.name)  # before any change: a wrong model changes nothing
             existing = catalog.folders()
@@ -334,13 +327,20 @@ def cmd_index(args: argparse.Namespace) -> int:
         report = Indexer(lib, embedder, batch_size=args.batch_size, rebuild=args.rebuild).run(
             progress=_progress_bar(args.json)
         )
+        if probe is not None:
+            fast_note = _fast_verdict(lib, probe)
     except BaseException:
         if created:  # a first run that failed (no model, offline) leaves no empty library behind
             _remove_quietly(store, lib.name)
         raise
     if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
+        out = report.as_json()
+        if args.fast:
+            out["fast"] = {"int8": bool(fast_note and fast_note[0]), "why": fast_note[1] if fast_note else ""}
+        print(json.dumps(out, ensure_ascii=False))
         return 0
+    if fast_note:
+        print(f"fast indexing: {'int8 used' if fast_note[0] else 'not used, fp32'} ({fast_note[1]})")
     rebuilt = " (rebuilt with the new model)" if report.rebuilt else ""
     print(
         f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied/duplicate), "
@@ -354,6 +354,48 @@ def cmd_index(args: argparse.Namespace) -> int:
     for s in report.missing_folders:
         print(f"  folder {_show(s.path)}: {s.reason} (its photos are kept until it is back)")
     return 0
+
+
+def _fast_embedder(catalog: Any, model: str, embedder: Any) -> tuple[Any, Any, tuple[bool, str] | None]:
+    """`--fast`: the int8 vision tower where it proved itself before on this library, else a probe that
+    decides on the first photos this run encodes (a library's first index included)."""
+    from .core.encoders import CpuEmbedder, Int8Probe, open_embedder, stored_int8_verdict
+    from .core.onnx_encoder import OnnxEmbedder
+
+    if not isinstance(embedder, CpuEmbedder):
+        return embedder, None, (False, "int8 runs on ONNX Runtime on the CPU; this index runs on torch")
+    verdict = stored_int8_verdict(catalog, embedder.fingerprint)
+    if verdict is not None:
+        ok, agreement = verdict
+        why = (
+            f"it agreed with fp32 on {agreement:.0%} of the nearest neighbours of your photos, checked before"
+        )
+        if ok:
+            return open_embedder(model, runtime="onnx", fast=True), None, (True, why)
+        return embedder, None, (False, why + "; 90 % needed")
+    try:
+        embedder.load()
+    except Exception:  # noqa: BLE001 - the indexer reports an unusable model in its own words
+        return embedder, None, None
+    if embedder.runtime != "onnx":
+        return embedder, None, (False, "ONNX Runtime can't be used for this model here")
+    probe = Int8Probe(embedder.onnx, OnnxEmbedder(model, int8=True))
+    return probe, probe, None
+
+
+def _fast_verdict(lib: Any, probe: Any) -> tuple[bool, str]:
+    from .core.encoders import PROBE_MIN, store_int8_verdict
+
+    ok, agreement, photos = probe.finish()
+    if photos < PROBE_MIN:
+        return False, f"only {photos} photos to index, {PROBE_MIN} needed to check int8 on"
+    with lib.open_catalog() as c:
+        store_int8_verdict(c, probe.fingerprint, ok, agreement, photos)
+    how = (
+        f"checked on the first {photos} photos: int8 agreed with fp32 on {agreement:.0%} of the nearest "
+        f"neighbours{'' if ok else ', 90 % needed'}; the check took {probe.probe_seconds:.1f} s"
+    )
+    return ok, how
 
 
 def _remove_quietly(store: Any, name: str) -> None:
@@ -642,7 +684,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             mark = "  (libraries made before the menu)"
         print(f"{r['id']}{mark}")
         print(f"    {r['name']}: {r['good_at']}")
-        print(f"    languages: {r['languages']}; download about {r['download_mb']:,} MB; {r['licence']}; {speed}")
+        print(
+            f"    languages: {r['languages']}; download about {r['download_mb']:,} MB; {r['licence']}; {speed}"
+        )
         if r["quality"]:
             print(f"    quality: {r['quality']}")
     print("speed: the vision tower alone, torch fp32 on this machine's CPU (ONNX Runtime indexes faster)")
