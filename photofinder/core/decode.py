@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import first_line
 from .places import gps_of
 
 log = logging.getLogger(__name__)
@@ -128,17 +129,17 @@ def _guarded(source: str | Path | bytes, min_side: int, raw_here: bool) -> Decod
             from .scanner import os_reason
 
             raise UnreadableImage(os_reason(e)) from e
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e) or type(e).__name__
         if "truncated" in msg:
             raise UnreadableImage("truncated") from e
         raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
     except (ValueError, SyntaxError, EOFError, struct.error) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = first_line(e) or type(e).__name__
         if "truncated" in msg or isinstance(e, EOFError):
             raise UnreadableImage("truncated") from e
         raise UnreadableImage(f"unreadable: {msg}"[:200]) from e
     except Exception as e:  # noqa: BLE001 - a decoder's bug (TypeError, IndexError...) costs this file only
-        msg = str(e).splitlines()[0] if str(e) else ""
+        msg = first_line(e)
         log.info("decoder failed on %s: %r", source if not isinstance(source, bytes) else "bytes", e)
         raise UnreadableImage(f"unreadable: {type(e).__name__}: {msg}"[:200]) from e
 

@@ -25,3 +25,12 @@ class ModelMismatchError(LibraryError):
 
 class ModelUnavailableError(PhotofinderError):
     """The CLIP model is neither cached nor downloadable, or the folder given is not a CLIP model."""
+
+
+def first_line(e: BaseException, limit: int | None = None) -> str:
+    """An exception's first line for a one-line message ('' when it says nothing), cut at a word past `limit`."""
+    text = str(e)
+    first = text.splitlines()[0] if text.strip() else ""
+    if limit is not None and len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0] + " …"
+    return first

@@ -24,6 +24,7 @@ import numpy as np
 from .catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from .decode import UnreadableImage, decode
 from .embedder import Embedder
+from .errors import first_line
 from .library import Library, check_model
 from .places import place_of
 from .places import release as release_places
@@ -519,7 +520,7 @@ def _prepare(
         return p
     except Exception as e:  # noqa: BLE001 - no decoder's failure stops the run: this photo is skipped
         log.warning("could not read %s: %r", info.path, e)
-        p.reason = f"unreadable: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+        p.reason = f"unreadable: {type(e).__name__}: {first_line(e)}"[:200]
         return p
     p.width, p.height, p.taken = d.width, d.height, d.taken
     p.geo = 0 if d.gps is None else 1

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailableError
+from .errors import ModelUnavailableError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,7 @@ def resolve_model(ref: str, download_progress: Callable[[int, int], None] | None
 
 def explain_unavailable(ref: str, e: BaseException) -> str:
     """One message for a model that can't be had, with the cause's first line shortened at a word."""
-    first = str(e).splitlines()[0] if str(e) else type(e).__name__
-    if len(first) > 160:
-        first = first[:160].rsplit(" ", 1)[0] + " …"
+    first = first_line(e, 160) or type(e).__name__
     return (
         f"The CLIP model {ref!r} could not be loaded: it is not in the local Hugging Face cache and could "
         f"not be downloaded ({first}). Connect to the internet once so it can be downloaded (about 600 MB), "
@@ -69,9 +67,7 @@ def explain_unavailable(ref: str, e: BaseException) -> str:
 
 def unloadable(src: str, e: BaseException) -> str:
     """One line for a model folder whose files can't be loaded (truncated or damaged weights, a bad config)."""
-    first = str(e).splitlines()[0] if str(e) else type(e).__name__
-    if len(first) > 160:
-        first = first[:160].rsplit(" ", 1)[0] + " …"
+    first = first_line(e, 160) or type(e).__name__
     return (
         f"The CLIP model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
         "(a copy or download cut short). Copy or download the model again."

@@ -154,6 +154,7 @@ def _read_len(f: BinaryIO) -> int:
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """Answer decode requests until the input ends."""
     from .decode import UnreadableImage, decode_raw_here
+    from .errors import first_line
 
     while True:
         try:
@@ -170,7 +171,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         except UnreadableImage as e:
             answer, pixels = {"reason": str(e)}, b""
         except Exception as e:  # noqa: BLE001 - whatever LibRaw or Pillow raise: this file's reason
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            msg = first_line(e) or type(e).__name__
             answer, pixels = {"reason": f"unreadable RAW: {msg}"[:200]}, b""
         _send(out, json.dumps(answer).encode(), pixels)
 

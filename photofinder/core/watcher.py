@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .decode import is_photo_name
-from .errors import LibraryBusyError, PhotofinderError
+from .errors import LibraryBusyError, PhotofinderError, first_line
 from .indexer import CancelToken, Indexer, IndexReport
 from .library import Library
 
@@ -187,7 +187,7 @@ class LibraryWatcher:
         try:
             self._catch_up()
         except Exception as e:  # noqa: BLE001 - a bug or an error it can't go on after: stop, and say why
-            first = str(e).splitlines()[0] if str(e) else ""
+            first = first_line(e)
             self.fatal = f"{type(e).__name__}: {first}"[:300]
             log.error("watch %s stopped: %s", self.library.name, self.fatal)
             log.debug("watch %s: the error's traceback", self.library.name, exc_info=True)
