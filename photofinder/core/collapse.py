@@ -16,15 +16,14 @@ later; it joins that tile, whose copies grow (`Collapsed.grown`).
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .catalog import Catalog
-from .duplicates import CANDIDATE_SCORE, WHOLE_HASH, _members, picture_signature, shot_key, suggest_keep
+from .duplicates import CANDIDATE_SCORE, WHOLE_HASH, Signatures, _members, shot_key, suggest_keep
 from .library import Library
-from .likeness import Signature, compare
+from .likeness import compare
 from .search import SearchResult
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ class DuplicateCollapser:
 
     def __init__(self, library: Library, catalog: Catalog):
         self.library, self.catalog = library, catalog
-        self._signatures: OrderedDict[str, Signature | None] = OrderedDict()  # by content hash
+        self._signatures = Signatures(library, keep=SIGNATURES)
         self._verdicts: dict[tuple[str, str], bool] = {}  # (hash, hash), sorted: the same picture or not
         self.start_over()
 
@@ -207,21 +206,9 @@ class DuplicateCollapser:
         ka, kb = _key(a), _key(b)
         key = (ka, kb) if ka < kb else (kb, ka)
         if key not in self._verdicts:
-            sa, sb = self._signature(a), self._signature(b)
+            sa, sb = self._signatures.get(a.path, a.hash), self._signatures.get(b.path, b.hash)
             self._verdicts[key] = sa is not None and sb is not None and compare(sa, sb).same
         return self._verdicts[key]
-
-    def _signature(self, r: SearchResult) -> Signature | None:
-        """The photo's pixel signature, from its cached thumbnail (or the file, where it is transparent)."""
-        h = _key(r)
-        if h in self._signatures:
-            self._signatures.move_to_end(h)
-            return self._signatures[h]
-        sig = picture_signature(self.library, r.path, r.hash)
-        self._signatures[h] = sig
-        while len(self._signatures) > SIGNATURES:
-            self._signatures.popitem(last=False)
-        return sig
 
 
 def hide_duplicates(library: Library, catalog: Catalog, results: list[SearchResult]) -> Collapsed:

@@ -442,35 +442,44 @@ def _members(catalog: Catalog, ids: list[int]) -> dict[int, Member]:
     return out
 
 
-class _Perceptual:
-    """Pixel signatures of photos (by content hash: identical files share one), a bounded number kept."""
+class Signatures:
+    """Pixel signatures of photos (picture_signature), the last `keep` used kept: by content hash, so identical
+    files share one, or by path where the hash is an old partial fingerprint (no identity)."""
 
-    def __init__(self, library: Library, info: dict[int, Member]):
-        self.library = library
-        self.info = info
+    def __init__(self, library: Library, keep: int = SIGNATURES):
+        self.library, self.keep = library, keep
         self._cache: OrderedDict[str, Signature | None] = OrderedDict()
 
-    def compare(self, a: int, b: int) -> Verdict | None:
-        sa, sb = self._signature(a), self._signature(b)
-        return None if sa is None or sb is None else compare(sa, sb)
-
-    def _signature(self, pid: int) -> Signature | None:
-        m = self.info[pid]
-        key = m.hash if _whole(m.hash) else m.path  # an old partial fingerprint is no identity
+    def get(self, path: str, content_hash: str | None) -> Signature | None:
+        key = content_hash if content_hash and _whole(content_hash) else "path:" + path
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        sig = picture_signature(self.library, m.path, m.hash)
+        sig = picture_signature(self.library, path, content_hash)
         self._cache[key] = sig
-        while len(self._cache) > SIGNATURES:
+        while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
         return sig
+
+
+class _Perceptual:
+    """The pixel rule on two photos of the findings, by id."""
+
+    def __init__(self, library: Library, info: dict[int, Member]):
+        self.info = info
+        self._signatures = Signatures(library)
+
+    def compare(self, a: int, b: int) -> Verdict | None:
+        ma, mb = self.info[a], self.info[b]
+        sa, sb = self._signatures.get(ma.path, ma.hash), self._signatures.get(mb.path, mb.hash)
+        return None if sa is None or sb is None else compare(sa, sb)
 
 
 __all__ = [
     "Findings",
     "Group",
     "Member",
+    "Signatures",
     "TrashReport",
     "find_duplicates",
     "find_groups",
