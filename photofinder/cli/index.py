@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ..core.errors import PhotofinderError
-from .common import UsageError, shown_path, library_store, log
+from .common import UsageError, library_store, log, shown_path
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -64,7 +64,8 @@ def cmd_index(args: argparse.Namespace) -> int:
                 inside = nested_folders([*existing, f]).get(f)
                 if inside is not None:
                     print(
-                        f"{shown_path(f)} is already part of the library (inside {shown_path(inside)})", file=sys.stderr
+                        f"{shown_path(f)} is already part of the library (inside {shown_path(inside)})",
+                        file=sys.stderr,
                     )
                     continue
                 catalog.add_folder(f)

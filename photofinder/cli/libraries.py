@@ -8,7 +8,7 @@ import os
 import sys
 
 from ..core.errors import PhotofinderError
-from .common import UsageError, shown_path, library_store
+from .common import UsageError, library_store, shown_path
 
 
 def cmd_libraries(args: argparse.Namespace) -> int:
@@ -115,7 +115,9 @@ def cmd_folders(args: argparse.Namespace) -> int:
                 f"{shown_path(args.path)} is not a folder of the library {lib.name!r} (folders: {listed})"
             )
         n = lib.remove_folder(match)
-        print(f"removed {shown_path(match)} from {lib.name!r}: {n} photos forgotten (the photos were not touched)")
+        print(
+            f"removed {shown_path(match)} from {lib.name!r}: {n} photos forgotten (the photos were not touched)"
+        )
         return 0
     with lib.open_catalog() as c:
         for f in c.folders():

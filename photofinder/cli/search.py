@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from .common import UsageError, shown_path, library_store
+from .common import UsageError, library_store, shown_path
 
 
 def cmd_search(args: argparse.Namespace) -> int:

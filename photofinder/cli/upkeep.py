@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .common import UsageError, shown_path, size_text, library_store
+from .common import UsageError, library_store, shown_path, size_text
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
