@@ -53,7 +53,7 @@ def main() -> None:
         t = time.mktime((2024 + k % 2, 1 + k % 12, 1 + k % 27, 12, 0, 0, 0, 0, -1))
         os.utime(p, (t, t))
 
-    from photofinder.core.naming import vocabulary
+    from photofinder.core.explore.naming import vocabulary
 
     known = {"a", "an", "something", "on", "background", *COLOURS, *SHAPES, *BACKGROUNDS}
     (work / "data").mkdir(parents=True, exist_ok=True)

@@ -22,12 +22,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import QUERY_KINDS, make_photos, new_library  # noqa: E402
 
-from photofinder.core.collapse import DuplicateCollapser  # noqa: E402
-from photofinder.core.embedder import ClipEmbedder  # noqa: E402
-from photofinder.core.indexer import Indexer  # noqa: E402
-from photofinder.core.library import LibraryStore  # noqa: E402
-from photofinder.core.query import TEXT, Query, Term  # noqa: E402
-from photofinder.core.search import Searcher  # noqa: E402
+from photofinder.core.duplicates.hide import DuplicateCollapser  # noqa: E402
+from photofinder.core.encode.torch_encoder import ClipEmbedder  # noqa: E402
+from photofinder.core.find.query import TEXT, Query, Term  # noqa: E402
+from photofinder.core.find.search import Searcher  # noqa: E402
+from photofinder.core.ingest.indexer import Indexer  # noqa: E402
+from photofinder.core.store.library import LibraryStore  # noqa: E402
 
 QUERIES = ["a red circle", "a blue circle", "a yellow star", "a green triangle", "a purple square"]
 

@@ -146,18 +146,18 @@ def main() -> None:
         return
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from photofinder.core.tuning import tune_process
+    from photofinder.core.encode.runtime import tune_process
 
     tune_process()  # what the CLI and the app do first: the same settings for every loop measured here
     import torch
     from transformers.utils import logging as hf_logging
     from vitb32 import make_vitb32
 
-    from photofinder.core.decode import is_photo_name
-    from photofinder.core.embedder import ClipEmbedder
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.photos.decode import is_photo_name
+    from photofinder.core.store.library import LibraryStore
 
     hf_logging.disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="pf-bench-"))
@@ -311,8 +311,8 @@ def cold_start(work: Path, paths: list[Path], embedder, repeat: int) -> dict[str
     """Wall time of a fresh `photofinder search "x"` on a small library, and of a fresh `import torch`."""
     import subprocess
 
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.library import LibraryStore
 
     lib = LibraryStore(work / "data").create("Photos")
     small = work / "small"

@@ -164,7 +164,7 @@ class StubEmbedder:
 
     @property
     def spec(self):
-        from photofinder.core.preprocess import PreprocessSpec
+        from photofinder.core.encode.preprocess import PreprocessSpec
 
         return PreprocessSpec(224, 224, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
@@ -174,7 +174,7 @@ class StubEmbedder:
         folder = os.environ.get("PF_SCALE_TOKENIZER")
         if folder:  # the GUI probe: the first query loads a CLIP-sized tokenizer as the ONNX encoder does
             if self._tokenizer is None:
-                from photofinder.core.onnx_encoder import _tokenizer
+                from photofinder.core.encode.onnx_encoder import _tokenizer
 
                 self._tokenizer = _tokenizer(Path(folder), {"max_length": 77, "pad_id": 0, "pad_token": "!"})
             self._tokenizer.encode_batch(texts)
@@ -239,9 +239,9 @@ def make_files(folder: Path, n: int) -> None:
 
 
 def build(root: Path, n: int) -> dict:
-    from photofinder.core.catalog import INDEXED, PhotoRecord
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.scanner import scan
+    from photofinder.core.photos.scanner import scan
+    from photofinder.core.store.catalog import INDEXED, PhotoRecord
+    from photofinder.core.store.library import LibraryStore
 
     folder = root / "photos"
     out: dict = {}
@@ -326,7 +326,7 @@ VOCABULARY = [f"word{i}" for i in range(5000)]
 def words(c, photos: list[tuple[int, str]], rng) -> None:
     """Words read in these photos (TEXT_SHARE of the library), as the words pass stores them: 5-40 words each
     from a 5,000-word vocabulary, Zipf-distributed like real text."""
-    from photofinder.core.catalog import WordsDone
+    from photofinder.core.store.catalog import WordsDone
 
     done = []
     for pid, h in photos:
@@ -338,10 +338,10 @@ def words(c, photos: list[tuple[int, str]], rng) -> None:
 
 # -- measuring, in a fresh process ---------------------------------------------------------------------------
 def probe(root: Path) -> dict:
-    from photofinder.core.catalog import INDEXED, PhotoRecord
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.search import Searcher
+    from photofinder.core.find.search import Searcher
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.catalog import INDEXED, PhotoRecord
+    from photofinder.core.store.library import LibraryStore
 
     out: dict = {"rss_start_mb": rss_mb()}
     qs = queries()
@@ -449,7 +449,7 @@ def hard_filters(root: Path) -> list:
     date ranges from a week to half the library, one top folder (100 subfolders), and the lot after a date."""
     from datetime import date
 
-    from photofinder.core.query import Filters
+    from photofinder.core.find.query import Filters
 
     return [
         ("year 2003", Filters(after=date(2003, 1, 1), before=date(2003, 12, 31))),
@@ -465,8 +465,8 @@ def hard_filters(root: Path) -> list:
 
 def hard_probe(root: Path) -> dict:
     """Text-like recall@10 and speed, filtered recall@50 and speed, on the harder distribution."""
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.search import Searcher
+    from photofinder.core.find.search import Searcher
+    from photofinder.core.store.library import LibraryStore
 
     out: dict = {}
     lib = LibraryStore(root / "data").get(NAME)
@@ -552,7 +552,7 @@ def hard_probe(root: Path) -> dict:
 
 def words_probe(s, qs) -> dict:
     """Text and place searches at this size: the first time (FTS and the place index read) and again."""
-    from photofinder.core.query import Filters, Query
+    from photofinder.core.find.query import Filters, Query
 
     if not s._catalog.words_stamp()[0]:
         return {}
@@ -745,7 +745,7 @@ def gui_probe(root: Path) -> dict:
 def duplicate_candidates(lib) -> dict:
     """The neighbour-pairs stage of find_duplicates on the library's vectors: its time, its pairs, and how many
     of the planted near-copies it found."""
-    from photofinder.core.duplicates import _neighbour_pairs
+    from photofinder.core.duplicates.finder import _neighbour_pairs
 
     before = peak_mb()
     with lib.open_catalog() as c:
@@ -772,10 +772,10 @@ def explore_probe(root: Path, strategy: str) -> dict:
     """Explore at this size, in a fresh process: group the library from scratch (the stored vectors; names from a
     random vocabulary of the shipped size, as the synthetic vectors mean nothing), then open it as the Explore
     view does (a new connection reads the stored groups and their covers' paths)."""
-    from photofinder.core import groups
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.naming import Vocabulary, vocabulary
-    from photofinder.core.query import calibrate
+    from photofinder.core.explore import groups
+    from photofinder.core.explore.naming import Vocabulary, vocabulary
+    from photofinder.core.find.query import calibrate
+    from photofinder.core.store.library import LibraryStore
 
     lib = LibraryStore(root / "data").get(NAME)
     phrases = vocabulary()

@@ -84,14 +84,14 @@ def measure(work: Path, embedder, n_text: int = 32, n_plain: int = 32, repeat: i
     """Index generated text and plain photos with `embedder`, run the words pass, and time text searches."""
     from PIL import Image
 
-    from photofinder.core.decode import decode
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.ocr import TextReader
-    from photofinder.core.query import Filters, Query
-    from photofinder.core.scanner import normalise_folder
-    from photofinder.core.search import Searcher
-    from photofinder.core.wordpass import ClipGate, WordsPass
+    from photofinder.core.find.query import Filters, Query
+    from photofinder.core.find.search import Searcher
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.ingest.ocr import TextReader
+    from photofinder.core.ingest.wordpass import ClipGate, WordsPass
+    from photofinder.core.photos.decode import decode
+    from photofinder.core.photos.scanner import normalise_folder
+    from photofinder.core.store.library import LibraryStore
 
     folder = work / "words-photos"
     texts = set(text_images(folder / "text", n_text))
@@ -156,7 +156,7 @@ def main() -> None:
     ap.add_argument("--plain", type=int, default=32)
     ap.add_argument("--model", default=str(ROOT / "tests" / "models" / "tiny-clip"))
     args = ap.parse_args()
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     work = Path(tempfile.mkdtemp(prefix="pf-words-"))
     try:

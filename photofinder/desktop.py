@@ -9,7 +9,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from .core.errors import PhotofinderError
+from photofinder.core.errors import PhotofinderError
 
 
 def install_desktop_entry(data_home: Path | None = None) -> list[Path]:

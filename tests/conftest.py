@@ -85,9 +85,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ONNX export cache, shared by the whole run and kept for the next ones (each export is in a folder
     named by its model's fingerprint: the same model is exported once, not once a run). The cache is keyed by the
     exporting code and the torch/ONNX versions, so a change there exports (and so tests the export) again."""
-    core = TESTS.parent / "photofinder" / "core"
+    encode = TESTS.parent / "photofinder" / "core" / "encode"
     key = _key(
-        [core / n for n in ("onnx_encoder.py", "embedder.py", "preprocess.py", "models.py")],
+        sorted(encode.glob("*.py")),
         ["torch", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers"],
     )
     d = _kept(tmp_path_factory, "onnx", key)
@@ -113,7 +113,7 @@ def tiny_model() -> str:
 
 @pytest.fixture(scope="session")
 def tiny_embedder(tiny_model: str):
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     e = ClipEmbedder(tiny_model, device="cpu")
     e.load()
@@ -143,7 +143,7 @@ def photos(tmp_path: Path, shape_folder) -> tuple[Path, dict[Path, Kind]]:
 
 @pytest.fixture
 def store(data_dir: Path):
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.store.library import LibraryStore
 
     return LibraryStore(data_dir)
 

@@ -60,7 +60,7 @@ QUERY_KINDS = [
 
 
 def new_library(store, folder: Path, name: str = "Photos"):
-    from photofinder.core.scanner import normalise_folder
+    from photofinder.core.photos.scanner import normalise_folder
 
     lib = store.get_or_create(name)
     with lib.open_catalog() as c:

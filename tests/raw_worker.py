@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photofinder.core import decode, rawdecode  # noqa: E402
+from photofinder.core.photos import decode, rawworker
 
 real_here, real_raw = decode.decode_raw_here, decode._decode_raw
 
@@ -32,4 +32,4 @@ def faulty(path: str, min_side: int):
 
 
 decode.decode_raw_here = faulty
-rawdecode.main()
+rawworker.main()

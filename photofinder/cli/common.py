@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from ..core.errors import PhotofinderError
+from photofinder.core.errors import PhotofinderError
 
 log = logging.getLogger("photofinder")
 
@@ -36,13 +36,13 @@ def stdout_to_devnull() -> None:
 
 
 def library_store() -> Any:
-    from ..core.library import LibraryStore
-    from ..core.paths import data_dir
+    from photofinder.core.paths import data_dir
+    from photofinder.core.store.library import LibraryStore
 
     try:
         return LibraryStore(data_dir())
     except OSError as e:
-        from ..core.errors import LibraryError
+        from photofinder.core.errors import LibraryError
 
         raise LibraryError(
             f"The data folder can't be used ({e.strerror or e}). Check that it is writable, "
@@ -51,7 +51,7 @@ def library_store() -> Any:
 
 
 def shown_path(path: str) -> str:
-    from ..core.paths import display_path
+    from photofinder.core.paths import display_path
 
     return display_path(path)
 

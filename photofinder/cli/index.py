@@ -8,17 +8,18 @@ import os
 import sys
 from typing import Any
 
-from ..core.errors import PhotofinderError
+from photofinder.core.errors import PhotofinderError
+
 from .common import UsageError, library_store, log, shown_path
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from ..core.encoders import check_int8, open_embedder
-    from ..core.indexer import Indexer
-    from ..core.library import check_model
-    from ..core.models import DEFAULT_MODEL
-    from ..core.planner import nested_folders
-    from ..core.scanner import normalise_folder
+    from photofinder.core.encode.choose import check_int8, open_embedder
+    from photofinder.core.encode.models import DEFAULT_MODEL
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.ingest.planner import nested_folders
+    from photofinder.core.photos.scanner import normalise_folder
+    from photofinder.core.store.library import check_model
 
     folders = [normalise_folder(f) for f in args.folders]
     for given, f in zip(args.folders, folders):
@@ -28,7 +29,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size must be at least 1")
     store = library_store()
     if not folders and not store.exists(args.library):
-        from ..core.errors import LibraryError
+        from photofinder.core.errors import LibraryError
 
         known = ", ".join(store.names()) or "none yet"
         raise LibraryError(
@@ -79,7 +80,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise
     words = None
     if not report.cancelled:
-        from ..core.wordpass import WordsPass
+        from photofinder.core.ingest.wordpass import WordsPass
 
         words = WordsPass(lib, embedder, mode=args.ocr).run(progress=_progress_bar(args.json))
     if args.json:

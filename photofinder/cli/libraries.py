@@ -7,7 +7,8 @@ import json
 import os
 import sys
 
-from ..core.errors import PhotofinderError
+from photofinder.core.errors import PhotofinderError
+
 from .common import UsageError, library_store, shown_path
 
 
@@ -101,7 +102,7 @@ def cmd_libraries(args: argparse.Namespace) -> int:
 
 
 def cmd_folders(args: argparse.Namespace) -> int:
-    from ..core.scanner import normalise_folder
+    from photofinder.core.photos.scanner import normalise_folder
 
     lib = library_store().get(args.library)
     if (getattr(args, "action", None) or "list") == "remove":

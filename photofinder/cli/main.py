@@ -8,7 +8,8 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from ..core.errors import PhotofinderError
+from photofinder.core.errors import PhotofinderError
+
 from .common import UsageError, stdout_to_devnull
 from .index import cmd_index
 from .libraries import cmd_folders, cmd_libraries
@@ -18,7 +19,7 @@ from .upkeep import cmd_duplicates, cmd_explore, cmd_install_desktop, cmd_watch
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..core.tuning import tune_process
+    from photofinder.core.encode.runtime import tune_process
 
     tune_process()
     parser = build_parser()

@@ -9,8 +9,8 @@ from .common import version_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..core.library import DEFAULT_LIBRARY
-    from ..core.models import DEFAULT_MODEL
+    from photofinder.core.encode.models import DEFAULT_MODEL
+    from photofinder.core.store.library import DEFAULT_LIBRARY
 
     p = argparse.ArgumentParser(
         prog="photofinder", description="Find photos by what is in them. With no command, opens the app."

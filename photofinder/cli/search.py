@@ -13,11 +13,11 @@ from .common import UsageError, library_store, shown_path
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..core.decode import UnreadableImage
-    from ..core.encoders import open_embedder
-    from ..core.errors import LibraryError
-    from ..core.query import IMAGE, PHOTO, TEXT, Query, QueryError, Term, parse_query
-    from ..core.search import Searcher
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.errors import LibraryError
+    from photofinder.core.find.query import IMAGE, PHOTO, TEXT, Query, QueryError, Term, parse_query
+    from photofinder.core.find.search import Searcher
+    from photofinder.core.photos.decode import UnreadableImage
 
     if args.top < 1:
         raise UsageError("--top must be at least 1")
@@ -69,8 +69,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         filtered_out = bool(filters) and not found.results and len(s.allowed_ids(filters)) == 0
     hidden = 0
     if args.hide_duplicates:
-        from ..core.collapse import hide_duplicates
-        from ..core.search import QueryResults
+        from photofinder.core.duplicates.hide import hide_duplicates
+        from photofinder.core.find.search import QueryResults
 
         with lib.open_catalog() as c:
             page = hide_duplicates(lib, c, found.results)
@@ -126,8 +126,8 @@ def _group_score(r: Any) -> float | None:
 
 
 def _filters(args: argparse.Namespace) -> Any:
-    from ..core.query import MAX_SIDE, Filters, QueryError, parse_date
-    from ..core.scanner import normalise_folder
+    from photofinder.core.find.query import MAX_SIDE, Filters, QueryError, parse_date
+    from photofinder.core.photos.scanner import normalise_folder
 
     try:
         types = tuple(t.strip().lstrip(".") for arg in args.types for t in arg.split(",") if t.strip())
@@ -154,7 +154,7 @@ def _filters(args: argparse.Namespace) -> Any:
 
 
 def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
-    from ..core.paths import is_printable
+    from photofinder.core.paths import is_printable
 
     out: dict[str, Any] = {
         "path": shown_path(r.path),
@@ -173,7 +173,7 @@ def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
     if getattr(r, "matched", None):
         out["matched"] = list(r.matched)
     if r.place:
-        from ..core.places import Place
+        from photofinder.core.photos.places import Place
 
         p = Place.from_key(r.place)
         out["place"] = {"country": p.country, "region": p.region, "city": p.city}
@@ -186,8 +186,8 @@ def _result_json(r: Any, duplicates: bool = False) -> dict[str, Any]:
 
 def _check_group(lib: Any, group: int) -> None:
     """A group that exists, its new photos placed in it (cheap: no model); else a one-line error."""
-    from ..core import groups
-    from ..core.errors import LibraryError
+    from photofinder.core.errors import LibraryError
+    from photofinder.core.explore import groups
 
     with lib.open_catalog() as c:
         if not groups.needs_regroup(c):

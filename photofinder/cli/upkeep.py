@@ -15,9 +15,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import threading
     import time
 
-    from ..core.encoders import open_embedder
-    from ..core.models import DEFAULT_MODEL
-    from ..core.watcher import LibraryWatcher
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.encode.models import DEFAULT_MODEL
+    from photofinder.core.ingest.watcher import LibraryWatcher
 
     lib = library_store().get(args.library)
     with lib.open_catalog() as c:
@@ -57,9 +57,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from ..core import groups
-    from ..core.encoders import open_embedder
-    from ..core.errors import LibraryError
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.errors import LibraryError
+    from photofinder.core.explore import groups
 
     lib = library_store().get(args.library)
     with lib.open_catalog() as c:
@@ -107,8 +107,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    from ..core.duplicates import find_groups, trash
-    from ..core.scanner import normalise_folder
+    from photofinder.core.duplicates.finder import find_groups, trash
+    from photofinder.core.photos.scanner import normalise_folder
 
     lib = library_store().get(args.library)
     prefer = normalise_folder(args.prefer) if args.prefer else None

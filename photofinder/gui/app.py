@@ -58,7 +58,8 @@ def run_app(args: argparse.Namespace | None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from ..core.paths import data_dir
+    from photofinder.core.paths import data_dir
+
     from .crash import ErrorReporter
     from .mainwindow import MainWindow
     from .threads import keep_the_window_responsive

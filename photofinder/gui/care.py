@@ -12,10 +12,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.indexer import IndexReport
-from ..core.library import Library
-from ..core.models import model_identity
-from ..core.paths import display_path
+from photofinder.core.encode.models import model_identity
+from photofinder.core.ingest.indexer import IndexReport
+from photofinder.core.paths import display_path
+from photofinder.core.store.library import Library
+
 from .indexing import DAMAGED
 from .settings import AppSettings
 

@@ -15,14 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
-from ..core.indexer import IndexReport
-from ..core.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
-from ..core.paths import display_path
-from ..core.planner import nested_folders
-from ..core.query import IMAGE, WORDS, Filters, QueryError, Term, parse_search_bar
-from ..core.scanner import normalise_folder
-from ..core.watcher import WatchBatch
+from photofinder.core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
+from photofinder.core.find.query import IMAGE, WORDS, Filters, QueryError, Term, parse_search_bar
+from photofinder.core.ingest.indexer import IndexReport
+from photofinder.core.ingest.planner import nested_folders
+from photofinder.core.ingest.watcher import WatchBatch
+from photofinder.core.paths import display_path
+from photofinder.core.photos.scanner import normalise_folder
+from photofinder.core.store.library import DEFAULT_LIBRARY, Library, LibraryStore, LibrarySummary
+
 from .care import LibraryCare
 from .fileurls import shown_name
 from .goodmatches import SHOW_CLOSEST, MatchCount, QueryState, esc, good_matches

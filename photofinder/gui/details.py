@@ -8,9 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QAbstractItemView
 
-from ..core.paths import display_path
-from ..core.places import Place
-from ..core.search import SearchResult
+from photofinder.core.find.search import SearchResult
+from photofinder.core.paths import display_path
+from photofinder.core.photos.places import Place
+
 from .fileurls import shown_name
 from .statusarea import ElidedLabel
 

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.embedder import DEFAULT_MODEL
-from ..core.paths import display_path
+from photofinder.core.encode.torch_encoder import DEFAULT_MODEL
+from photofinder.core.paths import display_path
+
 from .modelpool import EmbedderPool
 from .settings import DEVICES, OCR_MODES, RUNTIMES, AppSettings
 

@@ -20,7 +20,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QClipboard, QDropEvent, QImage
 
-from ..core.decode import is_photo_name
+from photofinder.core.photos.decode import is_photo_name
+
 from .fileurls import local_path, read_image, shown_name
 
 ICON_SIDE = 40

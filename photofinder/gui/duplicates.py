@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.duplicates import Group, Member, TrashReport, find_groups, trash
-from ..core.errors import PhotofinderError
-from ..core.library import Library
-from ..core.paths import display_path
+from photofinder.core.duplicates.finder import Group, Member, TrashReport, find_groups, trash
+from photofinder.core.errors import PhotofinderError
+from photofinder.core.paths import display_path
+from photofinder.core.store.library import Library
+
 from .fileurls import shown_name
 from .threads import new_thread
 
@@ -73,7 +74,7 @@ class DuplicatesWorker(QObject):
 
     @staticmethod
     def _thumbnails(library: Library, catalog: Any, members: list[Member]) -> dict[str, QImage]:
-        from ..core.thumbnails import load_thumbnail
+        from photofinder.core.photos.thumbnails import load_thumbnail
 
         info = catalog.photos([m.id for m in members])
         images: dict[str, QImage] = {}

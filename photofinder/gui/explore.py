@@ -37,11 +37,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import groups
-from ..core.errors import PhotofinderError
-from ..core.groups import Group, Grouping
-from ..core.library import Library
-from ..core.thumbnails import load_thumbnail
+from photofinder.core.errors import PhotofinderError
+from photofinder.core.explore import groups
+from photofinder.core.explore.groups import Group, Grouping
+from photofinder.core.photos.thumbnails import load_thumbnail
+from photofinder.core.store.library import Library
+
 from .threads import new_thread
 
 if TYPE_CHECKING:

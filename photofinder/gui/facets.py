@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.library import Library
+from photofinder.core.store.library import Library
 
 log = logging.getLogger(__name__)
 

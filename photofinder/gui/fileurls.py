@@ -14,7 +14,7 @@ import urllib.parse
 from PySide6.QtCore import QBuffer, QByteArray, QMimeData, QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QImageReader
 
-from ..core.paths import display_path
+from photofinder.core.paths import display_path
 
 
 def file_url(path: str) -> QUrl:

@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.paths import display_path
-from ..core.places import SEP, Place
-from ..core.query import Filters
+from photofinder.core.find.query import Filters
+from photofinder.core.paths import display_path
+from photofinder.core.photos.places import SEP, Place
+
 from .facets import Facets
 
 ORIENTATIONS = (("Any", None), ("Landscape", "landscape"), ("Portrait", "portrait"), ("Square", "square"))

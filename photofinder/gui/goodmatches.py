@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.query import Filters, Query, Term
+from photofinder.core.find.query import Filters, Query, Term
 
 SHOW_CLOSEST = "closest"  # the link in "No good matches — show the closest"
 SHOW_MORE = "more"  # the link in "N good matches · show more"

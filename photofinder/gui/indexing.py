@@ -8,10 +8,16 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.embedder import DownloadCancelled
-from ..core.errors import CatalogDamagedError, LibraryBusyError, ModelUnavailableError, PhotofinderError
-from ..core.indexer import CancelToken, Indexer, Progress
-from ..core.library import Library
+from photofinder.core.encode.torch_encoder import DownloadCancelled
+from photofinder.core.errors import (
+    CatalogDamagedError,
+    LibraryBusyError,
+    ModelUnavailableError,
+    PhotofinderError,
+)
+from photofinder.core.ingest.indexer import CancelToken, Indexer, Progress
+from photofinder.core.store.library import Library
+
 from .modelpool import EmbedderPool
 from .threads import new_thread
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
-from ..core.paths import display_path
+from photofinder.core.paths import display_path
+
 from .controllers import AppController
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..core.embedder import DownloadCancelled
-from ..core.encoders import gpu_available, open_embedder
+from photofinder.core.encode.choose import gpu_available, open_embedder
+from photofinder.core.encode.torch_encoder import DownloadCancelled
 
 log = logging.getLogger(__name__)
 

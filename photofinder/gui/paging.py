@@ -6,8 +6,8 @@ import os
 from dataclasses import replace
 from datetime import datetime
 
-from ..core.catalog import Catalog, PageKey
-from ..core.search import SearchResult
+from photofinder.core.find.search import SearchResult
+from photofinder.core.store.catalog import Catalog, PageKey
 
 PAGE = 500  # photos per browse page
 BrowseKey = PageKey

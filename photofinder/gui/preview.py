@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, Signal, 
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QVBoxLayout, QWidget
 
-from ..core.search import SearchResult
+from photofinder.core.find.search import SearchResult
+
 from .details import describe
 from .fileurls import read_image
 

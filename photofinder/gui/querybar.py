@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
+from photofinder.core.find.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
+
 from .dropzone import ChipIcons
 
 WEIGHTS = (0.5, 1.0, 2.0, 3.0)

@@ -21,8 +21,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QKeyEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
-from ..core.paths import display_path
-from ..core.search import SearchResult
+from photofinder.core.find.search import SearchResult
+from photofinder.core.paths import display_path
+
 from .delegate import COPIES_ROLE, TileDelegate
 from .details import describe
 from .fileurls import file_url, shown_name

@@ -16,14 +16,15 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ..core.catalog import Catalog
-from ..core.collapse import DuplicateCollapser
-from ..core.decode import UnreadableImage
-from ..core.embedder import DownloadCancelled
-from ..core.errors import ModelMismatchError, ModelUnavailableError, PhotofinderError
-from ..core.library import Library
-from ..core.query import IMAGE, TEXT, Query, QueryError
-from ..core.search import Searcher
+from photofinder.core.duplicates.hide import DuplicateCollapser
+from photofinder.core.encode.torch_encoder import DownloadCancelled
+from photofinder.core.errors import ModelMismatchError, ModelUnavailableError, PhotofinderError
+from photofinder.core.find.query import IMAGE, TEXT, Query, QueryError
+from photofinder.core.find.search import Searcher
+from photofinder.core.photos.decode import UnreadableImage
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.library import Library
+
 from .modelpool import EmbedderPool
 from .paging import PAGE, browse_page
 from .threads import new_thread

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from ..core.embedder import DEFAULT_MODEL
+from photofinder.core.encode.torch_encoder import DEFAULT_MODEL
 
 DEVICES = ("auto", "cpu", "gpu")
 RUNTIMES = ("auto", "onnx", "torch")  # the order of the Settings dialog's choices

@@ -13,9 +13,9 @@ from typing import NamedTuple
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ..core.decode import UnreadableImage
-from ..core.paths import display_path
-from ..core.thumbnails import load_thumbnail
+from photofinder.core.paths import display_path
+from photofinder.core.photos.decode import UnreadableImage
+from photofinder.core.photos.thumbnails import load_thumbnail
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from ..core.embedder import DownloadCancelled
-from ..core.errors import ModelUnavailableError
-from ..core.indexer import IndexReport
-from ..core.library import Library
-from ..core.watcher import LibraryWatcher, WatchBatch
+from photofinder.core.encode.torch_encoder import DownloadCancelled
+from photofinder.core.errors import ModelUnavailableError
+from photofinder.core.ingest.indexer import IndexReport
+from photofinder.core.ingest.watcher import LibraryWatcher, WatchBatch
+from photofinder.core.store.library import Library
+
 from .modelpool import EmbedderPool
 from .settings import AppSettings
 

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.indexer import IndexReport, Progress
-from ..core.paths import display_path
+from photofinder.core.ingest.indexer import IndexReport, Progress
+from photofinder.core.paths import display_path
+
 from .controllers import format_duration
 
 

@@ -12,9 +12,10 @@ import time
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..core.errors import PhotofinderError
-from ..core.indexer import CancelToken, Progress
-from ..core.library import Library
+from photofinder.core.errors import PhotofinderError
+from photofinder.core.ingest.indexer import CancelToken, Progress
+from photofinder.core.store.library import Library
+
 from .modelpool import EmbedderPool
 from .threads import new_thread
 
@@ -34,7 +35,7 @@ class WordsWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ..core.wordpass import WordsPass
+        from photofinder.core.ingest.wordpass import WordsPass
 
         report = None
         try:

@@ -101,7 +101,7 @@ def test_small_things_say_why(cli, photos, tiny_model, tmp_path):
 
 
 def test_the_offline_message_is_cut_at_a_word():
-    from photofinder.core.models import explain_unavailable
+    from photofinder.core.encode.models import explain_unavailable
 
     msg = explain_unavailable("m", OSError("word " * 60))
     cause = msg.split("(", 1)[1].split(")", 1)[0]

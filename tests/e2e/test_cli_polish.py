@@ -138,7 +138,9 @@ def test_hidden_duplicates_print_scores_in_order(cli, tmp_path, shape_folder, ti
     lines = out.stdout.splitlines()
     scores = [float(line.split("  ", 1)[0]) for line in lines]
     assert scores == sorted(scores, reverse=True)
-    shown = next(i for i, line in enumerate(lines) if line.endswith((str(shot), str(shot.with_suffix(".dng")))))
+    shown = next(
+        i for i, line in enumerate(lines) if line.endswith((str(shot), str(shot.with_suffix(".dng"))))
+    )
     assert shown < 5  # the group ranks among the red circles on white, shown once
     j = json.loads(cli(*args, "--json").stdout)
     assert [r["score"] for r in j["results"]] == sorted((r["score"] for r in j["results"]), reverse=True)
@@ -176,7 +178,7 @@ def test_search_help_says_a_different_model_is_refused_and_it_is(cli, indexed, t
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="only Linux tells 'no GPU' without torch")
 def test_an_unchanged_re_index_never_imports_torch(cli, indexed):
     probe = (
-        "import sys; from photofinder.core import encoders; encoders.GPU_DEVICE_FILES = ('/no/gpu/here',); "
+        "import sys; from photofinder.core.encode import choose as encoders; encoders.GPU_DEVICE_FILES = ('/no/gpu/here',); "
         "from photofinder.cli import main; rc = main(['index']); "
         "print('IMPORTED', rc, [m for m in ('torch', 'transformers') if m in sys.modules])"
     )

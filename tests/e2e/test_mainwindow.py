@@ -245,8 +245,8 @@ def encode_gate(monkeypatch):
     """
     import threading
 
-    from photofinder.core.embedder import ClipEmbedder
-    from photofinder.core.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
     from photofinder.gui.indexing import IndexController
 
     gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0, block_at=2)
@@ -300,7 +300,7 @@ def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, enco
     qtbot.waitUntil(encode_gate.reached.is_set, timeout=30000)  # the first batch is committed
     w.close()  # cancels: the second batch leaves the model, is committed, and the run stops
     assert not w.app.indexing.running
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.store.library import LibraryStore
 
     with LibraryStore(data_dir).get("Photos").open_catalog() as c:
         kept = c.count()
@@ -474,7 +474,7 @@ def test_unexpected_errors_are_logged_and_shown_once(window, data_dir, dialogs):
 
 
 def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp_path, monkeypatch):
-    from photofinder.core.search import SearchResult
+    from photofinder.core.find.search import SearchResult
 
     requested = []
     monkeypatch.setattr(window.app.thumbs, "request", lambda key, *a: requested.append(key.path))
@@ -696,7 +696,7 @@ def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_canc
     import json
     import shutil
 
-    from photofinder.core.models import model_identity
+    from photofinder.core.encode.models import model_identity
     from photofinder.gui.dialogs import SettingsDialog
 
     folder, kinds = photos

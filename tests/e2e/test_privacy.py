@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from photofinder.core.onnx_encoder import OnnxEmbedder, quantized_vision
+from photofinder.core.encode.onnx_encoder import OnnxEmbedder, quantized_vision
 
 BLOCK_NETWORK = r"""
 import os, socket, sys

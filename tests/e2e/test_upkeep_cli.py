@@ -41,7 +41,7 @@ def test_watch_stopped_by_an_error_says_why_and_fails(indexed):
     """The README's systemd unit restarts `watch` on failure: an error that ends it must end it non-zero."""
     probe = (
         "import sys\n"
-        "from photofinder.core import indexer\n"
+        "from photofinder.core.ingest import indexer\n"
         "def boom(self, *a, **k): raise RuntimeError('simulated: the catalog disk went away')\n"
         "indexer.Indexer.run = boom\n"
         "from photofinder.cli import main\n"

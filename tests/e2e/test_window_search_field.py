@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect
 
-from photofinder.core.query import TEXT, Term
+from photofinder.core.find.query import TEXT, Term
 
 
 def field_on_screen(window) -> bool:

@@ -12,12 +12,12 @@ import json
 import sys
 import time
 
-from photofinder.core import vectors
-from photofinder.core.embedder import ClipEmbedder
-from photofinder.core.indexer import Indexer
-from photofinder.core.library import LibraryStore
+from photofinder.core.encode.runtime import tune_process
+from photofinder.core.encode.torch_encoder import ClipEmbedder
+from photofinder.core.ingest.indexer import Indexer
 from photofinder.core.paths import data_dir
-from photofinder.core.tuning import tune_process
+from photofinder.core.store import vector_index as vectors
+from photofinder.core.store.library import LibraryStore
 
 
 def main() -> None:

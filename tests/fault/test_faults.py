@@ -77,8 +77,8 @@ def _one_line(r: subprocess.CompletedProcess[str]) -> str:
 
 def _consistent(data_dir: Path, name: str, expect: int) -> None:
     """Catalog rows = vectors in the saved index = readable photos, each once."""
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.vectors import VectorIndex
+    from photofinder.core.store.library import LibraryStore
+    from photofinder.core.store.vector_index import VectorIndex
 
     lib = LibraryStore(data_dir).get(name)
     with lib.open_catalog() as c:
@@ -95,7 +95,7 @@ def _consistent(data_dir: Path, name: str, expect: int) -> None:
 @pytest.mark.slow  # 25 s on two cores: the full-size model in a child process, three times
 @pytest.mark.parametrize("when", ["early", "mid-batch", "final-save"])
 def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_model, tmp_path):
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.store.library import LibraryStore
 
     data = tmp_path / "data"
     lib = LibraryStore(data).create("Photos")

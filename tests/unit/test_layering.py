@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -15,7 +17,7 @@ def test_import_linter_contracts_hold():
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     r = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Contracts: 2 kept, 0 broken." in r.stdout
+    assert "Contracts: 3 kept, 0 broken." in r.stdout
 
 
 def test_core_source_names_no_qt_even_lazily():
@@ -31,3 +33,49 @@ def test_no_pickle_or_torch_load_anywhere():
     pattern = re.compile(r"^\s*import pickle|pickle\.loads?\(|torch\.load\(", re.M)
     offenders = [str(p) for p in (ROOT / "photofinder").rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def _import_circles(prefix: str) -> list[tuple[str, str]]:
+    import grimp  # import-linter's own graph
+
+    graph = grimp.build_graph("photofinder")
+    circles = set()
+    for m in graph.modules:
+        if not m.startswith(prefix):
+            continue
+        for n in graph.find_modules_directly_imported_by(m):
+            if n.startswith("photofinder") and graph.chain_exists(importer=n, imported=m):
+                circles.add(tuple(sorted((m, n))))
+    return sorted(circles)
+
+
+def test_no_import_circles_in_the_core_or_the_cli():
+    """A newcomer can read a module knowing everything it uses sits below it (imports inside functions count)."""
+    assert _import_circles("photofinder.core") == []
+    assert _import_circles("photofinder.cli") == []
+
+
+def test_every_package_is_in_the_install_list():
+    """A non-editable install carries only the packages pyproject lists: a forgotten one fails at import."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(d.relative_to(ROOT).parts)
+        for d in (ROOT / "photofinder").rglob("*")
+        if (d / "__init__.py").is_file()
+    } | {"photofinder"}
+    assert found - listed == set()
+
+
+@pytest.mark.xfail(
+    reason="issue 19: the splits of catalog, the ONNX encoder, the indexer and five more land next"
+)
+def test_no_core_module_over_400_lines():
+    """A room a newcomer can read in one sitting."""
+    big = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "photofinder" / "core").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert big == {}

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photofinder.core.catalog import INDEXED, SCHEMA_VERSION, Catalog, PhotoRecord
 from photofinder.core.errors import CatalogDamagedError, LibraryError, ModelMismatchError
-from photofinder.core.library import LibraryStore, check_model
-from photofinder.core.vectors import VectorIndex
+from photofinder.core.store.catalog import INDEXED, SCHEMA_VERSION, Catalog, PhotoRecord
+from photofinder.core.store.library import LibraryStore, check_model
+from photofinder.core.store.vector_index import VectorIndex
 
 
 def _vec(seed: int, dim: int = 8) -> np.ndarray:

@@ -11,9 +11,9 @@ from helpers import new_library
 from PIL import Image
 from shapes import Kind, draw
 
-from photofinder.core.collapse import DuplicateCollapser, hide_duplicates
-from photofinder.core.indexer import Indexer
-from photofinder.core.search import Searcher
+from photofinder.core.duplicates.hide import DuplicateCollapser, hide_duplicates
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from photofinder.core import decode as decode_mod
-from photofinder.core.decode import MAX_PIXELS, UnreadableImage, decode
+from photofinder.core.photos import decode as decode_mod
+from photofinder.core.photos.decode import MAX_PIXELS, UnreadableImage, decode
 
 
 def _exif_rotated_jpeg(path: Path, orientation: int) -> None:
@@ -269,7 +269,7 @@ def test_a_crashing_raw_decoder_costs_one_file(tmp_path: Path, monkeypatch) -> N
 
     from helpers import make_dng
 
-    from photofinder.core import rawdecode
+    from photofinder.core.photos import rawdecode
 
     here = Path(__file__).resolve().parents[2]
     monkeypatch.setattr(rawdecode, "worker_command", lambda: [sys.executable, str(here / "raw_worker.py")])

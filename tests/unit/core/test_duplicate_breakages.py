@@ -10,8 +10,8 @@ import pytest
 from dupcorpus import landscape
 from helpers import new_library
 
-from photofinder.core.catalog import HashSet
-from photofinder.core.indexer import Indexer
+from photofinder.core.ingest.indexer import Indexer
+from photofinder.core.store.catalog import HashSet
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def test_the_keeper_follows_prefer(two_copies, monkeypatch, capsys):
 
 def test_hide_duplicates_joins_identical_bytes_on_a_later_page(two_copies, counting, monkeypatch):
     """Past the window of vectors compared, the same bytes still join the tile shown pages before."""
-    from photofinder.core import collapse
-    from photofinder.core.search import Searcher
+    from photofinder.core.duplicates import hide as collapse
+    from photofinder.core.find.search import Searcher
 
     lib, folder = two_copies
     monkeypatch.setattr(collapse, "WINDOW", 1)  # only the last result shown is compared by its vector

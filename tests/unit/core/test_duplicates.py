@@ -10,8 +10,8 @@ from helpers import make_dng, new_library
 from PIL import Image
 from shapes import Kind, draw
 
-from photofinder.core.duplicates import find_duplicates, trash
-from photofinder.core.indexer import Indexer
+from photofinder.core.duplicates.finder import find_duplicates, trash
+from photofinder.core.ingest.indexer import Indexer
 
 KINDS = [
     Kind("circle", "red", "white"),
@@ -134,7 +134,7 @@ def test_the_held_out_corpus_yields_no_wrong_group(store, tmp_path, counting):
     and a JPEG sharing a name: no duplicate group; the resized, re-compressed and 3 %-cropped copies group."""
     from dupcorpus import write_corpus
 
-    from photofinder.core.duplicates import find_groups
+    from photofinder.core.duplicates.finder import find_groups
 
     folder = tmp_path / "photos"
     copies, apart = write_corpus(folder)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from photofinder.core.embedder import ClipEmbedder
-from photofinder.core.models import fingerprint
+from photofinder.core.encode.models import fingerprint
+from photofinder.core.encode.torch_encoder import ClipEmbedder
 
 
 def test_vectors_are_unit_length_float32(tiny_embedder):

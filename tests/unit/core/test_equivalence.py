@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photofinder.core.decode import decode
-from photofinder.core.embedder import ClipEmbedder
-from photofinder.core.preprocess import to_pixels
+from photofinder.core.encode.preprocess import to_pixels
+from photofinder.core.encode.torch_encoder import ClipEmbedder
+from photofinder.core.photos.decode import decode
 
 
 def _photo_like(size: tuple[int, int], seed: int) -> Image.Image:
@@ -142,7 +142,7 @@ def test_embeddings_are_nearest_their_own_reference(cases, reference, vitb32_mod
 
 def test_the_onnx_encoder_passes_the_same_equivalence(cases, reference, vitb32_model):
     """The CPU default (ONNX Runtime, exported from the same weights) on the full-size architecture."""
-    from photofinder.core.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.onnx_encoder import OnnxEmbedder
 
     processor, model = reference
     onnx = OnnxEmbedder(vitb32_model)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photofinder.core import onnx_encoder
-from photofinder.core.onnx_encoder import ExportFailed, OnnxEmbedder, export_model
+from photofinder.core.encode import onnx_encoder
+from photofinder.core.encode.onnx_encoder import ExportFailed, OnnxEmbedder, export_model
 
 PIXELS = np.random.default_rng(3).standard_normal((3, 3, 64, 64)).astype(np.float32)
 TEXTS = ["a red circle", "a photo of a cat"]
@@ -112,7 +112,7 @@ def test_a_damaged_or_swapped_export_is_made_again_with_one_log_line(
 
 
 def test_every_exported_file_is_recorded_with_the_source_model(exported, tiny_model):
-    from photofinder.core.models import fingerprint
+    from photofinder.core.encode.models import fingerprint
 
     folder = exported[0]
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -10,10 +10,10 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from photofinder.core import catalog as catalog_mod
-from photofinder.core.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
-from photofinder.core.facets import FacetCounts, file_type, month_key
 from photofinder.core.paths import from_db
+from photofinder.core.store import catalog as catalog_mod
+from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.facet_counts import FacetCounts, file_type, month_key
 
 
 def _ns(y: int, m: int, d: int = 15) -> int:

@@ -10,11 +10,11 @@ from datetime import date, datetime, time
 import numpy as np
 import pytest
 
-from photofinder.core import catalog as catalog_mod
-from photofinder.core.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.find.query import Filters, _aliases, filter_index, filter_sql
 from photofinder.core.paths import to_db
-from photofinder.core.query import Filters, _aliases, filter_index, filter_sql
-from photofinder.core.vectors import IdSet, VectorIndex
+from photofinder.core.store import catalog as catalog_mod
+from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.vector_index import IdSet, VectorIndex
 
 
 def _ns(y: int, m: int, d: int, h: int = 12) -> int:
@@ -74,7 +74,7 @@ def test_the_filter_keys_are_stored_when_a_photo_is_indexed_edited_and_rebuilt(c
 def test_a_catalog_from_schema_5_gets_its_filter_keys(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    from photofinder.core import facets
+    from photofinder.core.store import facet_counts as facets
 
     facets.register(db)
     for script in catalog_mod._MIGRATIONS[:5]:

@@ -11,11 +11,11 @@ import pytest
 from helpers import make_photos, new_library
 from shapes import BACKGROUNDS, COLOURS, SHAPES, Kind
 
-from photofinder.core import groups
-from photofinder.core.indexer import Indexer
-from photofinder.core.naming import MIXED, Vocabulary, vocabulary
-from photofinder.core.query import Filters, Query
-from photofinder.core.search import Searcher
+from photofinder.core.explore import groups
+from photofinder.core.explore.naming import MIXED, Vocabulary, vocabulary
+from photofinder.core.find.query import Filters, Query
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 KNOWN = {"a", "an", "something", "on", "background", *COLOURS, *SHAPES, *BACKGROUNDS}
 
@@ -101,7 +101,7 @@ def test_search_within_a_group_finds_its_photos_only(grouped, tiny_embedder):
 
 
 def parse_terms(text: str):
-    from photofinder.core.query import parse
+    from photofinder.core.find.query import parse
 
     return tuple(parse(text))
 

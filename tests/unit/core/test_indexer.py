@@ -12,8 +12,8 @@ from helpers import new_library
 from shapes import Kind, draw
 
 from photofinder.core.errors import ModelMismatchError, ModelUnavailableError
-from photofinder.core.indexer import CancelToken, Indexer
-from photofinder.core.search import Searcher
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import CancelToken, Indexer
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -127,7 +127,7 @@ def test_another_model_is_refused_before_any_work(store, photos, counting, tmp_p
 
 
 def test_a_missing_model_says_how_to_get_it(store, photos):
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     folder, _ = photos
     lib = new_library(store, folder)
@@ -138,7 +138,7 @@ def test_a_missing_model_says_how_to_get_it(store, photos):
 
 
 def test_model_download_reports_bytes_and_can_be_cancelled():
-    from photofinder.core.models import DownloadCancelled, _progress_tqdm
+    from photofinder.core.encode.models import DownloadCancelled, _progress_tqdm
 
     seen = []
 
@@ -189,8 +189,8 @@ def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(
 ):
     from PIL import Image
 
-    from photofinder.core import decode as decode_module
-    from photofinder.core.thumbnails import load_thumbnail
+    from photofinder.core.photos import decode as decode_module
+    from photofinder.core.photos.thumbnails import load_thumbnail
 
     folder = tmp_path / "pics"
     folder.mkdir()
@@ -201,7 +201,7 @@ def test_grid_thumbnails_come_from_the_index_cache_even_for_tiny_photos(
     Indexer(lib, counting).run()
     with lib.open_catalog() as c:
         hashes = {name: c.hash_for_path(str(folder / name)) for name in sizes}
-    from photofinder.core import thumbnails as thumbnails_module
+    from photofinder.core.photos import thumbnails as thumbnails_module
 
     decoded = []
     real = decode_module.decode
@@ -251,7 +251,7 @@ def test_a_malformed_or_crashing_raw_file_is_skipped_and_the_others_index(
 
     from helpers import make_dng
 
-    from photofinder.core import rawdecode
+    from photofinder.core.photos import rawdecode
 
     folder, kinds = photos
     worker = Path(__file__).resolve().parents[2] / "raw_worker.py"

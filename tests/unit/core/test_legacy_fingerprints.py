@@ -10,10 +10,10 @@ import numpy as np
 from dupcorpus import noise
 from PIL import Image, ImageDraw
 
-from photofinder.core.catalog import _MIGRATIONS, Catalog
-from photofinder.core.duplicates import find_duplicates
-from photofinder.core.indexer import Indexer
-from photofinder.core.scanner import legacy_hash
+from photofinder.core.duplicates.finder import find_duplicates
+from photofinder.core.ingest.indexer import Indexer
+from photofinder.core.photos.scanner import legacy_hash
+from photofinder.core.store.catalog import _MIGRATIONS, Catalog
 
 
 def _page(path, seed):

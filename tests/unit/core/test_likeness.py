@@ -11,9 +11,9 @@ import pytest
 from dupcorpus import crop_fraction, landscape, write_corpus
 from PIL import Image
 
-from photofinder.core.decode import decode
-from photofinder.core.likeness import compare, signature
-from photofinder.core.thumbnails import write_thumbnail
+from photofinder.core.duplicates.likeness import compare, signature
+from photofinder.core.photos.decode import decode
+from photofinder.core.photos.thumbnails import write_thumbnail
 
 
 def _as_indexed(path, tmp_path):

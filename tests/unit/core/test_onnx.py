@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from helpers import QUERY_KINDS, new_library
 
-from photofinder.core import onnx_encoder
-from photofinder.core.encoders import CpuEmbedder, check_int8, int8_agreement, open_embedder
-from photofinder.core.indexer import Indexer
-from photofinder.core.onnx_encoder import ExportFailed, OnnxEmbedder
-from photofinder.core.search import Searcher
+from photofinder.core.encode import onnx_encoder
+from photofinder.core.encode.choose import CpuEmbedder, check_int8, int8_agreement, open_embedder
+from photofinder.core.encode.onnx_encoder import ExportFailed, OnnxEmbedder
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def _unit(v):
 def test_int8_is_judged_on_the_top_10_not_the_nearest_alone():
     """An int8 tower that keeps each photo's nearest neighbour and each caption's best photo, but scrambles the
     rest of every list, is refused: the check compares top-10 lists, not top-1."""
-    from photofinder.core.encoders import INT8_MIN_AGREEMENT
+    from photofinder.core.encode.choose import INT8_MIN_AGREEMENT
 
     rng = np.random.default_rng(0)
     n, pairs = 32, 16
@@ -173,7 +173,7 @@ def test_int8_is_judged_on_the_top_10_not_the_nearest_alone():
 
 
 def test_int8_at_60_percent_agreement_is_refused(store, photos, tiny_model, monkeypatch):
-    from photofinder.core import encoders
+    from photofinder.core.encode import choose as encoders
 
     folder, _ = photos
     lib = new_library(store, folder)

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from photofinder.core.query import (
+from photofinder.core.find.query import (
     IMAGE,
     TEXT,
     Calibration,
@@ -84,7 +84,7 @@ def test_dates_by_year_month_or_day():
 
 
 def test_a_calibration_is_kept_per_model_and_library_size():
-    from photofinder.core.query import calibration_json
+    from photofinder.core.find.query import calibration_json
 
     raw = calibration_json(Calibration(0.27, 1000, 1000), "sha256:m")
     assert stored_calibration(raw, "sha256:m", 1500).threshold == 0.27
@@ -113,7 +113,7 @@ def test_a_good_match_has_the_wanted_terms_and_not_the_unwanted_ones():
 
 
 def test_the_command_line_reads_what_the_search_bar_reads(tmp_path):
-    from photofinder.core.query import parse_query
+    from photofinder.core.find.query import parse_query
 
     app = parse_search_bar('a red circle -"a black background" -people')
     cli = parse_query('a red circle -"a black background" -people')

@@ -15,9 +15,9 @@ import pytest
 from helpers import QUERY_KINDS, new_library
 from shapes import draw
 
-from photofinder.core.indexer import Indexer
-from photofinder.core.query import TEXT, Filters, Query, Term, combine, combine_with_norm
-from photofinder.core.search import Searcher
+from photofinder.core.find.query import TEXT, Filters, Query, Term, combine, combine_with_norm
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 
 def test_a_terms_weight_counts_not_the_length_of_its_vector():

@@ -12,9 +12,9 @@ import pytest
 from helpers import QUERY_KINDS, new_library
 from shapes import all_kinds, draw
 
-from photofinder.core.indexer import Indexer
-from photofinder.core.query import IMAGE, PHOTO, TEXT, Filters, Query, QueryError, Term
-from photofinder.core.search import Searcher
+from photofinder.core.find.query import IMAGE, PHOTO, TEXT, Filters, Query, QueryError, Term
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from photofinder.core.scanner import content_hash, scan
+from photofinder.core.photos.scanner import content_hash, scan
 
 
 def _touch(p: Path, data: bytes = b"x") -> Path:

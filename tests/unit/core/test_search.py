@@ -11,8 +11,8 @@ from helpers import QUERY_KINDS, new_library
 from shapes import draw
 
 from photofinder.core.errors import ModelMismatchError
-from photofinder.core.indexer import Indexer
-from photofinder.core.search import Searcher
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 
 @pytest.fixture

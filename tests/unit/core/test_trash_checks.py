@@ -10,8 +10,8 @@ import pytest
 from dupcorpus import landscape
 from helpers import new_library
 
-from photofinder.core.duplicates import find_duplicates, trash
-from photofinder.core.indexer import Indexer
+from photofinder.core.duplicates.finder import find_duplicates, trash
+from photofinder.core.ingest.indexer import Indexer
 
 
 @pytest.fixture

@@ -15,17 +15,17 @@ import pytest
 from helpers import new_library
 from shapes import Kind, draw
 
-from photofinder.core import indexer as indexer_mod
-from photofinder.core.catalog import Catalog
 from photofinder.core.errors import (
     CatalogDamagedError,
     LibraryBusyError,
     LibraryError,
     ModelUnavailableError,
 )
-from photofinder.core.indexer import CancelToken, Indexer
-from photofinder.core.search import Searcher
-from photofinder.core.vectors import VectorIndex
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest import indexer as indexer_mod
+from photofinder.core.ingest.indexer import CancelToken, Indexer
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.vector_index import VectorIndex
 
 
 def _copy_model(src: str, dst: Path, note: str | None = None) -> str:
@@ -59,7 +59,7 @@ def test_a_file_name_that_is_not_utf8_is_indexed_found_and_opened(store, photos,
 
 # 2 ---------------------------------------------------------------------------------------------------------
 def test_a_rebuild_without_a_usable_model_changes_nothing(store, photos, counting, tiny_model):
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     folder, kinds = photos
     lib = new_library(store, folder)
@@ -73,7 +73,7 @@ def test_a_rebuild_without_a_usable_model_changes_nothing(store, photos, countin
 
 
 def test_a_rebuild_switches_models_only_when_it_completes(store, photos, counting, tiny_model, tmp_path):
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     folder, kinds = photos
     lib = new_library(store, folder)
@@ -175,7 +175,7 @@ def test_a_folder_and_its_subfolder_count_each_photo_once(store, tmp_path, count
 
 # 7 ---------------------------------------------------------------------------------------------------------
 def test_a_moved_model_folder_is_the_same_model(store, photos, tiny_model, tmp_path):
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     folder, kinds = photos
     first = _copy_model(tiny_model, tmp_path / "models" / "clip")
@@ -327,7 +327,7 @@ def test_a_catalog_that_lost_its_folders_gets_them_back(store, photos, counting)
 def test_big_16_bit_images_decode_one_at_a_time_and_small(tmp_path, monkeypatch):
     from PIL import Image
 
-    from photofinder.core import decode as decode_mod
+    from photofinder.core.photos import decode as decode_mod
 
     paths = []
     for i in range(4):
@@ -466,8 +466,8 @@ def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(
     lib.catalog_path.unlink()
     for f in ("catalog.sqlite3-wal", "catalog.sqlite3-shm"):
         (lib.root / f).unlink(missing_ok=True)
-    from photofinder.core.catalog import _MIGRATIONS
-    from photofinder.core.scanner import legacy_hash
+    from photofinder.core.photos.scanner import legacy_hash
+    from photofinder.core.store.catalog import _MIGRATIONS
 
     db = sqlite3.connect(lib.catalog_path)
     db.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
@@ -526,7 +526,7 @@ def test_a_rebuild_with_another_model_never_resumes_the_staging_of_the_first(
 ):
     """A rebuild cancelled with model B leaves B's vectors staged; a rebuild with model C starts over (mixing
     B's vectors into C's index would make its search meaningless)."""
-    from photofinder.core.embedder import ClipEmbedder
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
 
     folder, kinds = photos
     lib = new_library(store, folder)

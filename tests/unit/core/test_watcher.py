@@ -10,7 +10,7 @@ import numpy as np
 from helpers import new_library
 from shapes import Kind, draw
 
-from photofinder.core.watcher import LibraryWatcher
+from photofinder.core.ingest.watcher import LibraryWatcher
 
 
 class Batches:

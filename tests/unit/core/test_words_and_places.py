@@ -13,12 +13,12 @@ from helpers import QUERY_KINDS, make_photos, new_library
 from shapes import draw
 from words_images import PLACES, sign, text_photos, with_gps
 
-from photofinder.core.indexer import Indexer
-from photofinder.core.ocr import TextReader
-from photofinder.core.places import Place, matching_keys, place_of
-from photofinder.core.query import Filters, Query, Term
-from photofinder.core.search import Searcher
-from photofinder.core.wordpass import WordsPass
+from photofinder.core.find.query import Filters, Query, Term
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
+from photofinder.core.ingest.ocr import TextReader
+from photofinder.core.ingest.wordpass import WordsPass
+from photofinder.core.photos.places import Place, matching_keys, place_of
 
 
 class CountingReader(TextReader):

@@ -98,8 +98,8 @@ def indexed_template(tmp_path_factory, shape_folder, tiny_embedder):
     """A library of the 40 shape photos, indexed once per session with the tiny model."""
     from helpers import new_library
 
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.library import LibraryStore
 
     root = tmp_path_factory.mktemp("template")
     lib = new_library(LibraryStore(root), shape_folder[0])

@@ -52,7 +52,7 @@ def test_a_superseded_query_is_neither_run_nor_shown(qtbot, library_copy, make_a
     ):
         factory.gates["A"].set()
     assert [req.label for req, _ in seen] == ["C"]  # A's results came back, stale, and were dropped
-    from photofinder.core.query import CALIBRATION_CAPTIONS
+    from photofinder.core.find.query import CALIBRATION_CAPTIONS
 
     queries = [
         t for t in factory.last.texts if t not in CALIBRATION_CAPTIONS
@@ -99,7 +99,7 @@ def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy
     """No query: the grid asks for page after page as it is scrolled, until every photo is shown, in order."""
     from PySide6.QtCore import QModelIndex
 
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.store.library import LibraryStore
     from photofinder.gui.results import ResultsModel
 
     monkeypatch.setattr("photofinder.gui.controllers.PAGE", 7)
@@ -142,7 +142,7 @@ def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, ma
 
 
 def test_cancelling_one_download_does_not_cancel_the_next(qtbot, factory):
-    from photofinder.core.embedder import DownloadCancelled
+    from photofinder.core.encode.torch_encoder import DownloadCancelled
     from photofinder.gui.modelpool import EmbedderPool
 
     factory.download = True
@@ -298,7 +298,7 @@ def notices(app) -> list:
 def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(
     qtbot, library_copy, make_app, dialogs
 ):
-    from photofinder.core.locks import FileLock
+    from photofinder.core.store.locks import FileLock
 
     root = library_copy()
     app = make_app()
@@ -325,7 +325,7 @@ def test_a_library_busy_in_another_process_is_told_in_the_panel_not_a_dialog(
 def test_a_damaged_catalog_offers_repair_off_the_gui_thread_then_reindex(
     qtbot, library_copy, make_app, monkeypatch, dialogs
 ):
-    from photofinder.core.library import Library
+    from photofinder.core.store.library import Library
 
     root = library_copy()
     for suffix in ("-wal", "-shm"):
@@ -455,7 +455,7 @@ def test_stopping_the_watcher_never_waits_on_the_gui_thread(
     and a watcher started next on the same library starts only once the old one has let go."""
     import time
 
-    from photofinder.core.watcher import LibraryWatcher
+    from photofinder.core.ingest.watcher import LibraryWatcher
 
     events: list[str] = []
     slow_stop, real_start = LibraryWatcher.stop, LibraryWatcher.start

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import numpy as np
 
-from photofinder.core.catalog import INDEXED, PhotoRecord
+from photofinder.core.store.catalog import INDEXED, PhotoRecord
 from photofinder.gui.facets import count_facets
 
 

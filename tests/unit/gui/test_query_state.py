@@ -3,7 +3,7 @@ good matches are shown until `show_more`."""
 
 from __future__ import annotations
 
-from photofinder.core.query import TEXT, Filters, Term
+from photofinder.core.find.query import TEXT, Filters, Term
 
 
 def answered(qtbot, app, action):

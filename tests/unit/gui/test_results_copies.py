@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from photofinder.core.search import SearchResult
+from photofinder.core.find.search import SearchResult
 
 
 @pytest.fixture

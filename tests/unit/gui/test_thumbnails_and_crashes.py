@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from photofinder.core.search import SearchResult
+from photofinder.core.find.search import SearchResult
 
 MAIN = threading.main_thread()
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import ClipEmbedder, Embedder
-from .errors import PhotofinderError
-from .onnx_encoder import ExportFailed, OnnxEmbedder
-from .preprocess import PreprocessSpec
+from photofinder.core.encode.onnx_encoder import ExportFailed, OnnxEmbedder
+from photofinder.core.encode.preprocess import PreprocessSpec
+from photofinder.core.encode.torch_encoder import ClipEmbedder, Embedder
+from photofinder.core.errors import PhotofinderError
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +223,9 @@ def check_int8(catalog: Any, model: str, sample: int = 64) -> tuple[bool, float,
     """
     import json
 
-    from .decode import UnreadableImage, decode
-    from .preprocess import to_pixels
-    from .scanner import scan
+    from photofinder.core.encode.preprocess import to_pixels
+    from photofinder.core.photos.decode import UnreadableImage, decode
+    from photofinder.core.photos.scanner import scan
 
     fp32 = OnnxEmbedder(model)
     stored = catalog.get_meta("int8_check")

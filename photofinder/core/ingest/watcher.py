@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .decode import is_photo_name
-from .errors import LibraryBusyError, PhotofinderError, first_line
-from .indexer import CancelToken, Indexer, IndexReport
-from .library import Library
+from photofinder.core.errors import LibraryBusyError, PhotofinderError, first_line
+from photofinder.core.ingest.indexer import CancelToken, Indexer, IndexReport
+from photofinder.core.photos.decode import is_photo_name
+from photofinder.core.store.library import Library
 
 log = logging.getLogger(__name__)
 

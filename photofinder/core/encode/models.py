@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailableError, first_line
+from photofinder.core.errors import ModelUnavailableError, first_line
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def write_thumbnail(image: Image.Image, path: Path) -> None:
     factor = min(image.size) // THUMB_MIN
     thumb = image.reduce(factor) if factor >= 2 else image
     if not path.parent.is_dir():  # thumbnails of the user's photos: private (0700), like the data dir
-        from .paths import make_private_dir
+        from photofinder.core.paths import make_private_dir
 
         make_private_dir(path.parent.parent)
         make_private_dir(path.parent)
@@ -47,7 +47,7 @@ def load_thumbnail(
 
     Raises decode.UnreadableImage when the photo can't be read.
     """
-    from .decode import decode
+    from photofinder.core.photos.decode import decode
 
     cached = thumb_path(thumbs_dir, content_hash) if thumbs_dir is not None and content_hash else None
     if cached is not None and cached.exists():

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .decode import is_photo_name
+from photofinder.core.photos.formats import is_photo_name
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import Catalog
-from .errors import LibraryError, ModelMismatchError
-from .locks import FileLock
-from .paths import make_private_dir
-from .thumbnails import thumb_path
-from .vectors import TopK, VectorIndex
+from photofinder.core.errors import LibraryError, ModelMismatchError
+from photofinder.core.paths import make_private_dir
+from photofinder.core.photos.thumbnails import thumb_path
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.locks import FileLock
+from photofinder.core.store.vector_index import TopK, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class Library:
     def damage(self) -> str | None:
         """Why the catalog can't be used (missing, empty, not a catalog, failing SQLite's check), or None when
         it is sound. Other failures (busy, written by a newer version) raise: repairing would not help."""
-        from .errors import CatalogDamagedError
+        from photofinder.core.errors import CatalogDamagedError
 
         try:
             with self.open_catalog() as catalog:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .decode import EXTENSIONS
+from photofinder.core.encode.captions import CALIBRATION_CAPTIONS
+from photofinder.core.photos.decode import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -311,73 +312,7 @@ def parse_date(text: str, end: bool = False) -> date:
 
 
 # -- the "good match" cut-off, calibrated per library ----------------------------------------------------------
-# Captions of everyday scenes: queries unrelated to almost every given photo. Their scores against a sample of a
-# library's own photos are what "no real match" looks like for this library and this model.
-_SUBJECTS = (
-    "a dog",
-    "a cat",
-    "a horse",
-    "a bird",
-    "a child",
-    "two people",
-    "a family",
-    "a baby",
-    "an old man",
-    "a woman",
-    "a man",
-    "friends",
-    "a crowd",
-    "a bride",
-    "a teacher",
-    "a cow",
-    "a fish",
-    "a boat",
-    "a bicycle",
-    "a bus",
-    "a train",
-    "a plane",
-    "a car",
-    "a truck",
-    "a house",
-    "a church",
-    "a bridge",
-    "a tower",
-    "a castle",
-    "a kitchen",
-    "a bedroom",
-    "an office",
-    "a garden",
-    "a park",
-    "a forest",
-    "a lake",
-    "a river",
-    "a waterfall",
-    "mountains",
-    "a desert",
-    "a beach",
-    "the sea",
-    "a city",
-    "a village",
-    "a street",
-    "a market",
-    "a restaurant",
-    "a stadium",
-    "a museum",
-    "a library",
-)
-_SETTINGS = (
-    "at night",
-    "in the rain",
-    "in the snow",
-    "at sunset",
-    "in summer",
-    "indoors",
-    "from above",
-    "in a photo",
-    "close up",
-    "on a sunny day",
-)
-CALIBRATION_CAPTIONS = [f"{s} {c}" for s in _SUBJECTS for c in _SETTINGS][::2]  # 250
+# (CALIBRATION_CAPTIONS, in encode/captions.py, are what "no real match" looks like for this library.)
 NULL_QUANTILE = 99.0
 CALIBRATION_SAMPLE = 2000
 IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good

@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import Catalog
-from .decode import RAW_EXTENSIONS, UnreadableImage
-from .library import Library
-from .likeness import Signature, Verdict, compare, signature
-from .paths import from_db
-from .verify import check_file
+from photofinder.core.duplicates.file_check import check_file
+from photofinder.core.duplicates.likeness import Signature, Verdict, compare, signature
+from photofinder.core.paths import from_db
+from photofinder.core.photos.decode import RAW_EXTENSIONS, UnreadableImage
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Member:
         return (self.width or 0) * (self.height or 0)
 
     def as_json(self) -> dict[str, Any]:
-        from .paths import display_path
+        from photofinder.core.paths import display_path
 
         return {
             "path": display_path(self.path),
@@ -387,7 +387,7 @@ def shot_key(path: str) -> tuple[tuple[str, str], bool]:
 def picture_signature(library: Library, path: str, content_hash: str | None) -> Signature | None:
     """What the pixel rule compares: the photo's cached thumbnail (decoded small if missing), or for a format
     that can be transparent, the file itself with its alpha; None when it can't be read."""
-    from .thumbnails import THUMB_SIZE, load_thumbnail
+    from photofinder.core.photos.thumbnails import THUMB_SIZE, load_thumbnail
 
     try:
         if os.path.splitext(path)[1].lower() in ALPHA_EXTENSIONS:
@@ -406,8 +406,8 @@ def _transparent_image(path: str, side: int) -> Any:
     """The picture with its alpha, about `side` px, if the file has transparency; else None."""
     from PIL import Image
 
-    from .decode import MAX_PIXELS
-    from .scanner import open_photo
+    from photofinder.core.photos.decode import MAX_PIXELS
+    from photofinder.core.photos.scanner import open_photo
 
     with os.fdopen(open_photo(path), "rb") as f, Image.open(f) as im:
         if not (im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info):

@@ -35,7 +35,7 @@ VOCABULARY_FILE = "explore_vocabulary.txt"
 def vocabulary_text() -> str:
     """The vocabulary: the user's own `explore_vocabulary.txt` in the data folder if there is one (their pets'
     names, their hobbies), else the shipped file (package data of photofinder.resources)."""
-    from .paths import data_dir
+    from photofinder.core.paths import data_dir
 
     own = data_dir() / VOCABULARY_FILE
     if own.is_file():
@@ -43,7 +43,7 @@ def vocabulary_text() -> str:
     try:
         return (resources.files("photofinder.resources") / VOCABULARY_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:  # a source tree run beside an editable install of another checkout
-        return (Path(__file__).resolve().parents[2] / "resources" / VOCABULARY_FILE).read_text(
+        return (Path(__file__).resolve().parents[3] / "resources" / VOCABULARY_FILE).read_text(
             encoding="utf-8"
         )
 
@@ -97,7 +97,7 @@ class Vocabulary:
 
 
 def _cache_root() -> Path:
-    from .onnx_encoder import model_cache_root
+    from photofinder.core.encode.onnx_encoder import model_cache_root
 
     return model_cache_root()
 

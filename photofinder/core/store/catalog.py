@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from . import facets as _facets
-from . import words as _words
-from .errors import CatalogDamagedError, LibraryBusyError, LibraryError
-from .facets import FacetCounts
-from .paths import from_db, to_db
+from photofinder.core.errors import CatalogDamagedError, LibraryBusyError, LibraryError
+from photofinder.core.paths import from_db, to_db
+from photofinder.core.store import facet_counts as _facets
+from photofinder.core.store import words as _words
+from photofinder.core.store.facet_counts import FacetCounts
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import ModelUnavailableError
-from .models import (
+from photofinder.core.encode.models import (
     DEFAULT_MODEL,
     DownloadCancelled,
     fingerprint,
@@ -20,7 +19,8 @@ from .models import (
     resolve_model,
     unloadable,
 )
-from .preprocess import PreprocessSpec
+from photofinder.core.encode.preprocess import PreprocessSpec
+from photofinder.core.errors import ModelUnavailableError
 
 __all__ = ["DEFAULT_MODEL", "ClipEmbedder", "DownloadCancelled", "Embedder", "pick_device"]
 

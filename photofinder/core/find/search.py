@@ -14,13 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .decode import decode
-from .embedder import Embedder
-from .library import Library, check_model
-from .paths import to_db
-from .places import matching_keys
-from .preprocess import to_pixels
-from .query import (
+from photofinder.core.encode.preprocess import to_pixels
+from photofinder.core.encode.torch_encoder import Embedder
+from photofinder.core.find.query import (
     CALIBRATION_SAMPLE,
     IMAGE,
     PHOTO,
@@ -36,8 +32,12 @@ from .query import (
     filter_sql,
     stored_calibration,
 )
-from .vectors import IdSet, VectorIndex
-from .words import fts_query, matched_lines
+from photofinder.core.paths import to_db
+from photofinder.core.photos.decode import decode
+from photofinder.core.photos.places import matching_keys
+from photofinder.core.store.library import Library, check_model
+from photofinder.core.store.vector_index import IdSet, VectorIndex
+from photofinder.core.store.words import fts_query, matched_lines
 
 log = logging.getLogger(__name__)
 

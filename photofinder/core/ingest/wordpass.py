@@ -3,7 +3,7 @@
 OCR costs ten times what CLIP does, so in the default mode ('auto') a gate decides which photos are read:
 the OCR's text detector alone takes a quick look and must find a line-shaped box. How closely it looks is
 the library's own embedding's call, zero-shot: a photo nearer one of TEXT_PROMPTS (a document, a screenshot,
-a sign, a receipt, a label...) than any of the 250 everyday scenes of query.CALIBRATION_CAPTIONS is looked at
+a sign, a receipt, a label...) than any of the 250 everyday scenes of encode.captions.CALIBRATION_CAPTIONS is looked at
 at 640 px (small words seen), any other at 320 px. Measured (bench/words.py, docs/words-and-places.md): the
 embedding alone as the gate let through as many plain photos as text ones with the tiny test CLIP, where
 the detector alone read 97 % of the text photos and 0 % of the plain ones; so the embedding never decides
@@ -25,15 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .catalog import Catalog, WordsDone, WordsTodo
-from .decode import UnreadableImage, decode
-from .indexer import CancelToken, Progress
-from .library import Library
-from .ocr import GATE_SIDE_CLOSER, TextReader
-from .places import gps_of, place_of
-from .places import release as release_places
-from .query import CALIBRATION_CAPTIONS
-from .words import GATED_OUT, READ
+from photofinder.core.encode.captions import CALIBRATION_CAPTIONS
+from photofinder.core.ingest.indexer import CancelToken, Progress
+from photofinder.core.ingest.ocr import GATE_SIDE_CLOSER, TextReader
+from photofinder.core.photos.decode import UnreadableImage, decode
+from photofinder.core.photos.places import gps_of, place_of
+from photofinder.core.photos.places import release as release_places
+from photofinder.core.store.catalog import Catalog, WordsDone, WordsTodo
+from photofinder.core.store.library import Library
+from photofinder.core.store.words import GATED_OUT, READ
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ GATE_SIDE_DECODE = 240
 
 def _read_gps(path: str) -> tuple[float, float] | None:
     """A photo's GPS from its EXIF (JPEG, HEIC, TIFF-based RAW), without decoding its pixels."""
-    from .scanner import open_photo
+    from photofinder.core.photos.scanner import open_photo
 
     try:
         fd = open_photo(path)

@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .catalog import Catalog
-from .scanner import content_hash
-from .thumbnails import thumb_path
+from photofinder.core.photos.scanner import content_hash
+from photofinder.core.photos.thumbnails import thumb_path
+from photofinder.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

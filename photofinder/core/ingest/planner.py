@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .catalog import Catalog
-from .decode import is_photo_name
-from .scanner import SKIP_DIRS, FileInfo, scan
+from photofinder.core.photos.decode import is_photo_name
+from photofinder.core.photos.scanner import SKIP_DIRS, FileInfo, scan
+from photofinder.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
-from .decode import UnreadableImage, decode
-from .embedder import Embedder
-from .errors import first_line
-from .library import Library, check_model
-from .places import place_of
-from .places import release as release_places
-from .planner import Plan, SkippedFile, plan, plan_paths
-from .preprocess import PreprocessSpec, to_pixels
-from .scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
-from .thumbnails import THUMB_MIN, thumb_path, write_thumbnail
-from .vectors import VectorIndex
+from photofinder.core.encode.preprocess import PreprocessSpec, to_pixels
+from photofinder.core.encode.torch_encoder import Embedder
+from photofinder.core.errors import first_line
+from photofinder.core.ingest.planner import Plan, SkippedFile, plan, plan_paths
+from photofinder.core.photos.decode import UnreadableImage, decode
+from photofinder.core.photos.places import place_of
+from photofinder.core.photos.places import release as release_places
+from photofinder.core.photos.scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
+from photofinder.core.photos.thumbnails import THUMB_MIN, thumb_path, write_thumbnail
+from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.library import Library, check_model
+from photofinder.core.store.vector_index import VectorIndex
 
 __all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "SkippedFile"]
 
@@ -79,7 +79,7 @@ class IndexReport:
     seconds: float = 0.0
 
     def as_json(self) -> dict:
-        from .paths import display_path
+        from photofinder.core.paths import display_path
 
         return {
             "indexed": self.indexed,
@@ -170,7 +170,7 @@ class Indexer:
         with self.library.lock():
             self.library.clean_leftovers()
             if self.thumbnails and self.library.thumbs_dir.is_dir():
-                from .paths import make_private_dir
+                from photofinder.core.paths import make_private_dir
 
                 try:  # made 0755 by earlier versions: private now, like the rest of the data dir
                     make_private_dir(self.library.thumbs_dir)
@@ -229,7 +229,7 @@ class Indexer:
         with library.open_catalog() as catalog:
             self.library.restore_lost_folders(catalog)
             if not library.staged and catalog.legacy_hashes:  # an upgraded library: whole-file hashes first
-                from .rehash import rehash_legacy
+                from photofinder.core.ingest.rehash import rehash_legacy
 
                 rehash_legacy(
                     catalog,

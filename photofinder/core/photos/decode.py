@@ -13,14 +13,20 @@ import re
 import struct
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import first_line
-from .places import gps_of
+from photofinder.core.errors import first_line
+from photofinder.core.photos.formats import (  # noqa: F401 - kept importable from here
+    EXTENSIONS,
+    RAW_EXTENSIONS,
+    DecodedImage,
+    UnreadableImage,
+    is_photo_name,
+)
+from photofinder.core.photos.places import gps_of
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +36,6 @@ try:  # HEIC/HEIF from phones; optional at run time so a broken libheif can't ta
     pillow_heif.register_heif_opener()
 except Exception as e:  # noqa: BLE001 - any failure here only costs HEIC support
     log.warning("HEIC support unavailable: %s", e)
-
-# Camera RAW files: indexed from the JPEG preview the camera embedded (tens of times faster than demosaicing).
-RAW_EXTENSIONS = frozenset(".cr2 .cr3 .nef .nrw .arw .srf .sr2 .dng .raf .orf .rw2 .pef .srw .x3f".split())
-# Photo formats we index. Others (PSD, SVG) are not looked at at all.
-EXTENSIONS = (
-    frozenset(".jpg .jpeg .jpe .jfif .png .webp .gif .bmp .tif .tiff .heic .heif .avif".split())
-    | RAW_EXTENSIONS
-)
 
 # Refused from the header, before any pixel is decoded (a decompression bomb, or a scan too big to be a photo).
 MAX_PIXELS = 180_000_000
@@ -63,21 +61,6 @@ _ORIENT = {
 }
 
 
-class UnreadableImage(Exception):
-    """The file is not a photo we can decode; str(e) is a short reason ("not an image", "truncated")."""
-
-
-@dataclass
-class DecodedImage:
-    """An upright RGB image at least `min_side` on its shorter side (unless the photo is smaller)."""
-
-    image: Image.Image
-    width: int  # of the upright original
-    height: int
-    taken: str | None  # EXIF date taken, ISO 8601
-    gps: tuple[float, float] | None = None  # (latitude, longitude) from EXIF, where the photo has them
-
-
 # Set to False to decode RAW files in this process (tests that replace rawpy in-process do).
 ISOLATE_RAW = True
 
@@ -100,7 +83,7 @@ def _guarded(source: str | Path | bytes, min_side: int, raw_here: bool) -> Decod
     try:
         if isinstance(source, bytes):
             return _decode(io.BytesIO(source), min_side)
-        from .scanner import open_photo
+        from photofinder.core.photos.scanner import open_photo
 
         path = os.fspath(source)
         fd = open_photo(path)  # never blocks on a FIFO or device named like a photo
@@ -111,7 +94,7 @@ def _guarded(source: str | Path | bytes, min_side: int, raw_here: bool) -> Decod
                 if raw_here:
                     return _decode_raw(f, min_side)
                 f.close()
-                from .rawdecode import pool
+                from photofinder.core.photos.rawdecode import pool
 
                 return pool().decode(path, min_side)
             return _decode(f, min_side)
@@ -126,7 +109,7 @@ def _guarded(source: str | Path | bytes, min_side: int, raw_here: bool) -> Decod
         raise UnreadableImage("too large to decode in the memory available") from e
     except OSError as e:
         if e.errno is not None:  # the file system's error (vanished, permission, I/O), not the decoder's
-            from .scanner import os_reason
+            from photofinder.core.photos.scanner import os_reason
 
             raise UnreadableImage(os_reason(e)) from e
         msg = first_line(e) or type(e).__name__
@@ -280,7 +263,3 @@ def _taken(exif: Image.Exif) -> str | None:
 
 def _pixels(n: int) -> str:
     return f"{n / 1e9:.1f} gigapixels" if n >= 1e9 else f"{n / 1e6:.0f} megapixels"
-
-
-def is_photo_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in EXTENSIONS

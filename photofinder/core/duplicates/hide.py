@@ -20,11 +20,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .catalog import Catalog
-from .duplicates import CANDIDATE_SCORE, WHOLE_HASH, Signatures, _members, shot_key, suggest_keep
-from .library import Library
-from .likeness import compare
-from .search import SearchResult
+from photofinder.core.duplicates.finder import (
+    CANDIDATE_SCORE,
+    WHOLE_HASH,
+    Signatures,
+    _members,
+    shot_key,
+    suggest_keep,
+)
+from photofinder.core.duplicates.likeness import compare
+from photofinder.core.find.search import SearchResult
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.library import Library
 
 log = logging.getLogger(__name__)
 

@@ -131,7 +131,7 @@ def fts_query(text: str) -> str:
 def matched_lines(text: str | None, query: str) -> list[str]:
     """The lines of a photo's words holding any word of `query` (case and accents aside): what JSON shows as
     "matched"."""
-    from .places import fold
+    from photofinder.core.photos.places import fold
 
     if not text:
         return []

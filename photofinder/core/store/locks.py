@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import LibraryBusyError, LibraryError
+from photofinder.core.errors import LibraryBusyError, LibraryError
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt

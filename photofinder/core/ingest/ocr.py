@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import LibraryError
+from photofinder.core.errors import LibraryError
 
 log = logging.getLogger(__name__)
 

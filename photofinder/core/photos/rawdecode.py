@@ -1,6 +1,6 @@
 """RAW files are decoded in helper processes: LibRaw is C, and a crash in it costs that one file, not the run.
 
-A few long-lived workers (`python -m photofinder.core.rawdecode`), started on the first RAW file and reused,
+A few long-lived workers (`python -m photofinder.core.photos.rawworker`), started on the first RAW file and reused,
 each decode one file at a time: the parent sends the path, the worker answers with the small decoded image
 (or a reason). The messages are length-prefixed bytes and JSON, never pickle. A worker that dies mid-file
 (a segfault in LibRaw, killed for memory) is replaced, and that file alone is skipped with a reason. Workers
@@ -28,13 +28,13 @@ _HEAD = struct.Struct(">I")
 
 def worker_command() -> list[str]:
     """How a worker is started (tests replace it with one that crashes on purpose)."""
-    return [sys.executable, "-m", "photofinder.core.rawdecode"]
+    return [sys.executable, "-m", "photofinder.core.photos.rawworker"]
 
 
 class _Worker:
     def __init__(self) -> None:
         env = os.environ.copy()
-        root = str(Path(__file__).resolve().parents[2])  # photofinder importable however the parent found it
+        root = str(Path(__file__).resolve().parents[3])  # photofinder importable however the parent found it
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(
             worker_command(),
@@ -79,7 +79,7 @@ class RawDecoders:
         self._idle: list[_Worker] = []
 
     def decode(self, path: str, min_side: int) -> Any:
-        from .decode import DecodedImage, UnreadableImage
+        from photofinder.core.photos.formats import DecodedImage, UnreadableImage
 
         with self._slots:
             with self._lock:
@@ -148,41 +148,3 @@ def _receive(f: BinaryIO) -> tuple[bytes, bytes]:
 
 def _read_len(f: BinaryIO) -> int:
     return int(_HEAD.unpack(_read(f, _HEAD.size))[0])
-
-
-# -- the worker -------------------------------------------------------------------------------------------
-def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """Answer decode requests until the input ends."""
-    from .decode import UnreadableImage, decode_raw_here
-    from .errors import first_line
-
-    while True:
-        try:
-            head, raw_path = _receive(inp)
-        except EOFError:
-            return
-        path = os.fsdecode(raw_path)
-        min_side = int(json.loads(head)["min_side"])
-        try:
-            d = decode_raw_here(path, min_side)
-            img = d.image if d.image.mode == "RGB" else d.image.convert("RGB")
-            answer = {"w": img.width, "h": img.height, "width": d.width, "height": d.height, "taken": d.taken}
-            pixels = img.tobytes()
-        except UnreadableImage as e:
-            answer, pixels = {"reason": str(e)}, b""
-        except Exception as e:  # noqa: BLE001 - whatever LibRaw or Pillow raise: this file's reason
-            msg = first_line(e) or type(e).__name__
-            answer, pixels = {"reason": f"unreadable RAW: {msg}"[:200]}, b""
-        _send(out, json.dumps(answer).encode(), pixels)
-
-
-def main() -> None:
-    # The answers get a descriptor of their own; anything a library prints to stdout goes to stderr instead
-    # (discarded), so it can never corrupt a message.
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin.buffer, out)
-
-
-if __name__ == "__main__":
-    main()

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelUnavailableError, PhotofinderError
-from .models import fingerprint as model_fingerprint
-from .models import model_identity, resolve_model, unloadable
-from .preprocess import PreprocessSpec
+from photofinder.core.encode.models import fingerprint as model_fingerprint
+from photofinder.core.encode.models import model_identity, resolve_model, unloadable
+from photofinder.core.encode.preprocess import PreprocessSpec
+from photofinder.core.errors import ModelUnavailableError, PhotofinderError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def model_cache_root() -> Path:
     override = os.environ.get("PHOTOFINDER_MODEL_CACHE")
     if override:
         return Path(override)
-    from .paths import data_dir
+    from photofinder.core.paths import data_dir
 
     return data_dir() / "models"
 
@@ -355,7 +355,7 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
         hf_logging.disable_progress_bar()
     except ImportError as e:
         raise ExportFailed(f"exporting to ONNX needs torch and transformers ({e})") from e
-    from .paths import make_private_dir
+    from photofinder.core.paths import make_private_dir
 
     make_private_dir(dest.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
@@ -391,7 +391,7 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
             [{0: "batch", 1: "sequence"}] * 2,
             max_len=max_len,
         )
-        from .embedder import _read_json
+        from photofinder.core.encode.torch_encoder import _read_json
 
         spec = PreprocessSpec.from_processor_config(_read_json(src, "preprocessor_config.json"))
         meta = {

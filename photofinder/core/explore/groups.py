@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from .catalog import Catalog
-from .library import Library
-from .naming import MIXED, Vocabulary, name_groups
-from .query import Calibration
-from .vectors import VectorIndex
+from photofinder.core.explore.naming import MIXED, Vocabulary, name_groups
+from photofinder.core.find.query import Calibration
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.library import Library
+from photofinder.core.store.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -466,7 +466,7 @@ def current(
         return regroup(library, catalog, None, None, progress, cancelled)  # type: ignore[arg-type]
     if not needs_regroup(catalog) and update(catalog) >= 0:
         return read(catalog)
-    from .search import Searcher
+    from photofinder.core.find.search import Searcher
 
     embedder = embedder_for()
     with Searcher(library, embedder) as searcher:

@@ -1,0 +1,1 @@
+"""The library at a glance: named groups of alike photos."""
