@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from ..core.indexer import IndexReport, Progress
 from ..core.paths import display_path
-from .controllers import format_duration
+from .controllers.pages import format_duration
 
 
 class ProgressPanel(QWidget):
