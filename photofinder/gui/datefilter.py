@@ -71,10 +71,10 @@ class YearHistogram(QWidget):
         self.rangeChanged.emit(self.date_range())
 
     def show_years(self) -> None:
-        """Back to the years (the year that was shown stays chosen)."""
+        """Back to every year, none chosen: "‹ All years" says all years (it kept the year shown, chosen)."""
         if self.year is None:
             return
-        self.year, self.selected_months = None, None
+        self.year, self.selected, self.selected_months = None, None, None
         self._changed()
         self.rangeChanged.emit(self.date_range())
 

@@ -22,7 +22,7 @@ from . import fileurls
 from .controllers import AppController, Page, model_loading_text
 from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
-from .dropzone import DropZone
+from .dropzone import DropHint, DropZone
 from .explore import Explorer
 from .facets import FacetsFeed
 from .fileurls import shown_name
@@ -32,6 +32,7 @@ from .preview import QuickLook
 from .querybar import QueryBar
 from .results import ResultsModel, ResultsView
 from .resultsbar import ResultsBar
+
 from .searching import Found, SearchRequest
 from .settings import AppSettings
 from .statusarea import StatusArea
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
         self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
+        self.drop_hint = DropHint(self.pages)
         self.downloads = DownloadPrompt(self, self.app.pool)
 
     def _scrolled(self, value: int) -> None:
@@ -143,6 +145,7 @@ class MainWindow(QMainWindow):
         self.drops.findSimilar.connect(self.find_similar)
         self.drops.message.connect(lambda text: self._show(Page("message", text)))
         self.drops.notice.connect(lambda text: self.activity.notice(text, 4000))
+        self.drops.hovering.connect(self.drop_hint.set_shown)
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.showSkipped.connect(lib.show_skipped)
         ix.started.connect(self.progress.start)

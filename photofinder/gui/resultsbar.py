@@ -27,17 +27,31 @@ class ResultsBar(QWidget):
         self.sort.setToolTip("Sort the results")
         for text, key in SORTS:
             self.sort.addItem(text, key)
-        self.sort.activated.connect(lambda i: self.sortChanged.emit(self.sort.itemData(i)))
+        self.sort.setAccessibleName("Sort the results")
+        self._chosen = "match"  # the user's order for queries, kept while browsing shows newest first
+        self.sort.activated.connect(self._on_sort)
         lay.addWidget(self.count, 1)
         lay.addWidget(QLabel("Sort:"))
         lay.addWidget(self.sort)
 
     def show_count(self, count: MatchCount | None) -> None:
         self.count.setText("" if count is None else count.text())
-        self.sort.setEnabled(count is not None and count.judged)  # browsing is newest first already
+        judged = count is not None and count.judged
+        self.sort.setEnabled(judged)
+        if judged:
+            self.sort.setCurrentIndex(max(0, self.sort.findData(self._chosen)))
+            self.sort.setToolTip("Sort the results")
+        else:  # browsing is newest first: the disabled box says so, not "Best match"
+            self.sort.setCurrentIndex(self.sort.findData("date"))
+            self.sort.setToolTip("Browsing shows the newest photos first")
 
     def set_sort(self, key: str) -> None:
+        self._chosen = key
         self.sort.setCurrentIndex(max(0, self.sort.findData(key)))
+
+    def _on_sort(self, i: int) -> None:
+        self._chosen = self.sort.itemData(i)
+        self.sortChanged.emit(self._chosen)
 
     def _on_link(self, link: str) -> None:
         if link == SHOW_MORE:

@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QImage,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 from shapes import draw
 
 from photofinder.gui.results import PathRole
@@ -326,7 +326,7 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     assert sorted(window.app.store.names()) == ["Holidays", "Work"] and window.app.library.name == "Work"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
     window.app.libraries.select("Holidays")
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
     window.library_actions.remove_library()
     qtbot.waitUntil(lambda: window.app.store.names() == ["Work"])
     qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Work")
@@ -336,7 +336,7 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
 def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
     with qtbot.waitSignal(window.app.libraries.folderRemoved, timeout=5000):
         window.library_actions.remove_folder(str(folder))
     qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == 0)

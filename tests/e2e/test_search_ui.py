@@ -263,8 +263,11 @@ def test_a_year_by_month_in_the_date_histogram(qtbot, window, photos):
         qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
     qtbot.waitUntil(lambda: window.results.rowCount() == 20)
 
-    qtbot.mouseClick(panel.date.back_button, Qt.MouseButton.LeftButton)  # the years again, 2023 still chosen
-    assert hist.keys() == [2022, 2023] and hist.selected == (2023, 2023)
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # "‹ All years": every year again
+        qtbot.mouseClick(panel.date.back_button, Qt.MouseButton.LeftButton)
+    assert hist.keys() == [2022, 2023] and hist.selected is None  # it kept 2023 chosen (issue 20, item 10)
+    qtbot.waitUntil(lambda: window.results.rowCount() == 40)
+    assert panel.date.title.text().startswith("All years")
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # a double-click: 2022's months
         qtbot.mouseDClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect(2022).center())
     assert hist.year == 2022
