@@ -30,9 +30,9 @@ from .filterpanel import FilterDock
 from .menus import build_menus
 from .preview import QuickLook
 from .querybar import QueryBar
-from .results import ResultsModel, ResultsView
+from .results import ResultsModel
 from .resultsbar import ResultsBar
-
+from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
 from .searching import Found, SearchRequest
 from .settings import AppSettings
 from .statusarea import StatusArea
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.message)  # blank until the library says what it holds
         self.progress = ProgressPanel()
         self.results_bar = ResultsBar()
+        self.results_bar.zoom.setValue(self.settings.thumb_size)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         self.facets.ready.connect(self.filters.panel.set_facets)
         self.results_bar.showMore.connect(q.show_more)
         self.results_bar.sortChanged.connect(q.set_sort)
+        self.results_bar.zoomChanged.connect(self.set_tile_size)
+        self.view.zoomRequested.connect(self.zoom)
         self.message.linkActivated.connect(lambda _: q.show_more())
         q.matchesChanged.connect(self.results_bar.show_count)
         self.details.follow(self.view)
@@ -264,9 +267,21 @@ class MainWindow(QMainWindow):
         model, device, runtime, thumb = s.model, s.device, s.runtime, s.thumb_size
         if SettingsDialog(s, self).exec():
             if s.thumb_size != thumb:
-                self.view.set_thumb_size(s.thumb_size)
-                self.results.set_thumb_size(s.thumb_size)
+                self.set_tile_size(s.thumb_size)
             self.app.settings_changed(model, device, runtime)
+
+    def set_tile_size(self, size: int) -> None:
+        """The zoom slider, Ctrl+= / Ctrl+- or Ctrl+wheel: every tile this size (remembered)."""
+        size = max(ZOOM_MIN, min(ZOOM_MAX, size))
+        if size != self.view.delegate.thumb_size:
+            self.settings.thumb_size = size
+            self.view.set_thumb_size(size)
+            self.results.set_thumb_size(size)
+        if self.results_bar.zoom.value() != size:
+            self.results_bar.zoom.setValue(size)
+
+    def zoom(self, steps: int) -> None:
+        self.set_tile_size(self.view.delegate.thumb_size + steps * ZOOM_STEP)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from .goodmatches import SHOW_MORE, MatchCount
+from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 
 SORTS = (("Best match", "match"), ("Newest first", "date"))
 
@@ -15,6 +16,7 @@ class ResultsBar(QWidget):
 
     showMore = Signal()
     sortChanged = Signal(str)  # "match" or "date"
+    zoomChanged = Signal(int)  # the tiles' photo size (logical pixels)
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,6 +35,17 @@ class ResultsBar(QWidget):
         lay.addWidget(self.count, 1)
         lay.addWidget(QLabel("Sort:"))
         lay.addWidget(self.sort)
+        self.zoom = QSlider(Qt.Orientation.Horizontal)
+        self.zoom.setRange(ZOOM_MIN, ZOOM_MAX)
+        self.zoom.setSingleStep(16)
+        self.zoom.setPageStep(ZOOM_STEP)
+        self.zoom.setFixedWidth(110)
+        self.zoom.setAccessibleName("Tile size")
+        self.zoom.setToolTip("Tile size (Ctrl+= bigger, Ctrl+- smaller, or Ctrl+wheel over the photos)")
+        self.zoom.valueChanged.connect(self.zoomChanged)
+        lay.addSpacing(12)
+        lay.addWidget(QLabel("Size:"))
+        lay.addWidget(self.zoom)
 
     def show_count(self, count: MatchCount | None) -> None:
         self.count.setText("" if count is None else count.text())
