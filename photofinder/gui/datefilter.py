@@ -6,7 +6,7 @@ import calendar
 from datetime import date
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 
@@ -29,6 +29,11 @@ class YearHistogram(QWidget):
         self._after_double_click = False
         self.setMinimumHeight(84)
         self.setMouseTracking(True)
+        # Reachable by Tab: Left/Right choose a bar, Shift widens the range, Enter opens a year's months,
+        # Esc (or Backspace) goes back to the years, Delete lets every date through.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Date taken")
+        self.setAccessibleDescription("Left and Right choose a year or month, Enter shows a year's months")
 
     # -- data ----------------------------------------------------------------------------------------------
     def set_years(self, years: dict[int, int]) -> None:
@@ -142,6 +147,35 @@ class YearHistogram(QWidget):
         self._changed()
         self.rangeChanged.emit(self.date_range())
 
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        key, keys = e.key(), self.keys()
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and keys:
+            chosen = self._chosen()
+            step = 1 if key == Qt.Key.Key_Right else -1
+            if chosen is None:
+                i = 0 if step > 0 else len(keys) - 1
+                anchor = keys[i]
+            else:
+                end = chosen[1] if step > 0 else chosen[0]
+                i = max(0, min(len(keys) - 1, keys.index(end) + step)) if end in keys else 0
+                anchor = chosen[0] if step > 0 else chosen[1]
+            k = keys[i]
+            wide = e.modifiers() & Qt.KeyboardModifier.ShiftModifier and chosen is not None
+            self._choose((min(anchor, k), max(anchor, k)) if wide else (k, k))
+            self._changed()
+            self.rangeChanged.emit(self.date_range())
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.year is None:
+            s = self.selected
+            if s and s[0] == s[1]:
+                self.show_months(s[0])
+        elif key in (Qt.Key.Key_Escape, Qt.Key.Key_Backspace) and self.year is not None:
+            self.show_years()
+        elif key == Qt.Key.Key_Delete and (self.selected or self.year is not None):
+            self.clear_choice()
+            self.rangeChanged.emit(None)
+        else:
+            super().keyPressEvent(e)
+
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
         k = self.key_at(e.position().x())
         if self.year is None and isinstance(k, int):
@@ -187,6 +221,9 @@ class YearHistogram(QWidget):
         if not keys:
             p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no dates yet")
+        if self.hasFocus():  # a focus ring: the keyboard is here
+            p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            p.drawRect(self.rect().adjusted(1, 1, -1, -1))
         p.end()
 
     @staticmethod

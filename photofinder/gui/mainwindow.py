@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -36,6 +37,7 @@ from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
 from .searching import Found, SearchRequest
 from .settings import AppSettings
 from .statusarea import StatusArea
+from .theme import follow_system
 from .widgets import EmptyPage, MessagePage, ProgressPanel
 from .wordsrun import WordsLine
 
@@ -43,6 +45,7 @@ from .wordsrun import WordsLine
 class MainWindow(QMainWindow):
     def __init__(self, data_dir: Path, settings: AppSettings | None = None, app: AppController | None = None):
         super().__init__()
+        follow_system(QApplication.instance())  # light or dark as the system is, readable greys
         self.setWindowTitle("photofinder")
         self.resize(1200, 800)
         self.setAcceptDrops(True)
