@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 PAD = 4  # around the photo, inside the tile
 COPIES_ROLE = Qt.ItemDataRole.UserRole + 3  # results.CopiesRole (the model's module imports this one)
+WEAKER_ROLE = Qt.ItemDataRole.UserRole + 5  # 0 a good match (or not judged), 1 weaker, 2 the first weaker
 ALPHA_ROLE = Qt.ItemDataRole.UserRole + 4  # the thumbnail has real transparency (not the placeholder's)
 
 
@@ -94,6 +95,23 @@ class TileDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 5, 5)
 
+    def paint_divider(self, painter: QPainter, opt: QStyleOptionViewItem) -> None:
+        """The first weaker match: a bar at its left and a "Weaker matches" heading on it."""
+        hi = opt.palette.color(QPalette.ColorRole.Highlight)
+        r = opt.rect
+        painter.fillRect(QRect(r.x(), r.y() + 2, 3, r.height() - 4), hi)
+        font = QFont(opt.font)
+        font.setBold(True)
+        fm = QFontMetrics(font)
+        text = "Weaker matches"
+        box = QRectF(r.x() + 8, r.y() + 6, fm.horizontalAdvance(text) + 12, fm.height() + 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(hi)
+        painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
+        painter.setFont(font)
+        painter.setPen(opt.palette.color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
+
     def caption_rect(self, cell: QRect, line_height: int) -> QRect:
         return QRect(cell.x() + 8, self.photo_rect(cell).bottom() + 1 + PAD, cell.width() - 16, line_height)
 
@@ -120,7 +138,13 @@ class TileDelegate(QStyledItemDelegate):
             if pm.hasAlphaChannel() and index.data(ALPHA_ROLE):
                 painter.fillRect(target, checkerboard(opt.palette))  # transparency shown as such, not white
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            weaker = index.data(WEAKER_ROLE) or 0
+            if weaker:
+                painter.setOpacity(0.55)  # set apart from the good matches
             painter.drawPixmap(target, pm, QRectF(pm.rect()))
+            painter.setOpacity(1.0)
+            if weaker == 2:
+                self.paint_divider(painter, opt)
         else:
             target = QRectF(square)
         copies = index.data(COPIES_ROLE)

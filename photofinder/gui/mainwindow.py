@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.filters.panel.filtersChanged.connect(q.set_filters)
         self.facets.ready.connect(self.filters.panel.set_facets)
         self.results_bar.showMore.connect(q.show_more)
+        self.results_bar.showGood.connect(q.show_good)
         self.results_bar.sortChanged.connect(q.set_sort)
         self.results_bar.zoomChanged.connect(self.set_tile_size)
         self.view.zoomRequested.connect(self.zoom)
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         q.matchesChanged.connect(self.results_bar.show_count)
         self.details.follow(self.view)
         self.view.findSimilar.connect(self.find_similar)
+        self.view.addToSearch.connect(self.add_to_search)
         self.view.openPaths.connect(fileurls.open_paths)
         self.view.showInFolder.connect(fileurls.show_in_folder)
         self.view.copyPaths.connect(fileurls.copy_paths)
@@ -224,6 +226,11 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.selectAll()
 
     def find_similar(self, path: str) -> None:
+        """A new search for photos like this one: its chip alone (the typed text and other chips go)."""
+        self.search_bar.clear(emit=False)
+        self.add_to_search(path)
+
+    def add_to_search(self, path: str) -> None:
         """A chip for the photo (its stored vector: no decoding); a file from elsewhere is searched by its pixels."""
         r, label = self.results.result_for_path(path), f"Like {shown_name(path)}"
         if r is not None:
@@ -240,7 +247,10 @@ class MainWindow(QMainWindow):
 
     def _on_results(self, req: SearchRequest | None, found: Found) -> None:
         self.results.set_results(
-            found.results, req.library.thumbs_dir if req else None, found.more is not None
+            found.results,
+            req.library.thumbs_dir if req else None,
+            found.more is not None,
+            req.label if req is not None and req.kind != "browse" else "",
         )
         if found.results:
             self.view.scrollToTop()

@@ -20,9 +20,10 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from ..core.paths import display_path
 from ..core.search import SearchResult
-from .delegate import ALPHA_ROLE, COPIES_ROLE
+from .delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE
 from .details import describe
 from .fileurls import file_url, shown_name
+from .goodmatches import why
 from .thumbnails import ThumbKey, ThumbnailLoader
 
 # The photo's path as a Path: a str would pass through QString, which drops the escapes of a name that is not
@@ -56,6 +57,8 @@ class ResultsModel(QAbstractListModel):
         self._failed: set[ThumbKey] = set()
         self._cache_size = cache_size
         self._thumbs_dir: Path | None = None
+        self.label = ""  # the query the results answer, for the tooltip's "why it matched"
+        self._first_weaker = -1
         self.thumb_size = thumb_size
         self.dpr = 1.0
         self._make_placeholders()
@@ -63,7 +66,9 @@ class ResultsModel(QAbstractListModel):
         loader.failed.connect(self._on_failed)
 
     # -- content -------------------------------------------------------------------------------------------
-    def set_results(self, results: list[SearchResult], thumbs_dir: Path | None, more: bool = False) -> None:
+    def set_results(
+        self, results: list[SearchResult], thumbs_dir: Path | None, more: bool = False, label: str = ""
+    ) -> None:
         self._loader.clear_pending()
         self.beginResetModel()
         self._results = list(results)
@@ -71,6 +76,10 @@ class ResultsModel(QAbstractListModel):
         self._shown = min(len(self._results), CHUNK)
         self._thumbs_dir = thumbs_dir
         self._more, self._asked = more, False
+        self.label = label
+        # After "show more": the rows past the good matches are set apart (dimmed, the first one marked)
+        goods = [r.good for r in self._results]
+        self._first_weaker = goods.index(False) if True in goods and False in goods else -1
         self._failed.clear()  # a photo that failed may be readable now: try it again
         self.endResetModel()
 
@@ -174,6 +183,9 @@ class ResultsModel(QAbstractListModel):
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
+            reason = why(r, self.label)
+            if reason:
+                tip += "\n" + reason
             if r.duplicates:
                 n = len(r.duplicates)
                 tip += (
@@ -188,6 +200,10 @@ class ResultsModel(QAbstractListModel):
             return r.score
         if role == CopiesRole:
             return 1 + len(r.duplicates)
+        if role == WEAKER_ROLE:
+            if self._first_weaker < 0 or r.good is not False:
+                return 0
+            return 2 if index.row() == self._first_weaker else 1
         if role == ALPHA_ROLE:
             pm = self._pixmaps.get(self._key(r.path))
             return pm is not None and pm.hasAlphaChannel()

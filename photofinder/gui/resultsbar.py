@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from .goodmatches import SHOW_MORE, MatchCount
+from .goodmatches import SHOW_GOOD, SHOW_MORE, MatchCount
 from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 
 SORTS = (("Best match", "match"), ("Newest first", "date"))
@@ -15,6 +15,7 @@ class ResultsBar(QWidget):
     """Shows a MatchCount; `showMore` asks for the results past the good matches, `sortChanged` a new order."""
 
     showMore = Signal()
+    showGood = Signal()  # back to the good matches only
     sortChanged = Signal(str)  # "match" or "date"
     zoomChanged = Signal(int)  # the tiles' photo size (logical pixels)
 
@@ -69,3 +70,5 @@ class ResultsBar(QWidget):
     def _on_link(self, link: str) -> None:
         if link == SHOW_MORE:
             self.showMore.emit()
+        elif link == SHOW_GOOD:
+            self.showGood.emit()

@@ -20,7 +20,8 @@ class ResultsView(QListView):
 
     # Paths travel as Python objects: a `str` or `list` signal converts them to QString, which loses a name that
     # is not UTF-8.
-    findSimilar = Signal(object)  # str
+    findSimilar = Signal(object)  # str: a new query, like this photo
+    addToSearch = Signal(object)  # str: this photo added to the query in force
     openPaths = Signal(object)  # list[str]
     showInFolder = Signal(object)  # str
     copyPaths = Signal(object)  # list[str]
@@ -107,6 +108,9 @@ class ResultsView(QListView):
         paths = self.selected_paths() or [path]
         menu = QMenu(self)
         self.find_similar_action = menu.addAction("Find similar", lambda: self.findSimilar.emit(path))
+        self.find_similar_action.setToolTip("A new search for photos like this one")
+        self.add_to_search_action = menu.addAction("Add to search", lambda: self.addToSearch.emit(path))
+        self.add_to_search_action.setToolTip("Add this photo to the search in force, as a chip")
         copies = int(idx.data(CopiesRole) or 1) - 1
         if copies:
             row = idx.row()

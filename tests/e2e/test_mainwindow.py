@@ -172,6 +172,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     menu = window.view.menu
     assert [a.text() for a in menu.actions() if a.text()] == [
         "Find similar",
+        "Add to search",
         "Open",
         "Show in folder",
         "Copy path",
@@ -183,6 +184,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     found = shown_paths(window)
     assert target not in found
     assert sum(kinds[p] == kinds[target] for p in found[:4]) >= 3
+    assert len(window.search_bar.chips) == 1 and window.search_bar.edit.text() == ""  # a new query, not added
     chip = window.search_bar.chips[-1].term
     assert chip.kind == "photo" and chip.label == f"Like {target.name}"  # the stored vector, not the pixels
 

@@ -96,6 +96,12 @@ class QueryController(QObject):
         if self._last is not None:
             self._present(*self._last)
 
+    def show_good(self) -> None:
+        """Back to the good matches only, after "show more"."""
+        self.view.show_all = False
+        if self._last is not None:
+            self._present(*self._last)
+
     def run(self) -> None:
         if not self.view.terms and not self.view.filters:
             self.clear()
