@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -28,6 +29,7 @@ from .explore import Explorer
 from .facets import FacetsFeed
 from .fileurls import shown_name
 from .filterpanel import FilterDock
+from .firstrun import Welcome, check_model_folder, model_on_disk, window_line
 from .menus import build_menus
 from .preview import QuickLook
 from .querybar import QueryBar
@@ -40,6 +42,8 @@ from .statusarea import StatusArea
 from .theme import follow_system
 from .widgets import EmptyPage, MessagePage, ProgressPanel
 from .wordsrun import WordsLine
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -87,6 +91,11 @@ class MainWindow(QMainWindow):
         self.filters_button = _tool_button(self.filters.toggleViewAction(), "Show or hide the filters")
         row.addWidget(self.filters_button)
         self.empty_page = EmptyPage()
+        self.welcome: Welcome | None = None
+        if not model_on_disk(self.settings.model):  # first run: the download is explained before a folder
+            self.welcome = Welcome(self.settings.model)
+            self.empty_page.layout().insertWidget(1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.welcome.modelChosen.connect(self.use_model)
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
         self.results.set_device_pixel_ratio(self.view.devicePixelRatioF())
@@ -270,9 +279,25 @@ class MainWindow(QMainWindow):
         )
 
     def _on_model_problem(self, message: str) -> None:
-        folder = ask_for_model_folder(self, message)
-        if folder:
-            self.app.use_model_folder(folder)
+        log.warning("model problem: %s", message)  # the whole message, for the log folder
+        line = window_line(message)
+        self.activity.notice(line, 0)  # one clear line in the window, until the next
+        folder = ask_for_model_folder(self, line)
+        if not folder:
+            return
+        why = check_model_folder(folder)
+        if why is not None:  # not kept as the model: it would fail again, later and less clearly
+            log.warning("model folder refused: %s", why)
+            self.activity.notice(why, 0)
+            return
+        self.activity.notice("")
+        self.app.use_model_folder(folder)
+
+    def use_model(self, ref: str) -> None:
+        """The welcome's choice (a hub id, or a checked folder), before any folder is indexed."""
+        self.settings.model = ref
+        self.settings.sync()
+        self.app.searches.forget_libraries()
 
     # -- settings, misc -------------------------------------------------------------------------
     def open_settings(self) -> None:
