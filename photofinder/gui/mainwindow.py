@@ -277,6 +277,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(
             {"empty": self.empty_page, "grid": self.view}.get(page.kind, self.message)
         )
+        self.results_bar.setVisible(page.kind != "empty")  # no sort or size to set before there are photos
 
     def _on_model_problem(self, message: str) -> None:
         log.warning("model problem: %s", message)  # the whole message, for the log folder

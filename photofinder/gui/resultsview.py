@@ -59,7 +59,10 @@ class ResultsView(QListView):
     def _justify(self) -> None:
         """As many tiles as fit a row, widened to share the row's width: no gap at the right."""
         tile = self.delegate.tile_size()
-        width = self.viewport().width() - 2 * self.spacing() - 1
+        # the room with the scroll bar shown, whether it is or not: it comes and goes without a resize event
+        # of the view, and a row computed without it would no longer fit (one column where two belong)
+        room = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+        width = room - 2 * self.spacing() - 1
         columns = max(1, width // (tile.width() + self.spacing()))
         cell = max(tile.width(), width // columns)
         self.delegate.width = cell - self.spacing()
