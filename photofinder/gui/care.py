@@ -16,6 +16,7 @@ from ..core.indexer import IndexReport
 from ..core.library import Library
 from ..core.models import model_identity
 from ..core.paths import display_path
+from .firstrun import window_line
 from .indexing import DAMAGED
 from .settings import AppSettings
 
@@ -98,7 +99,7 @@ class LibraryCare(QObject):
         if kind == DAMAGED and self.libraries.library is not None:
             self._on_damaged(self.libraries.library)
         else:  # another process holding the library is told the same way: it passes
-            self._tell(message, error=True)
+            self._tell(window_line(message), error=True)  # one line: no CLI flag, no hub error text
 
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:

@@ -345,6 +345,7 @@ def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
     assert window.pages.currentWidget() is window.empty_page and os.listdir(folder)
 
 
+@pytest.mark.allow_log("model problem")
 def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings, photos, monkeypatch):
     folder, _ = photos
     settings.model = "openai/clip-vit-base-patch32"  # not cached, hub unreachable
@@ -357,6 +358,7 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
         window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
     qtbot.waitUntil(lambda: "could not be loaded" in window.progress.label.text())
+    assert "--model" not in window.progress.label.text() and "snapshot" not in window.progress.label.text()
 
 
 def test_results_model_passes_qt_model_tester(qtmodeltester, qtbot, window, photos):

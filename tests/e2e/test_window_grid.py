@@ -90,7 +90,11 @@ def test_zoom_with_the_slider_the_keys_and_ctrl_wheel(qtbot, window):
     view, slider = window.view, window.results_bar.zoom
     slider.setValue(160)
     start = view.delegate.thumb_size
-    assert slider.isVisibleTo(window.results_bar) and slider.accessibleName() == "Tile size" and slider.value() == start
+    assert (
+        slider.isVisibleTo(window.results_bar)
+        and slider.accessibleName() == "Tile size"
+        and slider.value() == start
+    )
     window.activateWindow()
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
