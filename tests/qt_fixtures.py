@@ -68,6 +68,8 @@ def dialogs(monkeypatch):
             lambda parent, title, text, *a, **k: record("question", text) or QMessageBox.StandardButton.No
         ),
     )
+    # dialogs.confirm builds its box (the safe button its default) and runs it: recorded, nothing clicked (= No)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: record("question", box.text()) or 0)
     yield shown  # a test that expects a dialog checks it and removes it from the list
     assert all(t is threading.main_thread() for t in threads), f"a dialog made off the GUI thread: {threads}"
     unexpected = [d for d in shown if d[0] != "question"]

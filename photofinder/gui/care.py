@@ -17,6 +17,7 @@ from photofinder.core.ingest.indexer import IndexReport
 from photofinder.core.paths import display_path
 from photofinder.core.store.library import Library
 
+from .firstrun import window_line
 from .indexing import DAMAGED
 from .settings import AppSettings
 
@@ -99,7 +100,7 @@ class LibraryCare(QObject):
         if kind == DAMAGED and self.libraries.library is not None:
             self._on_damaged(self.libraries.library)
         else:  # another process holding the library is told the same way: it passes
-            self._tell(message, error=True)
+            self._tell(window_line(message), error=True)  # one line: no CLI flag, no hub error text
 
     @Slot(object)
     def _on_index_finished(self, report: IndexReport) -> None:

@@ -206,3 +206,17 @@ def show_about(parent: QWidget, data_dir: object) -> None:
         f"<b>photofinder {__version__}</b><p>Find photos by what is in them, on your own computer."
         f"<p>Data folder: {data_dir}",
     )
+
+
+def confirm(parent: QWidget, title: str, text: str, act: str) -> bool:
+    """Ask before something that can't be undone; Enter and Esc both keep things as they are.
+
+    The safe button is the default: a user who presses Enter by habit destroys nothing.
+    """
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+    doit = box.addButton(act, QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is doit

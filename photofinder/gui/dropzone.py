@@ -18,7 +18,8 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QClipboard, QDropEvent, QImage
+from PySide6.QtGui import QClipboard, QDropEvent, QImage, QPalette
+from PySide6.QtWidgets import QLabel, QWidget
 
 from photofinder.core.photos.decode import is_photo_name
 
@@ -80,6 +81,7 @@ class DropZone(QObject):
     findSimilar = Signal(object)  # str
     message = Signal(str)  # why a drop does nothing
     notice = Signal(str)  # a passing status message
+    hovering = Signal(bool)  # something droppable is over the window (True) or left it / was dropped (False)
 
     def __init__(self, window: QObject, results_view: QObject):
         super().__init__(window)
@@ -97,9 +99,15 @@ class DropZone(QObject):
                 or event.source() is self._view
             ):
                 event.acceptProposedAction()
+                if t == QEvent.Type.DragEnter:
+                    self.hovering.emit(True)
             return True
+        if t == QEvent.Type.DragLeave:
+            self.hovering.emit(False)
+            return False
         if t == QEvent.Type.Drop:
             assert isinstance(event, QDropEvent)
+            self.hovering.emit(False)
             event.acceptProposedAction()
             if event.source() is self._view:  # a result dragged back onto the grid: find similar to it
                 paths = self._view.selected_paths()  # type: ignore[attr-defined]
@@ -138,3 +146,27 @@ class DropZone(QObject):
     def _image(self, image: QImage, label: str) -> None:
         if not image.isNull():
             self.searchImage.emit(image, label)  # its pixels are converted on the search thread
+
+
+class DropHint(QLabel):
+    """Drawn over the grid while something droppable hovers over the window: where it lands and what it does."""
+
+    def __init__(self, over: QWidget):
+        super().__init__("Drop a photo to search with it, or a folder to add it", over)
+        self._over = over
+        self.setObjectName("drop-hint")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        hi = over.palette().color(QPalette.ColorRole.Highlight)
+        self.setStyleSheet(
+            f"#drop-hint {{ border: 3px dashed {hi.name()}; border-radius: 10px; font-size: 15pt;"
+            f" background: rgba({hi.red()}, {hi.green()}, {hi.blue()}, 40); }}"
+        )
+        self.hide()
+
+    def set_shown(self, shown: bool) -> None:
+        if shown:
+            self.setGeometry(self._over.rect().adjusted(8, 8, -8, -8))
+            self.raise_()
+        self.setVisible(shown)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QDate, QDateTime, QLocale, QObject, Qt, QTime, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -37,6 +36,7 @@ from photofinder.core.errors import PhotofinderError
 from photofinder.core.paths import display_path
 from photofinder.core.store.library import Library
 
+from . import dialogs
 from .fileurls import shown_name
 from .threads import new_thread
 
@@ -47,6 +47,19 @@ SHOWN_GROUPS = 200  # more would make a very long page; the biggest groups come 
 send_to_trash: Callable[[str], None] | None = (
     None  # None: the system trash (send2trash); tests put a fake here
 )
+
+
+def human_date(taken: str | None, mtime_ns: int) -> str:
+    """The date a photo was taken (or else last changed), in the user's locale's short format, not ISO."""
+    when = None
+    if taken:
+        try:
+            when = datetime.datetime.fromisoformat(taken.replace("Z", "+00:00"))
+        except ValueError:
+            return taken  # a date the camera wrote its own way: shown as it is
+    when = when or datetime.datetime.fromtimestamp(mtime_ns / 1e9)
+    qdt = QDateTime(QDate(when.year, when.month, when.day), QTime(when.hour, when.minute))
+    return QLocale().toString(qdt, QLocale.FormatType.ShortFormat)
 
 
 class DuplicatesWorker(QObject):
@@ -122,9 +135,7 @@ class MemberCard(QFrame):
         lay.addWidget(pic)
         size = f"{member.bytes / 1e6:.1f} MB" if member.bytes >= 100_000 else f"{member.bytes / 1e3:.0f} KB"
         res = f"{member.width} × {member.height}" if member.width and member.height else "size unknown"
-        when = member.taken or datetime.datetime.fromtimestamp(member.mtime_ns / 1e9).strftime(
-            "%Y-%m-%d %H:%M"
-        )
+        when = human_date(member.taken, member.mtime_ns)
         self.info = QLabel(
             f"<b>{shown_name(member.path)}</b><br>{size} · {res}<br>{when}<br>"
             f"<small>{display_path(member.folder)}</small>"
@@ -296,8 +307,7 @@ class DuplicatesDialog(QDialog):
         paths = [m.path for _, moves in plan for m in moves]
         if not paths or self.library is None:
             return
-        answer = QMessageBox.question(self, "Move to trash", self.confirmation(plan))
-        if answer != QMessageBox.StandardButton.Yes:
+        if not dialogs.confirm(self, "Move to trash", self.confirmation(plan), "Move to trash"):
             return
         self.trash_button.setEnabled(False)
         self.label.setText(f"Moving {len(paths):,} photos to the trash…")

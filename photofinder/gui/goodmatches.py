@@ -11,6 +11,7 @@ from photofinder.core.find.query import Filters, Query, Term
 
 SHOW_CLOSEST = "closest"  # the link in "No good matches — show the closest"
 SHOW_MORE = "more"  # the link in "N good matches · show more"
+SHOW_GOOD = "good"  # the link back: "good matches only"
 
 
 @dataclass
@@ -55,13 +56,18 @@ class MatchCount:
         """The line above the grid (rich text: "show more" is a link)."""
         if not self.judged:
             return f"{self.total:,} photo{'s' if self.total != 1 else ''} · newest first"
-        if self.good == 0 and self.shown == 0:
-            return "No good matches"
-        good = f"{self.good:,} good match{'es' if self.good != 1 else ''}"
+        # one wording everywhere: "No good matches", never "0 good matches"
+        good = (
+            "No good matches"
+            if not self.good
+            else f"{self.good:,} good match{'es' if self.good != 1 else ''}"
+        )
         if self.more:
             return f"{good} · <a href='{SHOW_MORE}'>show more</a>"
-        if self.shown > (self.good or 0):
-            return f"{good} · showing the {self.shown:,} closest"
+        weaker = self.shown - (self.good or 0)
+        if weaker > 0:
+            back = f" · <a href='{SHOW_GOOD}'>good matches only</a>" if self.good else ""
+            return f"{good} · then {weaker:,} weaker match{'es' if weaker != 1 else ''}{back}"
         return good
 
     def status(self, label: str) -> str:
@@ -75,6 +81,17 @@ def good_matches(found, show_all: bool) -> list:
     if show_all or found.good is None:
         return list(found.results)
     return [r for r in found.results if r.good]
+
+
+def why(r, label: str) -> str:
+    """A line saying why a result is in the grid: “Looks like “dog on a beach” (0.31: a good match)”."""
+    if r.score is None or not label:
+        return ""
+    judged = " — a good match" if r.good else (" — weaker than the good matches" if r.good is False else "")
+    line = f"Why: looks like “{label}” (similarity {r.score:.2f}{judged})"
+    if r.matched:
+        line += "; its words hold what you asked for"
+    return line
 
 
 def esc(text: str) -> str:

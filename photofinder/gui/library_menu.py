@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
 from photofinder.core.paths import display_path
 
+from . import dialogs
 from .controllers import AppController
 
 
@@ -37,13 +38,13 @@ class LibraryActions(QObject):
         lib = self.app.library
         if lib is None or self._busy("remove a library"):
             return
-        answer = QMessageBox.question(
+        if dialogs.confirm(
             self.window,
             "Remove library",
             f"Remove the library {lib.name!r}?\n\nThis deletes photofinder's "
             "index and thumbnails for it. Your photos are not touched.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            "Remove library",
+        ):
             self.app.libraries.remove()
 
     def fill_remove_folder_menu(self, menu: QMenu) -> None:
@@ -57,12 +58,12 @@ class LibraryActions(QObject):
     def remove_folder(self, folder: str) -> None:
         if self.app.library is None or self._busy("remove a folder"):
             return
-        answer = QMessageBox.question(
+        if dialogs.confirm(
             self.window,
             "Remove folder",
             f"Stop searching {display_path(folder)}?\n\nThe photos in it are not touched.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            "Remove folder",
+        ):
             self.app.libraries.remove_folder(folder)
 
     def find_duplicates(self) -> None:

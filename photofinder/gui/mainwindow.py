@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -22,26 +24,32 @@ from . import fileurls
 from .controllers import AppController, Page, model_loading_text
 from .details import DetailsLine
 from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
-from .dropzone import DropZone
+from .dropzone import DropHint, DropZone
 from .explore import Explorer
 from .facets import FacetsFeed
 from .fileurls import shown_name
 from .filterpanel import FilterDock
+from .firstrun import Welcome, check_model_folder, model_on_disk, window_line
 from .menus import build_menus
 from .preview import QuickLook
 from .querybar import QueryBar
-from .results import ResultsModel, ResultsView
+from .results import ResultsModel
 from .resultsbar import ResultsBar
+from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
 from .searching import Found, SearchRequest
 from .settings import AppSettings
 from .statusarea import StatusArea
+from .theme import follow_system
 from .widgets import EmptyPage, MessagePage, ProgressPanel
 from .wordsrun import WordsLine
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
     def __init__(self, data_dir: Path, settings: AppSettings | None = None, app: AppController | None = None):
         super().__init__()
+        follow_system(QApplication.instance())  # light or dark as the system is, readable greys
         self.setWindowTitle("photofinder")
         self.resize(1200, 800)
         self.setAcceptDrops(True)
@@ -83,6 +91,11 @@ class MainWindow(QMainWindow):
         self.filters_button = _tool_button(self.filters.toggleViewAction(), "Show or hide the filters")
         row.addWidget(self.filters_button)
         self.empty_page = EmptyPage()
+        self.welcome: Welcome | None = None
+        if not model_on_disk(self.settings.model):  # first run: the download is explained before a folder
+            self.welcome = Welcome(self.settings.model)
+            self.empty_page.layout().insertWidget(1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.welcome.modelChosen.connect(self.use_model)
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
         self.results.set_device_pixel_ratio(self.view.devicePixelRatioF())
@@ -93,6 +106,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.message)  # blank until the library says what it holds
         self.progress = ProgressPanel()
         self.results_bar = ResultsBar()
+        self.results_bar.zoom.setValue(self.settings.thumb_size)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -111,6 +125,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
         self.preview = QuickLook(self, self.view)
         self.drops = DropZone(self, self.view)
+        self.drop_hint = DropHint(self.pages)
         self.downloads = DownloadPrompt(self, self.app.pool)
 
     def _scrolled(self, value: int) -> None:
@@ -126,11 +141,15 @@ class MainWindow(QMainWindow):
         self.filters.panel.filtersChanged.connect(q.set_filters)
         self.facets.ready.connect(self.filters.panel.set_facets)
         self.results_bar.showMore.connect(q.show_more)
+        self.results_bar.showGood.connect(q.show_good)
         self.results_bar.sortChanged.connect(q.set_sort)
+        self.results_bar.zoomChanged.connect(self.set_tile_size)
+        self.view.zoomRequested.connect(self.zoom)
         self.message.linkActivated.connect(lambda _: q.show_more())
         q.matchesChanged.connect(self.results_bar.show_count)
         self.details.follow(self.view)
         self.view.findSimilar.connect(self.find_similar)
+        self.view.addToSearch.connect(self.add_to_search)
         self.view.openPaths.connect(fileurls.open_paths)
         self.view.showInFolder.connect(fileurls.show_in_folder)
         self.view.copyPaths.connect(fileurls.copy_paths)
@@ -143,6 +162,7 @@ class MainWindow(QMainWindow):
         self.drops.findSimilar.connect(self.find_similar)
         self.drops.message.connect(lambda text: self._show(Page("message", text)))
         self.drops.notice.connect(lambda text: self.activity.notice(text, 4000))
+        self.drops.hovering.connect(self.drop_hint.set_shown)
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.showSkipped.connect(lib.show_skipped)
         ix.started.connect(self.progress.start)
@@ -215,6 +235,11 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.selectAll()
 
     def find_similar(self, path: str) -> None:
+        """A new search for photos like this one: its chip alone (the typed text and other chips go)."""
+        self.search_bar.clear(emit=False)
+        self.add_to_search(path)
+
+    def add_to_search(self, path: str) -> None:
         """A chip for the photo (its stored vector: no decoding); a file from elsewhere is searched by its pixels."""
         r, label = self.results.result_for_path(path), f"Like {shown_name(path)}"
         if r is not None:
@@ -231,7 +256,10 @@ class MainWindow(QMainWindow):
 
     def _on_results(self, req: SearchRequest | None, found: Found) -> None:
         self.results.set_results(
-            found.results, req.library.thumbs_dir if req else None, found.more is not None
+            found.results,
+            req.library.thumbs_dir if req else None,
+            found.more is not None,
+            req.label if req is not None and req.kind != "browse" else "",
         )
         if found.results:
             self.view.scrollToTop()
@@ -249,11 +277,28 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(
             {"empty": self.empty_page, "grid": self.view}.get(page.kind, self.message)
         )
+        self.results_bar.setVisible(page.kind != "empty")  # no sort or size to set before there are photos
 
     def _on_model_problem(self, message: str) -> None:
-        folder = ask_for_model_folder(self, message)
-        if folder:
-            self.app.use_model_folder(folder)
+        log.warning("model problem: %s", message)  # the whole message, for the log folder
+        line = window_line(message)
+        self.activity.notice(line, 0)  # one clear line in the window, until the next
+        folder = ask_for_model_folder(self, line)
+        if not folder:
+            return
+        why = check_model_folder(folder)
+        if why is not None:  # not kept as the model: it would fail again, later and less clearly
+            log.warning("model folder refused: %s", why)
+            self.activity.notice(why, 0)
+            return
+        self.activity.notice("")
+        self.app.use_model_folder(folder)
+
+    def use_model(self, ref: str) -> None:
+        """The welcome's choice (a hub id, or a checked folder), before any folder is indexed."""
+        self.settings.model = ref
+        self.settings.sync()
+        self.app.searches.forget_libraries()
 
     # -- settings, misc -------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -261,9 +306,21 @@ class MainWindow(QMainWindow):
         model, device, runtime, thumb = s.model, s.device, s.runtime, s.thumb_size
         if SettingsDialog(s, self).exec():
             if s.thumb_size != thumb:
-                self.view.set_thumb_size(s.thumb_size)
-                self.results.set_thumb_size(s.thumb_size)
+                self.set_tile_size(s.thumb_size)
             self.app.settings_changed(model, device, runtime)
+
+    def set_tile_size(self, size: int) -> None:
+        """The zoom slider, Ctrl+= / Ctrl+- or Ctrl+wheel: every tile this size (remembered)."""
+        size = max(ZOOM_MIN, min(ZOOM_MAX, size))
+        if size != self.view.delegate.thumb_size:
+            self.settings.thumb_size = size
+            self.view.set_thumb_size(size)
+            self.results.set_thumb_size(size)
+        if self.results_bar.zoom.value() != size:
+            self.results_bar.zoom.setValue(size)
+
+    def zoom(self, steps: int) -> None:
+        self.set_tile_size(self.view.delegate.thumb_size + steps * ZOOM_STEP)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_geometry:

@@ -43,8 +43,25 @@ def build_menus(window: MainWindow) -> None:
     window.hide_duplicates_action.setChecked(window.settings.hide_duplicates)
     window.hide_duplicates_action.setToolTip("One tile per group of copies, with a badge of its count")
     window.hide_duplicates_action.toggled.connect(window.app.query.set_hide_duplicates)
+    v.addSeparator()
+    window.zoom_in_action = v.addAction("&Bigger tiles", lambda: window.zoom(1))
+    window.zoom_in_action.setShortcuts(_keys("Ctrl+=", "Ctrl++", QKeySequence.StandardKey.ZoomIn))
+    window.zoom_out_action = v.addAction("&Smaller tiles", lambda: window.zoom(-1))
+    window.zoom_out_action.setShortcuts(_keys("Ctrl+-", QKeySequence.StandardKey.ZoomOut))
     h = window.menuBar().addMenu("&Help")
     h.addAction(
         "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(window.data_dir)))
     )
     h.addAction("&About photofinder", lambda: show_about(window, window.data_dir))
+
+
+def _keys(*keys: str | QKeySequence.StandardKey) -> list[QKeySequence]:
+    """Each key once: the same sequence twice on one action is ambiguous, and Qt then runs neither."""
+    out: list[QKeySequence] = []
+    for k in keys:
+        for seq in (
+            QKeySequence.keyBindings(k) if isinstance(k, QKeySequence.StandardKey) else [QKeySequence(k)]
+        ):
+            if seq not in out:
+                out.append(seq)
+    return out

@@ -136,14 +136,18 @@ class QuickLook(QDialog):
         self._fit()
 
     def _fit(self) -> None:
-        if not self._pixmap.isNull():
-            self.image.setPixmap(
-                self._pixmap.scaled(
-                    self.image.size(),
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
+        if self._pixmap.isNull():
+            return
+        # Never above 1:1: a small image blown up looks worse than it is (device pixels count at scale 2).
+        dpr = self.image.devicePixelRatioF()
+        room = self.image.size() * dpr
+        pm = QPixmap(self._pixmap)  # a copy: its device pixel ratio is set below
+        if pm.width() > room.width() or pm.height() > room.height():
+            pm = pm.scaled(
+                room, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
+        pm.setDevicePixelRatio(dpr)
+        self.image.setPixmap(pm)
 
     def shutdown(self) -> None:
         self._pool.clear()

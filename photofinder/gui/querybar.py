@@ -90,7 +90,8 @@ class Chip(QFrame):
         self.remove_button.setAutoRaise(True)
         self.remove_button.setToolTip("Remove from the query")
         name = term.label or str(term.value)
-        self.remove_button.setAccessibleName(f"Remove {name} from the search")
+        self.remove_button.setAccessibleName(f"Remove chip {name}")
+        self._name = name
         self.remove_button.clicked.connect(self.removed)
         self.setAccessibleName(("Excluded: " if neg else "Search term: ") + name)
         for w in (self.icon, self.label, self.weight, self.remove_button):
@@ -121,9 +122,8 @@ class Chip(QFrame):
 
     def _show_weight(self) -> None:
         self.weight.setText(weight_text(self.term.weight))
-        self.weight.setAccessibleName(
-            f"Weight {weight_text(self.term.weight)}: change how much this term counts"
-        )
+        self.weight.setAccessibleName(f"Weight of {self._name}")
+        self.weight.setAccessibleDescription(f"{weight_text(self.term.weight)}: how much this term counts")
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         step = 1 if event.angleDelta().y() > 0 else -1 if event.angleDelta().y() < 0 else 0
@@ -144,6 +144,7 @@ class ChipStrip(QScrollArea):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        self.setAccessibleName("Search chips")
         inner = QWidget()
         self.row = QHBoxLayout(inner)
         self.row.setContentsMargins(0, 0, 0, 0)

@@ -1,8 +1,8 @@
-"""The results grid: a list model adapting core SearchResults, and an icon-mode view over it."""
+"""The results grid's model: a list model adapting core SearchResults, thumbnails loaded lazily (the view:
+resultsview.py)."""
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
@@ -10,23 +10,21 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
-    QEvent,
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
-    QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QKeyEvent, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from photofinder.core.find.search import SearchResult
 from photofinder.core.paths import display_path
 
-from .delegate import COPIES_ROLE, TileDelegate
+from .delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE
 from .details import describe
 from .fileurls import file_url, shown_name
+from .goodmatches import why
 from .thumbnails import ThumbKey, ThumbnailLoader
 
 # The photo's path as a Path: a str would pass through QString, which drops the escapes of a name that is not
@@ -60,6 +58,8 @@ class ResultsModel(QAbstractListModel):
         self._failed: set[ThumbKey] = set()
         self._cache_size = cache_size
         self._thumbs_dir: Path | None = None
+        self.label = ""  # the query the results answer, for the tooltip's "why it matched"
+        self._first_weaker = -1
         self.thumb_size = thumb_size
         self.dpr = 1.0
         self._make_placeholders()
@@ -67,7 +67,9 @@ class ResultsModel(QAbstractListModel):
         loader.failed.connect(self._on_failed)
 
     # -- content -------------------------------------------------------------------------------------------
-    def set_results(self, results: list[SearchResult], thumbs_dir: Path | None, more: bool = False) -> None:
+    def set_results(
+        self, results: list[SearchResult], thumbs_dir: Path | None, more: bool = False, label: str = ""
+    ) -> None:
         self._loader.clear_pending()
         self.beginResetModel()
         self._results = list(results)
@@ -75,6 +77,10 @@ class ResultsModel(QAbstractListModel):
         self._shown = min(len(self._results), CHUNK)
         self._thumbs_dir = thumbs_dir
         self._more, self._asked = more, False
+        self.label = label
+        # After "show more": the rows past the good matches are set apart (dimmed, the first one marked)
+        goods = [r.good for r in self._results]
+        self._first_weaker = goods.index(False) if True in goods and False in goods else -1
         self._failed.clear()  # a photo that failed may be readable now: try it again
         self.endResetModel()
 
@@ -178,6 +184,9 @@ class ResultsModel(QAbstractListModel):
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
+            reason = why(r, self.label)
+            if reason:
+                tip += "\n" + reason
             if r.duplicates:
                 n = len(r.duplicates)
                 tip += (
@@ -192,6 +201,13 @@ class ResultsModel(QAbstractListModel):
             return r.score
         if role == CopiesRole:
             return 1 + len(r.duplicates)
+        if role == WEAKER_ROLE:
+            if self._first_weaker < 0 or r.good is not False:
+                return 0
+            return 2 if index.row() == self._first_weaker else 1
+        if role == ALPHA_ROLE:
+            pm = self._pixmaps.get(self._key(r.path))
+            return pm is not None and pm.hasAlphaChannel()
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -283,93 +299,3 @@ class ResultsModel(QAbstractListModel):
             p.drawLine(s - m, m, m, s - m)
         p.end()
         return pm
-
-
-class ResultsView(QListView):
-    """Thumbnail grid. Right-click offers Find similar / Open / Show in folder / Copy path."""
-
-    # Paths travel as Python objects: a `str` or `list` signal converts them to QString, which loses a name that
-    # is not UTF-8.
-    findSimilar = Signal(object)  # str
-    openPaths = Signal(object)  # list[str]
-    showInFolder = Signal(object)  # str
-    copyPaths = Signal(object)  # list[str]
-    devicePixelRatioChanged = Signal(float)
-    previewRequested = Signal(int)  # Space on a result: the row to show large
-    showCopies = Signal(int)  # the row whose hidden duplicates to show
-
-    def __init__(self, thumb_size: int = 160):
-        super().__init__()
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setMovement(QListView.Movement.Static)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(200)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setDragEnabled(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setSpacing(6)
-        self.setWordWrap(False)
-        self.delegate = TileDelegate(self)
-        self.setItemDelegate(self.delegate)
-        self.menu: QMenu | None = None
-        self.set_thumb_size(thumb_size)
-        self.activated.connect(lambda idx: self.openPaths.emit(self.selected_paths() or [_path(idx)]))
-
-    def set_thumb_size(self, size: int) -> None:
-        self.delegate.thumb_size = size
-        self.setIconSize(QSize(size, size))
-        self.setGridSize(self.delegate.tile_size())
-
-    def event(self, e: QEvent) -> bool:
-        if e.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another density
-            self.devicePixelRatioChanged.emit(self.devicePixelRatioF())
-        return super().event(e)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():
-            self.previewRequested.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
-
-    def visible_rows(self) -> list[int]:
-        """Rows whose tile is at least partly on screen."""
-        m = self.model()
-        area = self.viewport().rect()
-        return [r for r in range(m.rowCount()) if self.visualRect(m.index(r, 0)).intersects(area)]
-
-    def selected_paths(self) -> list[str]:
-        return [_path(i) for i in sorted(self.selectedIndexes(), key=lambda i: i.row())]
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        idx = self.indexAt(event.pos())
-        if not idx.isValid():
-            return
-        if not self.selectionModel().isSelected(idx):
-            self.setCurrentIndex(idx)
-        path = _path(idx)
-        paths = self.selected_paths() or [path]
-        menu = QMenu(self)
-        self.find_similar_action = menu.addAction("Find similar", lambda: self.findSimilar.emit(path))
-        copies = int(idx.data(CopiesRole) or 1) - 1
-        if copies:
-            row = idx.row()
-            self.show_copies_action = menu.addAction(
-                f"Show the {copies} hidden cop{'ies' if copies != 1 else 'y'}",
-                lambda: self.showCopies.emit(row),
-            )
-        menu.addSeparator()
-        menu.addAction(
-            "Open" if len(paths) == 1 else f"Open {len(paths)} photos", lambda: self.openPaths.emit(paths)
-        )
-        menu.addAction("Show in folder", lambda: self.showInFolder.emit(path))
-        menu.addAction("Copy path" if len(paths) == 1 else "Copy paths", lambda: self.copyPaths.emit(paths))
-        self.menu = menu
-        menu.popup(event.globalPos())  # popup, not exec: never blocks the event loop
-
-
-def _path(index: QModelIndex | QPersistentModelIndex) -> str:
-    return os.fspath(index.data(PathRole))

@@ -17,7 +17,10 @@ from photofinder.core.paths import display_path
 from photofinder.core.photos.decode import UnreadableImage
 from photofinder.core.photos.thumbnails import load_thumbnail
 
+from .fileurls import read_image
+
 log = logging.getLogger(__name__)
+ALPHA_FORMATS = (".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".avif")
 
 
 class ThumbKey(NamedTuple):
@@ -44,6 +47,13 @@ class _ThumbJob(QRunnable):
 
     def run(self) -> None:
         try:
+            if self.key.path.lower().endswith(ALPHA_FORMATS):
+                # the cached thumbnail (and the decode the model sees) is flattened onto white; the tile keeps
+                # the transparency, drawn over a checkerboard
+                qimg = read_image(self.key.path, self.key.pixels)
+                if not qimg.isNull() and qimg.hasAlphaChannel():
+                    self.signals.loaded.emit(self.key, qimg)
+                    return
             img = load_thumbnail(self.key.path, self.hash, self.thumbs_dir, self.key.pixels)
             data = img.convert("RGB").tobytes()
             qimg = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()

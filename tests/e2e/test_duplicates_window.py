@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from photofinder.gui.results import PathRole
 
@@ -86,7 +85,7 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     qtbot.wait(200)
     assert fake_trash == [] and all(os.path.exists(p) for p in checked)
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
     with qtbot.waitSignal(d.changed, timeout=10000):
         d.trash_button.click()
     assert set(fake_trash) == checked and not any(os.path.exists(p) for p in checked)

@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QImage,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 from shapes import draw
 
 from photofinder.gui.results import PathRole
@@ -172,6 +172,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     menu = window.view.menu
     assert [a.text() for a in menu.actions() if a.text()] == [
         "Find similar",
+        "Add to search",
         "Open",
         "Show in folder",
         "Copy path",
@@ -183,6 +184,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     found = shown_paths(window)
     assert target not in found
     assert sum(kinds[p] == kinds[target] for p in found[:4]) >= 3
+    assert len(window.search_bar.chips) == 1 and window.search_bar.edit.text() == ""  # a new query, not added
     chip = window.search_bar.chips[-1].term
     assert chip.kind == "photo" and chip.label == f"Like {target.name}"  # the stored vector, not the pixels
 
@@ -326,7 +328,7 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     assert sorted(window.app.store.names()) == ["Holidays", "Work"] and window.app.library.name == "Work"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
     window.app.libraries.select("Holidays")
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
     window.library_actions.remove_library()
     qtbot.waitUntil(lambda: window.app.store.names() == ["Work"])
     qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Work")
@@ -336,13 +338,14 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
 def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
     with qtbot.waitSignal(window.app.libraries.folderRemoved, timeout=5000):
         window.library_actions.remove_folder(str(folder))
     qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == 0)
     assert window.pages.currentWidget() is window.empty_page and os.listdir(folder)
 
 
+@pytest.mark.allow_log("model problem")
 def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings, photos, monkeypatch):
     folder, _ = photos
     settings.model = "openai/clip-vit-base-patch32"  # not cached, hub unreachable
@@ -355,6 +358,7 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
         window.app.indexing.add_folder(str(folder))
     assert asked and "could not be downloaded" in asked[0]
     qtbot.waitUntil(lambda: "could not be loaded" in window.progress.label.text())
+    assert "--model" not in window.progress.label.text() and "snapshot" not in window.progress.label.text()
 
 
 def test_results_model_passes_qt_model_tester(qtmodeltester, qtbot, window, photos):

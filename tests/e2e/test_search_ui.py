@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QApplication
 from shapes import draw
 from test_mainwindow import add_folder_and_wait, drop, search, shown_paths
 
+from photofinder.gui.delegate import WEAKER_ROLE
+
 SHOTS = os.environ.get("PHOTOFINDER_TEST_SHOTS")  # a folder: each test saves a screenshot of its states there
 
 
@@ -124,7 +126,11 @@ def test_only_good_matches_show_until_the_user_asks_for_more(qtbot, window, phot
     shot(window, "good-matches")
     show_more(qtbot, window)
     assert window.results.total == len(kinds) and window.results.result(good).good is False
-    assert f"{good} good matches · showing the {len(kinds)} closest" in window.results_bar.count.text()
+    weaker = len(kinds) - good  # set apart now, with a way back (issue 20, item 8)
+    assert f"{good} good matches · then {weaker} weaker matches" in window.results_bar.count.text()
+    assert window.results.index(good).data(WEAKER_ROLE) == 2  # the divider: "Weaker matches"
+    window.results_bar.count.linkActivated.emit("good")  # and back to the good ones only
+    assert window.results.rowCount() == good and "show more" in window.results_bar.count.text()
 
     search(qtbot, window, "a green square on a gray background")  # no such photo in the library
     assert window.pages.currentWidget() is window.message and window.results.rowCount() == 0
@@ -263,8 +269,11 @@ def test_a_year_by_month_in_the_date_histogram(qtbot, window, photos):
         qtbot.mouseClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect("2023-07").center())
     qtbot.waitUntil(lambda: window.results.rowCount() == 20)
 
-    qtbot.mouseClick(panel.date.back_button, Qt.MouseButton.LeftButton)  # the years again, 2023 still chosen
-    assert hist.keys() == [2022, 2023] and hist.selected == (2023, 2023)
+    with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # "‹ All years": every year again
+        qtbot.mouseClick(panel.date.back_button, Qt.MouseButton.LeftButton)
+    assert hist.keys() == [2022, 2023] and hist.selected is None  # it kept 2023 chosen (issue 20, item 10)
+    qtbot.waitUntil(lambda: window.results.rowCount() == 40)
+    assert panel.date.title.text().startswith("All years")
     with qtbot.waitSignal(window.app.searches.resultsReady, timeout=20000):  # a double-click: 2022's months
         qtbot.mouseDClick(hist, Qt.MouseButton.LeftButton, pos=hist.bar_rect(2022).center())
     assert hist.year == 2022

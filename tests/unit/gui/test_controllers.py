@@ -102,7 +102,7 @@ def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy
     from photofinder.core.store.library import LibraryStore
     from photofinder.gui.results import ResultsModel
 
-    monkeypatch.setattr("photofinder.gui.controllers.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.controllers.query.PAGE", 7)
     monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
     library_copy()
     app = make_app(start=False)
@@ -124,7 +124,7 @@ def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy
 
 
 def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, make_app, monkeypatch):
-    monkeypatch.setattr("photofinder.gui.controllers.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.controllers.query.PAGE", 7)
     monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
     library_copy()
     app = make_app()

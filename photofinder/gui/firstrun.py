@@ -1,0 +1,114 @@
+"""First run without a model: a welcome that says what the one-time download is, lets the user pick the model or
+a local model folder before any folder is added, and checks a folder before it is kept as the model."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from photofinder.core.encode.torch_encoder import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+MODELS = (  # (hub id, what the user reads)
+    (DEFAULT_MODEL, "CLIP ViT-B/32 — quick, about 600 MB (recommended)"),
+    ("openai/clip-vit-base-patch16", "CLIP ViT-B/16 — finer, slower, about 600 MB"),
+    ("openai/clip-vit-large-patch14", "CLIP ViT-L/14 — best, much slower, about 1.7 GB"),
+)
+
+
+def model_on_disk(ref: str) -> bool:
+    """Whether the model can be loaded without a download: a local folder, or the hub id in the local cache."""
+    if Path(ref).expanduser().is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(ref, "config.json"), str)
+    except Exception:  # noqa: BLE001 - a malformed id or an odd cache: "not there", the download says why
+        return False
+
+
+def check_model_folder(folder: str) -> str | None:
+    """Why `folder` can't be a CLIP model (one line), or None when it looks like one (config and weights)."""
+    p = Path(folder).expanduser()
+    if not p.is_dir():
+        return f"{p} is not a folder."
+    if not (p / "config.json").is_file():
+        return f"{p.name} is not a CLIP model folder: it has no config.json."
+    if not any(p.glob("*.safetensors")) and not (p / "pytorch_model.bin").is_file():
+        return f"{p.name} has no model weights (a .safetensors file)."
+    try:
+        text = (p / "config.json").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return f"The config.json in {p.name} can't be read ({e.__class__.__name__})."
+    if "clip" not in text.lower():
+        return f"{p.name} holds a model, but not a CLIP model."
+    return None
+
+
+def window_line(message: str) -> str:
+    """A model problem as one line for the window: no command-line flag, no library's error text."""
+    line = message.replace("(--model /path/to/clip-folder, or Settings > Model)", "(Settings ▸ Model)")
+    line = re.sub(r"could not be downloaded \([^)]*\)", "could not be downloaded", line)
+    return line.splitlines()[0] if line else "The CLIP model is not available."
+
+
+class Welcome(QFrame):
+    """Shown above "Add a folder" while the model is not on this computer yet."""
+
+    modelChosen = Signal(str)  # a hub id or a checked local folder
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMaximumWidth(620)
+        lay = QVBoxLayout(self)
+        title = QLabel("<b>First, the model that understands your photos</b>")
+        text = QLabel(
+            "photofinder uses a CLIP model to see what is in a photo. It is downloaded <b>once</b> from "
+            "Hugging Face when you add your first folder (a few minutes on a good connection) and then "
+            "works offline; your photos never leave this computer."
+        )
+        text.setWordWrap(True)
+        self.models = QComboBox()
+        self.models.setAccessibleName("Model to download")
+        for ref, label in MODELS:
+            self.models.addItem(label, ref)
+        i = self.models.findData(current)
+        if i < 0 and not Path(current).expanduser().is_dir():
+            self.models.addItem(current, current)
+            i = self.models.count() - 1
+        self.models.setCurrentIndex(max(0, i))
+        self.models.activated.connect(lambda _: self.modelChosen.emit(self.models.currentData()))
+        self.folder_button = QPushButton("Use a model folder…")
+        self.folder_button.setToolTip("A CLIP model already on this computer (a folder with config.json)")
+        self.folder_button.clicked.connect(self.choose_folder)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Model:"))
+        row.addWidget(self.models, 1)
+        row.addWidget(self.folder_button)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        for w in (title, text):
+            lay.addWidget(w)
+        lay.addLayout(row)
+        lay.addWidget(self.problem, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
+        if not folder:
+            return
+        why = check_model_folder(folder)
+        if why is not None:
+            log.warning("model folder refused: %s", why)
+            self.problem.setText(why + " Choose the folder that holds config.json and the weights.")
+            return
+        self.problem.setText(f"Using the model in {Path(folder).name}: nothing to download.")
+        self.modelChosen.emit(folder)
