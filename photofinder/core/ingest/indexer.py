@@ -5,6 +5,9 @@ one batch, and the next run picks up where it stopped. One run at a time holds t
 that is already in the library (a renamed, moved or copied photo; a second copy in the same run) reaches the
 model once. A rebuild with another model fills the catalog's staging table beside the live vectors and
 switches to it only when it completes: searches keep working meanwhile and a failed rebuild changes nothing.
+
+This module runs the pipeline; prepare.py is what a decode thread does with one photo, progress.py what a run
+reports and how it is stopped.
 """
 
 from __future__ import annotations
@@ -15,106 +18,27 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from photofinder.core.encode.preprocess import PreprocessSpec, to_pixels
 from photofinder.core.encode.torch_encoder import Embedder
-from photofinder.core.errors import first_line
 from photofinder.core.ingest.planner import Plan, SkippedFile, plan, plan_paths
-from photofinder.core.photos.decode import UnreadableImage, decode
-from photofinder.core.photos.places import place_of
+from photofinder.core.ingest.prepare import Prepared, decode_thread_setup, new_run, prepare
+from photofinder.core.ingest.progress import CancelToken, IndexReport, Progress, ProgressCallback
 from photofinder.core.photos.places import release as release_places
-from photofinder.core.photos.scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
-from photofinder.core.photos.thumbnails import THUMB_MIN, thumb_path, write_thumbnail
+from photofinder.core.photos.scanner import TRANSIENT_REASONS, FileInfo
 from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
 from photofinder.core.store.library import Library, check_model
 from photofinder.core.store.vector_index import VectorIndex
 
+# CancelToken, IndexReport and Progress live in progress.py; callers have always found them here
 __all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "SkippedFile"]
 
 log = logging.getLogger(__name__)
 
 FIRST_BATCH = 16  # photos in the first model call of a run; later ones double up to the batch size
-_THUMB_WARNED = threading.Event()
-
-
-class CancelToken:
-    """Set from any thread; the indexer stops at the next photo."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass(frozen=True)
-class Progress:
-    phase: str  # "scanning", "indexing" or "done"
-    done: int
-    total: int
-    rate: float  # photos per second
-    eta: float | None  # seconds
-    current: str  # the photo last finished
-
-
-@dataclass
-class IndexReport:
-    indexed: int = 0  # encoded by the model this run
-    reused: int = 0  # renamed, copied, duplicate or touched files whose stored vector was reused
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)
-    missing_folders: list[SkippedFile] = field(default_factory=list)
-    cancelled: bool = False
-    rebuilt: bool = False  # a rebuild completed and the library now uses the new model
-    seconds: float = 0.0
-
-    def as_json(self) -> dict:
-        from photofinder.core.paths import display_path
-
-        return {
-            "indexed": self.indexed,
-            "reused": self.reused,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "skipped": [{"path": display_path(s.path), "reason": s.reason} for s in self.skipped],
-            "missing_folders": [
-                {"path": display_path(s.path), "reason": s.reason} for s in self.missing_folders
-            ],
-            "cancelled": self.cancelled,
-            "rebuilt": self.rebuilt,
-            "seconds": round(self.seconds, 2),
-        }
-
-
-@dataclass
-class _Prepared:
-    info: FileInfo
-    hash: str | None = None
-    legacy: str | None = None  # the schema-1 fingerprint, where the catalog still has such rows
-    pixels: np.ndarray | None = None
-    width: int | None = None
-    height: int | None = None
-    taken: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    place: str | None = None
-    geo: int | None = None
-    reason: str | None = None  # set when the file is skipped
-    reuse: bool = False  # the content is in the catalog already
-    follow: bool = False  # another file of this run has the same content and is being decoded
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class Indexer:
@@ -164,7 +88,7 @@ class Indexer:
         library folder itself is among them (then, as with None, every folder is scanned).
         """
         started = time.monotonic()
-        _THUMB_WARNED.clear()
+        new_run()
         cancel = cancel or CancelToken()
         notify = progress or (lambda p: None)
         with self.library.lock():
@@ -350,9 +274,9 @@ class Indexer:
                     vectors = library.outgrown(vectors, catalog)  # past its size: retrained and saved
             records, pixels, pixel_records = [], [], []
 
-        def submit(info: FileInfo, claim: bool = True, reuse: bool = True) -> Future[_Prepared]:
+        def submit(info: FileInfo, claim: bool = True, reuse: bool = True) -> Future[Prepared]:
             return pool.submit(
-                _prepare,
+                prepare,
                 info,
                 spec,
                 known_hashes if reuse else (),
@@ -368,7 +292,7 @@ class Indexer:
             initializer=decode_thread_setup,
             initargs=(self.embedder.device == "cpu",),
         ) as pool:
-            pending: deque[Future[_Prepared]] = deque()
+            pending: deque[Future[Prepared]] = deque()
             ahead = (
                 batch_size * 3
             )  # decode up to three batches ahead of the model, no more (memory stays flat)
@@ -463,80 +387,3 @@ class Indexer:
 
 def _info_of(record: PhotoRecord) -> FileInfo:
     return FileInfo(record.path, record.folder, record.size, record.mtime_ns)
-
-
-def decode_thread_setup(on_cpu: bool) -> None:
-    """Decoders on a CPU run in the batch scheduling class.
-
-    SCHED_BATCH threads never preempt a running thread on wakeup, so a decoder does not stall a model thread
-    mid-step (and its partner waiting at the barrier), yet they keep their full share of the CPU. The idle class
-    used before starved them behind any other busy process: with a compile running beside it (load 12) the
-    indexer fell from 20.8 to 1.1 photos/s.
-    """
-    if on_cpu and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-        except OSError as e:  # a sandbox may forbid it: then decoders simply share the CPU as equals
-            log.debug("decode threads keep normal scheduling: %s", e)
-
-
-def _prepare(
-    info: FileInfo,
-    spec: PreprocessSpec,
-    known_hashes: Container[str],
-    thumbs_dir: os.PathLike[str] | None,
-    claims: dict[str, str] | None,
-    claims_lock: threading.Lock,
-    legacy: bool,
-) -> _Prepared:
-    """Worker thread: hash; then reuse a stored vector, or decode small, make the thumbnail, preprocess."""
-    p = _Prepared(info)
-    try:
-        p.hash = content_hash(info.path)
-        if legacy:
-            p.legacy = legacy_hash(info.path, info.size)
-        st = os.stat(info.path)
-        if (st.st_size, st.st_mtime_ns) != (info.size, info.mtime_ns):
-            p.reason = "changed while reading"  # still being copied or saved: next run takes it whole
-            return p
-    except OSError as e:
-        p.reason = os_reason(e)
-        return p
-    if p.hash in known_hashes or (p.legacy is not None and p.legacy in known_hashes):
-        p.reuse = True
-        return p
-    if claims is not None:
-        with claims_lock:
-            if claims.setdefault(p.hash, info.path) != info.path:
-                p.follow = True  # an identical file of this run is decoded instead
-                return p
-    try:
-        d = decode(
-            info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side
-        )
-        p.pixels = to_pixels(d.image, spec)
-    except UnreadableImage as e:
-        p.reason = str(e)
-        return p
-    except Exception as e:  # noqa: BLE001 - no decoder's failure stops the run: this photo is skipped
-        log.warning("could not read %s: %r", info.path, e)
-        p.reason = f"unreadable: {type(e).__name__}: {first_line(e)}"[:200]
-        return p
-    p.width, p.height, p.taken = d.width, d.height, d.taken
-    p.geo = 0 if d.gps is None else 1
-    if d.gps is not None:
-        p.lat, p.lon = d.gps
-        place = place_of(*d.gps)
-        p.place = place.key if place else None
-    if thumbs_dir is not None:
-        # The grid thumbnail comes from this same small decode: the app never decodes this photo again just to
-        # show it.
-        path = thumb_path(thumbs_dir, p.hash)  # type: ignore[arg-type]
-        if not path.exists():
-            try:
-                write_thumbnail(d.image, path)
-            except OSError as e:  # a full disk costs thumbnails (the grid makes them again), not the index
-                if not _THUMB_WARNED.is_set():
-                    _THUMB_WARNED.set()
-                    log.info("could not write thumbnails to %s: %s", thumbs_dir, e.strerror or e)
-    return p

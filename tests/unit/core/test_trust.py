@@ -22,7 +22,7 @@ from photofinder.core.errors import (
     ModelUnavailableError,
 )
 from photofinder.core.find.search import Searcher
-from photofinder.core.ingest import indexer as indexer_mod
+from photofinder.core.ingest import prepare as indexer_mod
 from photofinder.core.ingest.indexer import CancelToken, Indexer
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.vector_index import VectorIndex
