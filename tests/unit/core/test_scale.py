@@ -143,7 +143,7 @@ def test_a_searcher_catches_up_with_commits_without_reloading(store, tmp_path, m
     with Searcher(lib, _Stub()) as s, lib.open_catalog() as w:  # type: ignore[arg-type]
         assert s.size == 1200 and s._index().approximate == approximate
         loads = []
-        monkeypatch.setattr(library_mod.VectorIndex, "load", lambda *a: loads.append(a))
+        monkeypatch.setattr(vectors_mod.VectorIndex, "load", lambda *a: loads.append(a))
         monkeypatch.setattr(library_mod.Library, "rebuild_vectors", lambda *a: loads.append(a))
 
         new = _clustered(20, seed=4)
