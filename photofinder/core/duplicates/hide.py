@@ -20,15 +20,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from photofinder.core.duplicates.finder import (
-    CANDIDATE_SCORE,
-    WHOLE_HASH,
-    Signatures,
-    _members,
-    shot_key,
-    suggest_keep,
-)
+from photofinder.core.duplicates.finder import CANDIDATE_SCORE
 from photofinder.core.duplicates.likeness import compare
+from photofinder.core.duplicates.members import WHOLE_HASH, read_members, shot_key, suggest_keep
+from photofinder.core.duplicates.signatures import Signatures
 from photofinder.core.find.search import SearchResult
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.library import Library
@@ -184,7 +179,7 @@ class DuplicateCollapser:
 
     def _keeper(self, group: list[SearchResult]) -> SearchResult:
         """The one the duplicates window suggests keeping (most pixels, RAW, oldest), else the best ranked."""
-        info = _members(self.catalog, [r.id for r in group])
+        info = read_members(self.catalog, [r.id for r in group])
         known = [info[r.id] for r in group if r.id in info]
         if not known:
             return group[0]

@@ -5,116 +5,34 @@ one batch, and the next run picks up where it stopped. One run at a time holds t
 that is already in the library (a renamed, moved or copied photo; a second copy in the same run) reaches the
 model once. A rebuild with another model fills the catalog's staging table beside the live vectors and
 switches to it only when it completes: searches keep working meanwhile and a failed rebuild changes nothing.
+
+This module runs a whole run under the lock (a rebuild included); pipeline.py is its pipeline, prepare.py what a
+decode thread does with one photo, progress.py what a run reports and how it is stopped.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Container, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import numpy as np
 
-from photofinder.core.encode.preprocess import PreprocessSpec, to_pixels
 from photofinder.core.encode.torch_encoder import Embedder
-from photofinder.core.errors import first_line
+from photofinder.core.ingest.pipeline import index_work
 from photofinder.core.ingest.planner import Plan, SkippedFile, plan, plan_paths
-from photofinder.core.photos.decode import UnreadableImage, decode
-from photofinder.core.photos.places import place_of
+from photofinder.core.ingest.prepare import new_run
+from photofinder.core.ingest.progress import CancelToken, IndexReport, Progress, ProgressCallback
 from photofinder.core.photos.places import release as release_places
-from photofinder.core.photos.scanner import TRANSIENT_REASONS, FileInfo, content_hash, legacy_hash, os_reason
-from photofinder.core.photos.thumbnails import THUMB_MIN, thumb_path, write_thumbnail
-from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
-from photofinder.core.store.library import Library, check_model
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.library import Library
 from photofinder.core.store.vector_index import VectorIndex
 
+# CancelToken, IndexReport and Progress live in progress.py; callers have always found them here
 __all__ = ["CancelToken", "IndexReport", "Indexer", "Progress", "SkippedFile"]
 
 log = logging.getLogger(__name__)
-
-FIRST_BATCH = 16  # photos in the first model call of a run; later ones double up to the batch size
-_THUMB_WARNED = threading.Event()
-
-
-class CancelToken:
-    """Set from any thread; the indexer stops at the next photo."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass(frozen=True)
-class Progress:
-    phase: str  # "scanning", "indexing" or "done"
-    done: int
-    total: int
-    rate: float  # photos per second
-    eta: float | None  # seconds
-    current: str  # the photo last finished
-
-
-@dataclass
-class IndexReport:
-    indexed: int = 0  # encoded by the model this run
-    reused: int = 0  # renamed, copied, duplicate or touched files whose stored vector was reused
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)
-    missing_folders: list[SkippedFile] = field(default_factory=list)
-    cancelled: bool = False
-    rebuilt: bool = False  # a rebuild completed and the library now uses the new model
-    seconds: float = 0.0
-
-    def as_json(self) -> dict:
-        from photofinder.core.paths import display_path
-
-        return {
-            "indexed": self.indexed,
-            "reused": self.reused,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "skipped": [{"path": display_path(s.path), "reason": s.reason} for s in self.skipped],
-            "missing_folders": [
-                {"path": display_path(s.path), "reason": s.reason} for s in self.missing_folders
-            ],
-            "cancelled": self.cancelled,
-            "rebuilt": self.rebuilt,
-            "seconds": round(self.seconds, 2),
-        }
-
-
-@dataclass
-class _Prepared:
-    info: FileInfo
-    hash: str | None = None
-    legacy: str | None = None  # the schema-1 fingerprint, where the catalog still has such rows
-    pixels: np.ndarray | None = None
-    width: int | None = None
-    height: int | None = None
-    taken: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    place: str | None = None
-    geo: int | None = None
-    reason: str | None = None  # set when the file is skipped
-    reuse: bool = False  # the content is in the catalog already
-    follow: bool = False  # another file of this run has the same content and is being decoded
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class Indexer:
@@ -164,7 +82,7 @@ class Indexer:
         library folder itself is among them (then, as with None, every folder is scanned).
         """
         started = time.monotonic()
-        _THUMB_WARNED.clear()
+        new_run()
         cancel = cancel or CancelToken()
         notify = progress or (lambda p: None)
         with self.library.lock():
@@ -253,7 +171,7 @@ class Indexer:
             vectors = None
             try:
                 if the_plan.work:
-                    vectors = self._index(library, catalog, the_plan, report, notify, cancel)
+                    vectors = index_work(self, library, catalog, the_plan, report, notify, cancel)
                 if not cancel.cancelled:
                     vectors = self._forget_removed(library, catalog, the_plan, report, vectors)
             finally:
@@ -286,257 +204,3 @@ class Indexer:
         if dropped and self.thumbnails:
             library.drop_thumbnails(catalog, dropped)
         return vectors
-
-    # -- the pipeline --------------------------------------------------------------------------------------
-    def _index(
-        self,
-        library: Library,
-        catalog: Catalog,
-        the_plan: Plan,
-        report: IndexReport,
-        notify: ProgressCallback,
-        cancel: CancelToken,
-    ) -> VectorIndex:
-        if self.torch_threads and "torch" in sys.modules:  # the torch runtime (ONNX Runtime sets its own)
-            sys.modules["torch"].set_num_threads(self.torch_threads)
-        check_model(catalog, self.embedder, self.library.name)
-        spec = self.embedder.spec  # loads the model: a missing model fails here, before any work
-        if catalog.model_id is None:
-            catalog.bind_model(
-                self.embedder.model_id, self.embedder.dim, getattr(self.embedder, "fingerprint", None)
-            )
-            if not library.staged:
-                self.library.write_info(catalog)  # the model is on record before the first vector
-        vectors = library.load_vectors(catalog, save=False)
-        batch_size = self.effective_batch_size()
-        threads = self.effective_decode_threads()
-        known_hashes = catalog.indexed_hashes()
-        legacy = catalog.legacy_hashes
-        thumbs = library.thumbs_dir if self.thumbnails else None
-        changed = the_plan.changed
-        claims: dict[str, str] = {}  # content hash -> the file of this run that is decoded for it
-        claims_lock = threading.Lock()
-
-        work = the_plan.work
-        total, done, started = len(work), 0, time.monotonic()
-        records: list[PhotoRecord] = []
-        pixels: list[np.ndarray] = []
-        pixel_records: list[PhotoRecord] = []
-        waiting: dict[str, list[PhotoRecord]] = {}  # followers, by the hash whose vector they wait for
-
-        def flush(encode: bool) -> None:
-            nonlocal records, pixels, pixel_records, vectors
-            if encode and pixels:
-                vecs = self.embedder.encode_pixels(np.stack(pixels))
-                for r, v in zip(pixel_records, vecs):
-                    r.embedding = v
-                    for twin in waiting.pop(r.hash or "", []):
-                        twin.embedding, twin.width, twin.height, twin.taken = v, r.width, r.height, r.taken
-                        twin.lat, twin.lon, twin.place, twin.geo = r.lat, r.lon, r.place, r.geo
-                        records.append(twin)
-                        report.reused += 1
-                records += pixel_records
-                report.indexed += len(pixel_records)
-            if records:
-                ids = catalog.upsert(records)
-                # Only a changed file can already have a vector (ids are kept on update); removing from a flat
-                # index scans all of it, so new photos, nearly all of them, skip that.
-                vectors.remove(np.array([ids[r.path] for r in records if r.path in changed], np.int64))
-                ok = [r for r in records if r.status == INDEXED]
-                if ok:
-                    vectors.add(
-                        np.array([ids[r.path] for r in ok], np.int64), np.stack([r.embedding for r in ok])
-                    )
-                    vectors = library.outgrown(vectors, catalog)  # past its size: retrained and saved
-            records, pixels, pixel_records = [], [], []
-
-        def submit(info: FileInfo, claim: bool = True, reuse: bool = True) -> Future[_Prepared]:
-            return pool.submit(
-                _prepare,
-                info,
-                spec,
-                known_hashes if reuse else (),
-                thumbs,
-                claims if claim else None,
-                claims_lock,
-                legacy and info.path not in changed,
-            )
-
-        with ThreadPoolExecutor(
-            threads,
-            thread_name_prefix="decode",
-            initializer=decode_thread_setup,
-            initargs=(self.embedder.device == "cpu",),
-        ) as pool:
-            pending: deque[Future[_Prepared]] = deque()
-            ahead = (
-                batch_size * 3
-            )  # decode up to three batches ahead of the model, no more (memory stays flat)
-            it = iter(work)
-            try:
-                while True:
-                    while len(pending) < ahead and not cancel.cancelled:
-                        info = next(it, None)
-                        if info is None:
-                            break
-                        pending.append(submit(info))
-                    if not pending or cancel.cancelled:
-                        break
-                    p = pending.popleft().result()
-                    record = PhotoRecord(
-                        p.info.path,
-                        p.info.folder,
-                        p.info.size,
-                        p.info.mtime_ns,
-                        p.hash,
-                        INDEXED,
-                        p.width,
-                        p.height,
-                        p.taken,
-                        lat=p.lat,
-                        lon=p.lon,
-                        place=p.place,
-                        geo=p.geo,
-                    )
-                    if p.reason is not None:
-                        record.status, record.reason = SKIPPED, p.reason
-                        record.retry = p.reason in TRANSIENT_REASONS
-                        report.skipped.append(SkippedFile(p.info.path, p.reason))
-                        records.append(record)
-                        # Files that waited for this one's vector decode for themselves.
-                        for twin in waiting.pop(p.hash or "", []):
-                            pending.appendleft(submit(_info_of(twin), claim=False))
-                    elif p.reuse or p.follow:
-                        stored = catalog.find_by_hash(p.hash or "") or (
-                            catalog.find_by_hash(p.legacy) if p.legacy else None
-                        )
-                        if stored is not None:
-                            record.embedding = stored.embedding
-                            record.width, record.height, record.taken = (
-                                stored.width,
-                                stored.height,
-                                stored.taken,
-                            )
-                            record.lat, record.lon, record.place, record.geo = (
-                                stored.lat,
-                                stored.lon,
-                                stored.place,
-                                stored.geo,
-                            )
-                            report.reused += 1
-                            records.append(record)
-                        elif p.follow:  # its twin is still on its way to the model
-                            waiting.setdefault(p.hash or "", []).append(record)
-                        else:  # the stored twin vanished between planning and now: decode it (looking
-                            # it up again would find the same hash "known" and loop)
-                            pending.appendleft(submit(p.info, claim=False, reuse=False))
-                            continue
-                    else:
-                        pixels.append(p.pixels)
-                        pixel_records.append(record)
-                    done += 1
-                    # Batches start at 16 and double up to batch_size: the model starts after a few photos instead
-                    # of idling while a whole GPU batch decodes, and on a CPU no batch is so small that it runs
-                    # slower per photo (4 photos cost 20-30 % more each than 16; 16 as little as 32).
-                    if (
-                        len(pixels) >= min(batch_size, max(FIRST_BATCH, report.indexed))
-                        or len(records) >= 4 * batch_size
-                    ):
-                        flush(encode=True)
-                    elapsed = time.monotonic() - started
-                    rate = done / elapsed if elapsed > 0 else 0.0
-                    eta = (total - done) / rate if rate > 0 else None
-                    notify(Progress("indexing", done, total, rate, eta, p.info.path))
-                    if not pending and waiting and not cancel.cancelled:
-                        flush(encode=True)  # the last twins wait for the batch in hand
-                        for twins in waiting.values():  # their twin failed to decode after all
-                            pending.extend(submit(_info_of(t), claim=False) for t in twins)
-                        waiting.clear()
-                if not cancel.cancelled:
-                    flush(encode=True)
-            finally:
-                for f in pending:
-                    f.cancel()
-                flush(encode=False)  # what is already decided (skips, reuses) is kept even on cancel or error
-        return vectors
-
-
-def _info_of(record: PhotoRecord) -> FileInfo:
-    return FileInfo(record.path, record.folder, record.size, record.mtime_ns)
-
-
-def decode_thread_setup(on_cpu: bool) -> None:
-    """Decoders on a CPU run in the batch scheduling class.
-
-    SCHED_BATCH threads never preempt a running thread on wakeup, so a decoder does not stall a model thread
-    mid-step (and its partner waiting at the barrier), yet they keep their full share of the CPU. The idle class
-    used before starved them behind any other busy process: with a compile running beside it (load 12) the
-    indexer fell from 20.8 to 1.1 photos/s.
-    """
-    if on_cpu and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-        except OSError as e:  # a sandbox may forbid it: then decoders simply share the CPU as equals
-            log.debug("decode threads keep normal scheduling: %s", e)
-
-
-def _prepare(
-    info: FileInfo,
-    spec: PreprocessSpec,
-    known_hashes: Container[str],
-    thumbs_dir: os.PathLike[str] | None,
-    claims: dict[str, str] | None,
-    claims_lock: threading.Lock,
-    legacy: bool,
-) -> _Prepared:
-    """Worker thread: hash; then reuse a stored vector, or decode small, make the thumbnail, preprocess."""
-    p = _Prepared(info)
-    try:
-        p.hash = content_hash(info.path)
-        if legacy:
-            p.legacy = legacy_hash(info.path, info.size)
-        st = os.stat(info.path)
-        if (st.st_size, st.st_mtime_ns) != (info.size, info.mtime_ns):
-            p.reason = "changed while reading"  # still being copied or saved: next run takes it whole
-            return p
-    except OSError as e:
-        p.reason = os_reason(e)
-        return p
-    if p.hash in known_hashes or (p.legacy is not None and p.legacy in known_hashes):
-        p.reuse = True
-        return p
-    if claims is not None:
-        with claims_lock:
-            if claims.setdefault(p.hash, info.path) != info.path:
-                p.follow = True  # an identical file of this run is decoded instead
-                return p
-    try:
-        d = decode(
-            info.path, max(spec.decode_side, THUMB_MIN) if thumbs_dir is not None else spec.decode_side
-        )
-        p.pixels = to_pixels(d.image, spec)
-    except UnreadableImage as e:
-        p.reason = str(e)
-        return p
-    except Exception as e:  # noqa: BLE001 - no decoder's failure stops the run: this photo is skipped
-        log.warning("could not read %s: %r", info.path, e)
-        p.reason = f"unreadable: {type(e).__name__}: {first_line(e)}"[:200]
-        return p
-    p.width, p.height, p.taken = d.width, d.height, d.taken
-    p.geo = 0 if d.gps is None else 1
-    if d.gps is not None:
-        p.lat, p.lon = d.gps
-        place = place_of(*d.gps)
-        p.place = place.key if place else None
-    if thumbs_dir is not None:
-        # The grid thumbnail comes from this same small decode: the app never decodes this photo again just to
-        # show it.
-        path = thumb_path(thumbs_dir, p.hash)  # type: ignore[arg-type]
-        if not path.exists():
-            try:
-                write_thumbnail(d.image, path)
-            except OSError as e:  # a full disk costs thumbnails (the grid makes them again), not the index
-                if not _THUMB_WARNED.is_set():
-                    _THUMB_WARNED.set()
-                    log.info("could not write thumbnails to %s: %s", thumbs_dir, e.strerror or e)
-    return p

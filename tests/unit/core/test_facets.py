@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from photofinder.core.paths import from_db
-from photofinder.core.store import catalog as catalog_mod
 from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.catalog import schema as catalog_schema
 from photofinder.core.store.facet_counts import FacetCounts, file_type, month_key
 
 
@@ -143,8 +143,8 @@ def test_a_rebuild_switched_in_brings_its_counts(cat):
 def test_a_catalog_from_schema_4_gets_its_facets_counted(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for script in catalog_mod._MIGRATIONS[:4]:
-        for statement in catalog_mod._statements(script):
+    for script in catalog_schema.MIGRATIONS[:4]:
+        for statement in catalog_schema.statements(script):
             db.execute(statement)
     db.execute("PRAGMA user_version = 4")
     rows = [

@@ -12,8 +12,8 @@ import pytest
 
 from photofinder.core.find.query import Filters, _aliases, filter_index, filter_sql
 from photofinder.core.paths import to_db
-from photofinder.core.store import catalog as catalog_mod
 from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.catalog import schema as catalog_schema
 from photofinder.core.store.vector_index import IdSet, VectorIndex
 
 
@@ -77,8 +77,8 @@ def test_a_catalog_from_schema_5_gets_its_filter_keys(tmp_path):
     from photofinder.core.store import facet_counts as facets
 
     facets.register(db)
-    for script in catalog_mod._MIGRATIONS[:5]:
-        for statement in catalog_mod._statements(script):
+    for script in catalog_schema.MIGRATIONS[:5]:
+        for statement in catalog_schema.statements(script):
             db.execute(statement)
     db.execute("PRAGMA user_version = 5")
     for table in ("photos", "staged"):
@@ -90,7 +90,7 @@ def test_a_catalog_from_schema_5_gets_its_filter_keys(tmp_path):
             )
     db.close()
     with Catalog(path) as c:
-        assert c._one("PRAGMA user_version")[0] == catalog_mod.SCHEMA_VERSION
+        assert c._one("PRAGMA user_version")[0] == catalog_schema.SCHEMA_VERSION
         assert _keys(c) == _EXPECTED
         assert _keys(c, "staged") == _EXPECTED
         for f in _FILTERS:

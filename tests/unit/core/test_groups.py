@@ -11,7 +11,7 @@ import pytest
 from helpers import make_photos, new_library
 from shapes import BACKGROUNDS, COLOURS, SHAPES, Kind
 
-from photofinder.core.explore import groups
+from photofinder.core.explore import clusters, groups
 from photofinder.core.explore.naming import MIXED, Vocabulary, vocabulary
 from photofinder.core.find.query import Filters, Query
 from photofinder.core.find.search import Searcher
@@ -159,8 +159,8 @@ def test_merging_keeps_alike_photos_together_and_caps_the_count():
     centres = rng.normal(size=(40, 16))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     means = np.repeat(centres, 5, axis=0) * 0.9 + rng.normal(scale=0.01, size=(200, 16))
-    top, sub = groups._merge(means.astype(np.float32), np.full(200, 50), 10_000)
-    assert len(set(top.tolist())) <= groups.MAX_GROUPS
+    top, sub = clusters.merge(means.astype(np.float32), np.full(200, 50), 10_000)
+    assert len(set(top.tolist())) <= clusters.MAX_GROUPS
     for c in range(40):  # the five fine clusters of one subject stay in one group
         assert len(set(top[c * 5 : c * 5 + 5].tolist())) == 1
 

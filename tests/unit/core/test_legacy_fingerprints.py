@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 from photofinder.core.duplicates.finder import find_duplicates
 from photofinder.core.ingest.indexer import Indexer
 from photofinder.core.photos.scanner import legacy_hash
-from photofinder.core.store.catalog import _MIGRATIONS, Catalog
+from photofinder.core.store.catalog import Catalog
+from photofinder.core.store.catalog.schema import MIGRATIONS as _MIGRATIONS
 
 
 def _page(path, seed):

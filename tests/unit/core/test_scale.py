@@ -16,10 +16,10 @@ from photofinder.core.find.query import Filters, filter_index, filter_sql
 from photofinder.core.find.search import Searcher
 from photofinder.core.ingest.planner import plan
 from photofinder.core.paths import to_db
-from photofinder.core.store import catalog as catalog_mod
 from photofinder.core.store import library as library_mod
 from photofinder.core.store import vector_index as vectors_mod
 from photofinder.core.store.catalog import INDEXED, SKIPPED, Catalog, PhotoRecord
+from photofinder.core.store.catalog import schema as catalog_schema
 from photofinder.core.store.library import Library, LibraryStore
 from photofinder.core.store.vector_index import VectorIndex
 
@@ -143,7 +143,7 @@ def test_a_searcher_catches_up_with_commits_without_reloading(store, tmp_path, m
     with Searcher(lib, _Stub()) as s, lib.open_catalog() as w:  # type: ignore[arg-type]
         assert s.size == 1200 and s._index().approximate == approximate
         loads = []
-        monkeypatch.setattr(library_mod.VectorIndex, "load", lambda *a: loads.append(a))
+        monkeypatch.setattr(vectors_mod.VectorIndex, "load", lambda *a: loads.append(a))
         monkeypatch.setattr(library_mod.Library, "rebuild_vectors", lambda *a: loads.append(a))
 
         new = _clustered(20, seed=4)
@@ -358,8 +358,8 @@ def test_a_rescan_makes_no_query_per_file(store, tmp_path):
 def test_a_catalog_from_schema_3_gets_counts_and_a_change_log(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for script in catalog_mod._MIGRATIONS[:3]:
-        for statement in catalog_mod._statements(script):
+    for script in catalog_schema.MIGRATIONS[:3]:
+        for statement in catalog_schema.statements(script):
             db.execute(statement)
     db.execute("PRAGMA user_version = 3")
     db.execute("INSERT INTO meta VALUES ('generation', '7'), ('dim', '4')")

@@ -22,7 +22,7 @@ from photofinder.core.errors import (
     ModelUnavailableError,
 )
 from photofinder.core.find.search import Searcher
-from photofinder.core.ingest import indexer as indexer_mod
+from photofinder.core.ingest import prepare as indexer_mod
 from photofinder.core.ingest.indexer import CancelToken, Indexer
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.vector_index import VectorIndex
@@ -467,7 +467,7 @@ def test_catalog_from_schema_1_is_migrated_rehashed_and_renames_still_reuse(
     for f in ("catalog.sqlite3-wal", "catalog.sqlite3-shm"):
         (lib.root / f).unlink(missing_ok=True)
     from photofinder.core.photos.scanner import legacy_hash
-    from photofinder.core.store.catalog import _MIGRATIONS
+    from photofinder.core.store.catalog.schema import MIGRATIONS as _MIGRATIONS
 
     db = sqlite3.connect(lib.catalog_path)
     db.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
