@@ -21,8 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from photofinder.core.encode.models import (
+    CLIP,
+    TextRules,
+    embedding_dim,
+    load_transformers,
+    max_text_length,
+    model_identity,
+    resolve_model,
+    text_rules,
+    unloadable,
+)
 from photofinder.core.encode.models import fingerprint as model_fingerprint
-from photofinder.core.encode.models import model_identity, resolve_model, unloadable
 from photofinder.core.encode.preprocess import PreprocessSpec
 from photofinder.core.errors import ModelUnavailableError, PhotofinderError
 
@@ -224,7 +234,13 @@ class OnnxEmbedder:
     def spec(self) -> PreprocessSpec:
         s = self._ensure()["spec"]
         return PreprocessSpec(
-            s["shortest_edge"], s["crop_height"], s["crop_width"], tuple(s["mean"]), tuple(s["std"])
+            s["shortest_edge"],
+            s["crop_height"],
+            s["crop_width"],
+            tuple(s["mean"]),
+            tuple(s["std"]),
+            bool(s.get("squash", False)),
+            int(s.get("resample", 3)),
         )
 
     # -- encoding ------------------------------------------------------------------------------------------
@@ -236,10 +252,8 @@ class OnnxEmbedder:
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         text, tokenizer = self._text_session()
-        enc = tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        return _normalise(text.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        meta = self._ensure()
+        return _normalise(text.run(None, _text_inputs(tokenizer, meta, texts))[0])
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
@@ -298,8 +312,26 @@ def _tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
         tok = Tokenizer.from_str(json.dumps(spec))
         tok.model = bpe
     tok.enable_truncation(int(meta["max_length"]))
-    tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+    tok.enable_padding(
+        pad_id=int(meta["pad_id"]),
+        pad_token=meta["pad_token"],
+        length=int(meta["max_length"]) if meta.get("pad_to_max") else None,
+        direction=meta.get("padding_side", "right"),
+    )
     return tok
+
+
+def _text_inputs(tokenizer: Any, meta: dict[str, Any], texts: list[str]) -> dict[str, np.ndarray]:
+    """The text tower's inputs, prepared as the model was trained (see models.TextRules)."""
+    if meta.get("lowercase"):
+        texts = [t.lower() for t in texts]
+    enc = tokenizer.encode_batch(texts)
+    ids = np.array([e.ids for e in enc], dtype=np.int64)
+    if meta.get("use_mask", True):
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+    else:  # the model's tokenizer gives no mask: every position is attended to, padding included
+        mask = np.ones_like(ids)
+    return {"input_ids": ids, "attention_mask": mask}
 
 
 def quantized_vision(folder: Path, source: str | None = None) -> Path:
@@ -349,7 +381,6 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
     """
     try:
         import torch
-        from transformers import CLIPModel, CLIPTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -361,14 +392,22 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=dest.parent))
     try:
         try:
-            model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True).float().eval()
-            tokenizer = CLIPTokenizer.from_pretrained(src, local_files_only=True)
+            model, tokenizer, kind = load_transformers(src)
+            model = model.float().eval()
+        except ModelUnavailableError:
+            raise
         except Exception as e:  # noqa: BLE001 - safetensors, json and transformers raise many kinds
             raise ModelUnavailableError(unloadable(src, e)) from e
-        if not os.path.exists(os.path.join(src, "tokenizer.json")):
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if kind != CLIP and backend is not None:
+            # the tokenizer as transformers built it (SigLIP 2's adds lowercasing to the file's), not the file
+            backend.save(str(tmp / "tokenizer.json"))
+        elif os.path.exists(os.path.join(src, "tokenizer.json")):
+            shutil.copy(os.path.join(src, "tokenizer.json"), tmp / "tokenizer.json")
+        else:
             raise ExportFailed("the model folder has no tokenizer.json (the fast tokenizer ONNX queries use)")
-        shutil.copy(os.path.join(src, "tokenizer.json"), tmp / "tokenizer.json")
-        max_len = int(model.config.text_config.max_position_embeddings)
+        max_len = max_text_length(model)
+        rules = text_rules(src, kind, max_len, getattr(tokenizer, "padding_side", "right"))
         size = int(model.config.vision_config.image_size)
         vision, text = _towers(model)
         _export(
@@ -379,36 +418,45 @@ def export_model(src: str, dest: Path, source: str | None = None) -> None:
             ["pixel_values"],
             [{0: "batch"}],
         )
-        sample = tokenizer(
-            ["a photo", "two dogs playing on a beach at sunset"], padding=True, return_tensors="pt"
-        )
+        sample = _hf_tokens(tokenizer, rules, ["a photo", "two dogs playing on a beach at sunset"])
         _export(
             torch,
             text,
-            (sample["input_ids"], sample["attention_mask"]),
+            (sample["input_ids"], sample.get("attention_mask", torch.ones_like(sample["input_ids"]))),
             tmp / "text.onnx",
             ["input_ids", "attention_mask"],
-            [{0: "batch", 1: "sequence"}] * 2,
-            max_len=max_len,
+            [{0: "batch"} if rules.pad_to_max else {0: "batch", 1: "sequence"}] * 2,  # SigLIP: always max
+            max_len=None if rules.pad_to_max else max_len,
         )
         from photofinder.core.encode.torch_encoder import _read_json
 
         spec = PreprocessSpec.from_processor_config(_read_json(src, "preprocessor_config.json"))
         meta = {
-            "dim": int(model.config.projection_dim),
+            "kind": kind,
+            "dim": embedding_dim(model),
             "max_length": max_len,
             "pad_id": int(tokenizer.pad_token_id),
             "pad_token": tokenizer.pad_token,
+            "pad_to_max": rules.pad_to_max,
+            "padding_side": rules.padding_side,
+            "lowercase": rules.lowercase,
+            "use_mask": "attention_mask" in sample,
             "spec": {
                 "shortest_edge": spec.shortest_edge,
                 "crop_height": spec.crop_height,
                 "crop_width": spec.crop_width,
                 "mean": list(spec.mean),
                 "std": list(spec.std),
+                "squash": spec.squash,
+                "resample": spec.resample,
             },
             "torch": torch.__version__,
         }
-        meta["agreement"] = _verify(torch, model, tokenizer, tmp, meta, size, _reference_tokenizer(src))
+        if kind != CLIP:  # what SigLIP's own sigmoid makes of a score: its logit scale and bias
+            meta["logit_scale"] = float(model.logit_scale.exp().item())
+            meta["logit_bias"] = float(model.logit_bias.item())
+        reference = _reference_tokenizer(src) if kind == CLIP else None
+        meta["agreement"] = _verify(torch, model, tokenizer, rules, tmp, meta, size, reference)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         _write_manifest(
             tmp, source or model_fingerprint(src), ["vision.onnx", "text.onnx", "tokenizer.json", "meta.json"]
@@ -595,10 +643,21 @@ _TOKENIZER_SAMPLES = [
 ]
 
 
+def _hf_tokens(tokenizer: Any, rules: TextRules, texts: list[str]) -> Any:
+    return tokenizer(
+        rules.prepare(texts),
+        padding="max_length" if rules.pad_to_max else True,
+        truncation=True,
+        max_length=rules.max_length,
+        return_tensors="pt",
+    )
+
+
 def _verify(
     torch: Any,
     model: Any,
     tokenizer: Any,
+    rules: TextRules,
     folder: Path,
     meta: dict[str, Any],
     size: int,
@@ -607,21 +666,19 @@ def _verify(
     """Cosine of ONNX against torch on a few random images and captions; ExportFailed below MIN_COSINE.
 
     tokenizer.json (what ONNX queries tokenize with) must give the ids of the model's tokenizer, and of the
-    one built from vocab.json and merges.txt alone where the model has them."""
+    one built from vocab.json and merges.txt alone where the model has them (CLIP)."""
     rng = np.random.default_rng(0)
     pixels = rng.standard_normal((3, 3, size, size)).astype(np.float32)
-    texts = ["a photo of a cat", "a red car parked in front of a house at night", "x"]
+    texts = ["a photo of a cat", "A red car parked in front of a house at night", "x"]
     with torch.inference_mode():
         ref_v = _pooled(model.get_image_features(pixel_values=torch.from_numpy(pixels))).numpy()
-        tok = tokenizer(
-            texts, padding=True, truncation=True, max_length=meta["max_length"], return_tensors="pt"
-        )
+        tok = _hf_tokens(tokenizer, rules, texts)
         ref_t = _pooled(model.get_text_features(**tok)).numpy()
     vision = _session(folder / "vision.onnx", None)
     text = _session(folder / "text.onnx", None)
     fast = _tokenizer(folder, meta)
-    enc = fast.encode_batch(texts)
-    ids = np.array([e.ids for e in enc], np.int64)
+    inputs = _text_inputs(fast, meta, texts)
+    ids = inputs["input_ids"]
     if ids.shape != tuple(tok["input_ids"].shape) or not (ids == tok["input_ids"].numpy()).all():
         raise ExportFailed("tokenizer.json does not tokenize like the model's own tokenizer")
     if reference is not None:
@@ -632,9 +689,7 @@ def _verify(
                     "tokenizer.json does not tokenize like the model's own tokenizer (vocab.json, merges.txt)"
                 )
     got_v = vision.run(None, {"pixel_values": pixels})[0]
-    got_t = text.run(
-        None, {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], np.int64)}
-    )[0]
+    got_t = text.run(None, inputs)[0]
     cos_v = float(np.min(np.sum(_normalise(ref_v) * _normalise(got_v), axis=1)))
     cos_t = float(np.min(np.sum(_normalise(ref_t) * _normalise(got_t), axis=1)))
     if min(cos_v, cos_t) < MIN_COSINE:

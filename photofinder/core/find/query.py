@@ -314,6 +314,12 @@ def parse_date(text: str, end: bool = False) -> date:
 # -- the "good match" cut-off, calibrated per library ----------------------------------------------------------
 # (CALIBRATION_CAPTIONS, in encode/captions.py, are what "no real match" looks like for this library.)
 NULL_QUANTILE = 99.0
+# A text term's results may also be good below that cut-off, down to FLOOR_QUANTILE of the unrelated captions'
+# scores, when they are near the term's best score in the library: within RELATIVE of the way from the best
+# score down to the term's median score. Chosen on the tuning queries of bench/goodmatch.py (recall and
+# precision on held-out ones are printed by bench/models.py).
+FLOOR_QUANTILE = 97.0
+RELATIVE = 0.3
 CALIBRATION_SAMPLE = 2000
 IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good
 
@@ -333,11 +339,30 @@ class Calibration:
     text_mean: float = 0.0
     image_threshold: float = 0.0
     image_mean: float = 0.0
+    floor: float | None = None  # FLOOR_QUANTILE of the unrelated captions' scores (see text_cut)
 
     def good(self, score: float | None) -> bool:
         return score is not None and score >= self.threshold
 
-    def cut_for(self, terms: list[tuple[str, float]], norm: float = 1.0) -> float:
+    def text_cut(self, library_scores: np.ndarray | None) -> float:
+        """A text term's own cut-off, from its scores on a sample of the library: never above `threshold`.
+
+        A term naming something the library holds a lot of ("a star" among many stars, "a blue shape") often
+        scores its right answers below the 99th percentile of unrelated captions, while they stand clearly
+        above the rest of the library. Such results are good too, when they score at least `floor` (what
+        unrelated captions reach in 3 photo pairs of 100) and lie near the term's best score: within RELATIVE
+        of the way from its best score in the library down to its median score. A term naming nothing there
+        has no results that high above the floor and keeps the plain cut-off.
+        """
+        if self.floor is None or library_scores is None or len(library_scores) == 0:
+            return self.threshold
+        top = float(np.max(library_scores))
+        mid = float(np.median(library_scores))
+        return min(self.threshold, max(self.floor, top - RELATIVE * (top - mid)))
+
+    def cut_for(
+        self, terms: list[tuple[str, float]], norm: float = 1.0, cuts: list[float | None] | None = None
+    ) -> float:
         """The cut-off of a combined query: the combined score of a photo that sits exactly at the cut-off of
         every positive term and scores like an unrelated photo on every negative one.
 
@@ -347,10 +372,12 @@ class Calibration:
         red circles on white as good matches, not the ones on black, which score high on both terms.
         """
         total = 0.0
-        for kind, weight in terms:
+        cuts = cuts or [None] * len(terms)
+        for (kind, weight), cut in zip(terms, cuts):
             text = kind == TEXT
             if weight >= 0:
-                total += weight * (self.threshold if text else self.image_threshold)
+                own = cut if cut is not None and text else None
+                total += weight * (own if own is not None else self.threshold if text else self.image_threshold)
             else:
                 total += weight * (self.text_mean if text else self.image_mean)
         return total / max(norm, 1e-6)
@@ -360,6 +387,7 @@ class Calibration:
         scores: np.ndarray,
         terms: list[tuple[str, float]],
         typical: list[float | None] | None = None,
+        cuts: list[float | None] | None = None,
     ) -> np.ndarray:
         """Which photos are good matches for a query, from each photo's score on each term (photos x terms).
 
@@ -369,15 +397,19 @@ class Calibration:
         the median over a sample, as Searcher measures it), else what unrelated terms score. A photo gains
         nothing from being unusually unlike an unwanted term: a red square on white is no good match for
         'a red circle -"a black background"' for having no black in it, while red circles on white are, and
-        red circles on black are not.
+        red circles on black are not. `cuts`: each wanted text term's own cut-off (text_cut), else `threshold`.
         """
         typical = typical or [None] * len(terms)
+        cuts = cuts or [None] * len(terms)
         s = np.asarray(scores, np.float32).reshape(len(scores), len(terms))
         margin = np.zeros(len(s), np.float32)
         for j, (kind, weight) in enumerate(terms):
             text = kind == TEXT
             if weight >= 0:
-                margin += weight * (s[:, j] - (self.threshold if text else self.image_threshold))
+                cut = cuts[j] if text and cuts[j] is not None else None
+                if cut is None:
+                    cut = self.threshold if text else self.image_threshold
+                margin += weight * (s[:, j] - cut)
             else:
                 level = typical[j]
                 if level is None:
@@ -400,7 +432,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     """
     sample = np.asarray(vectors, np.float32)
     if len(sample) == 0:  # no photos: nothing can match, and nothing is measured
-        return Calibration(1.0, photos, 0, 0.0, IMAGE_CEILING, 0.0)
+        return Calibration(1.0, photos, 0, 0.0, IMAGE_CEILING, 0.0, 1.0)
     scores = (embedder.encode_text(CALIBRATION_CAPTIONS) @ sample.T).ravel()
     pairs = sample[: max(1, len(sample) // 2)] @ sample.T
     pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
@@ -418,6 +450,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
         text_mid,
         float(image_threshold),
         image_mid,
+        float(np.percentile(scores, FLOOR_QUANTILE)),
     )
 
 
@@ -448,8 +481,9 @@ def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibr
             float(d["text_mean"]),
             float(d["image_threshold"]),
             float(d["image_mean"]),
+            float(d["floor"]),
         )
-    except (ValueError, KeyError, TypeError):  # damaged, or from before image terms had cut-offs of their own
+    except (ValueError, KeyError, TypeError):  # damaged, or from before image terms or the floor had cut-offs
         return None
 
 
@@ -460,6 +494,7 @@ def calibration_json(c: Calibration, fingerprint: str) -> str:
             "text_mean": c.text_mean,
             "image_threshold": c.image_threshold,
             "image_mean": c.image_mean,
+            "floor": c.floor,
             "photos": c.photos,
             "sample": c.sample,
             "fingerprint": fingerprint,

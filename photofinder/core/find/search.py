@@ -250,30 +250,46 @@ class Searcher:
         if not results:  # (also a library whose photos were all removed: nothing to calibrate on)
             return QueryResults([], 0, None)
         cut = self.calibration()
-        good = self._judge(results, terms, cut)
+        cuts = self._text_cuts(terms, cut)
+        good = self._judge(results, terms, cut, cuts)
         results = self._with_details([replace(r, good=bool(g)) for r, g in zip(results, good)])
         if query.sort == "date":
             results.sort(key=lambda r: r.taken or "", reverse=True)
         negative = any(w < 0 for _, w in terms.kinds)
         return QueryResults(
-            results, int(good.sum()), None if negative else cut.cut_for(terms.kinds, terms.norm)
+            results, int(good.sum()), None if negative else cut.cut_for(terms.kinds, terms.norm, cuts)
         )
 
-    def _judge(self, results: list[SearchResult], terms: QueryTerms, cut: Calibration) -> np.ndarray:
+    def _text_cuts(self, terms: QueryTerms, cut: Calibration) -> list[float | None]:
+        """Each wanted text term's own cut-off (Calibration.text_cut), from its scores on the library sample."""
+        if not any(k == TEXT and w > 0 for k, w in terms.kinds):
+            return [None] * len(terms.kinds)
+        sample = self._library_sample()
+        return [
+            cut.text_cut(sample @ v) if k == TEXT and w > 0 else None for v, (k, w) in zip(terms.vectors, terms.kinds)
+        ]
+
+    def _judge(
+        self,
+        results: list[SearchResult],
+        terms: QueryTerms,
+        cut: Calibration,
+        cuts: list[float | None] | None = None,
+    ) -> np.ndarray:
         """Which results are good matches (see Calibration.judge), from each result's score on each term."""
         if not results:
             return np.zeros(0, bool)
         typical = [self._typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
         if len(terms.kinds) == 1:  # one term: its score is the combined score
             scores = np.array([[r.score if r.score is not None else -1.0] for r in results], np.float32)
-            return cut.judge(scores, terms.kinds, typical)
+            return cut.judge(scores, terms.kinds, typical, cuts)
         ids, vectors = self._catalog.vectors_for(r.id for r in results)
         row = {int(i): k for k, i in enumerate(ids)}
         scores = np.full((len(results), len(terms.kinds)), -1.0, np.float32)
         for k, r in enumerate(results):
             if r.id in row:  # (a photo deleted meanwhile is no good match)
                 scores[k] = terms.vectors @ vectors[row[r.id]]
-        return cut.judge(scores, terms.kinds, typical)
+        return cut.judge(scores, terms.kinds, typical, cuts)
 
     def _library_sample(self) -> np.ndarray:
         """A sample of the library's vectors (CALIBRATION_SAMPLE), read again when the library doubles or
