@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -40,8 +40,10 @@ class Case:
 
 
 def _is(shape: str | None = None, colour: str | None = None, background: str | None = None):
-    return lambda k: (shape is None or k.shape == shape) and (colour is None or k.colour == colour) and (
-        background is None or k.background == background
+    return lambda k: (
+        (shape is None or k.shape == shape)
+        and (colour is None or k.colour == colour)
+        and (background is None or k.background == background)
     )
 
 
@@ -52,8 +54,14 @@ def _set(seed: int, words: list[tuple[str, dict]], outside: list[str], broad: li
     chosen = [kinds[i] for i in sorted(rng.choice(len(kinds), len(kinds) // 2, replace=False))]
     absent = [k for k in kinds if k not in chosen]
     cases = [Case(t, "present", _is(**attrs)) for t, attrs in words]
-    cases += [Case(k.caption, "present", _is(k.shape, k.colour, k.background)) for k in chosen[:: len(chosen) // n_captions][:n_captions]]
-    cases += [Case(k.caption, "absent", _is(k.shape, k.colour, k.background)) for k in absent[:: len(absent) // n_captions][:n_captions]]
+    cases += [
+        Case(k.caption, "present", _is(k.shape, k.colour, k.background))
+        for k in chosen[:: len(chosen) // n_captions][:n_captions]
+    ]
+    cases += [
+        Case(k.caption, "absent", _is(k.shape, k.colour, k.background))
+        for k in absent[:: len(absent) // n_captions][:n_captions]
+    ]
     cases += [Case(t, "absent", lambda k: False) for t in outside]
     cases += [Case(t, "broad", lambda k: True) for t in broad]
     return chosen, cases
@@ -92,15 +100,13 @@ def held_out_set():
     )
 
 
-def evaluate(model: str, which: str = "held-out", per_kind: int = 3, runtime: str = "onnx") -> dict[str, float]:
-    """Index the set's library with `model` and run its queries; recall, precision and the absent rate."""
+def build(model: str, which: str = "held-out", per_kind: int = 3, runtime: str = "onnx"):
+    """(library, embedder, photos, cases): the set's library indexed with `model`."""
     from helpers import make_photos, new_library
 
     from photofinder.core.encoders import open_embedder
     from photofinder.core.indexer import Indexer
     from photofinder.core.library import LibraryStore
-    from photofinder.core.query import Query, Term
-    from photofinder.core.search import Searcher
 
     chosen, cases = tuning_set() if which == "tuning" else held_out_set()
     work = Path(tempfile.mkdtemp(prefix="pf-goodmatch-"))
@@ -108,8 +114,18 @@ def evaluate(model: str, which: str = "held-out", per_kind: int = 3, runtime: st
     lib = new_library(LibraryStore(work / "data"), work / "photos")
     embedder = open_embedder(model, runtime=runtime, device="cpu")
     Indexer(lib, embedder).run()
+    return lib, embedder, photos, cases
+
+
+def judge(lib, embedder, photos, cases) -> dict:
+    """Run every case through Searcher.run (calibrating anew) and count."""
+    from photofinder.core.query import Query, Term
+    from photofinder.core.search import Searcher
+
+    with lib.open_catalog() as c:
+        c.set_meta("calibration", "")
     counts = {"right": 0, "right_good": 0, "good": 0, "absent": 0, "absent_with_good": 0}
-    per: dict[str, dict[str, float]] = {}
+    per: dict[str, dict[str, int]] = {}
     with Searcher(lib, embedder) as s:
         for case in cases:
             results = s.run(Query((Term("text", case.text),)), top=len(photos)).results
@@ -127,15 +143,24 @@ def evaluate(model: str, which: str = "held-out", per_kind: int = 3, runtime: st
         "precision": counts["right_good"] / max(counts["good"], 1),
         "absent_with_good": counts["absent_with_good"] / max(counts["absent"], 1),
         "queries": len(cases),
-        "per_query": per,  # type: ignore[dict-item]
+        "per_query": per,
     }
+
+
+def evaluate(model: str, which: str = "held-out", per_kind: int = 3, runtime: str = "onnx") -> dict:
+    """Index the set's library with `model` and run its queries: recall, precision and the absent rate."""
+    return judge(*build(model, which, per_kind, runtime))
 
 
 def main() -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="*", default=[str(ROOT / "tests/models/tiny-clip"), str(ROOT / "tests/models/tiny-siglip")])
+    ap.add_argument(
+        "models",
+        nargs="*",
+        default=[str(ROOT / "tests/models/tiny-clip"), str(ROOT / "tests/models/tiny-siglip")],
+    )
     ap.add_argument("--set", default="held-out", choices=["held-out", "tuning"])
     ap.add_argument("--verbose", action="store_true", help="per query: right answers, marked good, both")
     args = ap.parse_args()
@@ -143,7 +168,9 @@ def main() -> None:
         r = evaluate(m, args.set)
         if args.verbose:
             for q, c in r["per_query"].items():  # type: ignore[union-attr]
-                print(f"    {q:45s} right {c['right']:3d} good {c['good']:3d} right&good {c['right_good']:3d}")
+                print(
+                    f"    {q:45s} right {c['right']:3d} good {c['good']:3d} right&good {c['right_good']:3d}"
+                )
         print(
             f"good matches, {Path(m).name} ({args.set}, {r['queries']} queries): recall {r['recall']:.0%} "
             f"precision {r['precision']:.0%}, absent queries with a good match {r['absent_with_good']:.0%}",

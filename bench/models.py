@@ -63,13 +63,21 @@ def index_with(choice, work: Path, count: int) -> dict[str, float]:
     with Searcher(lib, embedder) as s:
         found = s.run(Query((Term("text", "a red circle"),)), top=5)
     shutil.rmtree(folder, ignore_errors=True)
-    return {"made": made, "exported": exported, "indexed": report.indexed, "rate": rate, "dim": embedder.dim,
-            "results": len(found.results)}
+    return {
+        "made": made,
+        "exported": exported,
+        "indexed": report.indexed,
+        "rate": rate,
+        "dim": embedder.dim,
+        "results": len(found.results),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", type=int, default=0, metavar="N", help="also index N photos with each menu model")
+    ap.add_argument(
+        "--index", type=int, default=0, metavar="N", help="also index N photos with each menu model"
+    )
     ap.add_argument("--skip-goodmatch", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -38,8 +38,12 @@ ES_COLOURS = {
     "purple": ("morado", "morada"),
     "orange": ("naranja", "naranja"),
 }
-ES_SHAPES = {"circle": ("un", "círculo", 0), "square": ("un", "cuadrado", 0), "triangle": ("un", "triángulo", 0),
-             "star": ("una", "estrella", 1)}
+ES_SHAPES = {
+    "circle": ("un", "círculo", 0),
+    "square": ("un", "cuadrado", 0),
+    "triangle": ("un", "triángulo", 0),
+    "star": ("una", "estrella", 1),
+}
 ES_BACKGROUNDS = {"white": "blanco", "black": "negro", "gray": "gris", "brown": "marrón"}
 
 
@@ -100,7 +104,9 @@ def write_tokenizer(out: Path) -> int:
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<pad>", "</s>", "<unk>"], initial_alphabet=list("abcdefghijklmnopqrstuvwxyz")
+        vocab_size=400,
+        special_tokens=["<pad>", "</s>", "<unk>"],
+        initial_alphabet=list("abcdefghijklmnopqrstuvwxyz"),
     )
     tok.train_from_iterator(all_captions(), trainer)
     eos = tok.token_to_id("</s>")
@@ -136,9 +142,7 @@ def make_dataset(n: int, rng: np.random.Generator) -> tuple[np.ndarray, list[Kin
         k = kinds[int(rng.integers(len(kinds)))]
         side = int(rng.integers(IMAGE, 3 * IMAGE))
         w, h = side, int(side * rng.uniform(0.7, 1.4))  # photos of any usual aspect, squashed to a square
-        img = draw(k, (w, h), rng).resize(
-            (IMAGE, IMAGE), resample=Image.Resampling.BILINEAR
-        )
+        img = draw(k, (w, h), rng).resize((IMAGE, IMAGE), resample=Image.Resampling.BILINEAR)
         images[i] = (np.asarray(img, dtype=np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         labels.append(k)
     return images, labels
@@ -210,8 +214,13 @@ def main() -> None:
         t = tok(caps, padding="max_length", max_length=MAX_LEN, truncation=True, return_tensors="pt")
         # Several images in a batch can fit one caption: each such pair is a positive.
         match = torch.tensor(
-            [[all(a is None or a == v for a, v in zip(at, (k.shape, k.colour, k.background))) for at in attrs]
-             for k in kinds],
+            [
+                [
+                    all(a is None or a == v for a, v in zip(at, (k.shape, k.colour, k.background)))
+                    for at in attrs
+                ]
+                for k in kinds
+            ],
             dtype=torch.float32,
         )
         out = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"], pixel_values=x)

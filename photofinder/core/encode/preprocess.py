@@ -33,7 +33,10 @@ class PreprocessSpec:
         size = cfg.get("size", 224)
         kind = str(cfg.get("image_processor_type", ""))
         if kind.startswith("Siglip") or (
-            isinstance(size, dict) and "height" in size and "crop_size" not in cfg and not cfg.get("do_center_crop")
+            isinstance(size, dict)
+            and "height" in size
+            and "crop_size" not in cfg
+            and not cfg.get("do_center_crop")
         ):
             h, w = (size["height"], size["width"]) if isinstance(size, dict) else (int(size), int(size))
             return cls(
@@ -86,7 +89,9 @@ def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     w, h = image.size
     if spec.squash:
         if (w, h) != (spec.crop_width, spec.crop_height):
-            image = image.resize((spec.crop_width, spec.crop_height), resample=Image.Resampling(spec.resample))
+            image = image.resize(
+                (spec.crop_width, spec.crop_height), resample=Image.Resampling(spec.resample)
+            )
         return _normalise(np.asarray(image), spec)
     new_w, new_h = resized_size(w, h, spec)
     ch, cw = spec.crop_height, spec.crop_width

@@ -377,7 +377,9 @@ class Calibration:
             text = kind == TEXT
             if weight >= 0:
                 own = cut if cut is not None and text else None
-                total += weight * (own if own is not None else self.threshold if text else self.image_threshold)
+                total += weight * (
+                    own if own is not None else self.threshold if text else self.image_threshold
+                )
             else:
                 total += weight * (self.text_mean if text else self.image_mean)
         return total / max(norm, 1e-6)

@@ -266,7 +266,8 @@ class Searcher:
             return [None] * len(terms.kinds)
         sample = self._library_sample()
         return [
-            cut.text_cut(sample @ v) if k == TEXT and w > 0 else None for v, (k, w) in zip(terms.vectors, terms.kinds)
+            cut.text_cut(sample @ v) if k == TEXT and w > 0 else None
+            for v, (k, w) in zip(terms.vectors, terms.kinds)
         ]
 
     def _judge(

@@ -69,13 +69,21 @@ def test_speeds_are_measured_once_per_machine_and_kept(monkeypatch):
 
 
 def test_a_real_speed_measurement_is_a_positive_rate():
-    tiny = modelmenu.ModelChoice("x", "x", "x", "x", 1, "x", False, family="siglip", image_size=32, patch_size=16)
+    tiny = modelmenu.ModelChoice(
+        "x", "x", "x", "x", 1, "x", False, family="siglip", image_size=32, patch_size=16
+    )
     # (a full-size tower is measured by `photofinder models`; a small one keeps the test fast)
     import transformers
 
     cfg = transformers.SiglipConfig(
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                           image_size=32, patch_size=16)
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=16,
+        )
     )
     orig = modelmenu.exact_config
     try:
@@ -95,9 +103,9 @@ def test_siglip_photos_are_squashed_like_siglips_own_processor():
     assert spec.squash and (spec.crop_width, spec.crop_height) == (256, 256) and spec.mean == (0.5, 0.5, 0.5)
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 255, (300, 420, 3), dtype=np.uint8)).resize((840, 600))
-    ref = SiglipImageProcessorPil(**{k: v for k, v in cfg.items() if k not in ("image_processor_type", "processor_class")})(
-        images=img, return_tensors="np"
-    )["pixel_values"][0]
+    ref = SiglipImageProcessorPil(
+        **{k: v for k, v in cfg.items() if k not in ("image_processor_type", "processor_class")}
+    )(images=img, return_tensors="np")["pixel_values"][0]
     ours = to_pixels(img, spec)
     assert ours.shape == ref.shape == (3, 256, 256)
     assert np.abs(ours - ref).max() < 2.5 / 127.5  # two levels of 255, on a -1..1 scale
@@ -121,8 +129,11 @@ def test_a_query_in_english_or_spanish_finds_the_same_photos(runtime, siglip_fol
     Indexer(lib, embedder).run()
     with Searcher(lib, embedder) as s:
         for en, es, want in [
-            ("a red circle on a white background", "un círculo rojo sobre un fondo blanco",
-             lambda k: (k.shape, k.colour, k.background) == ("circle", "red", "white")),
+            (
+                "a red circle on a white background",
+                "un círculo rojo sobre un fondo blanco",
+                lambda k: (k.shape, k.colour, k.background) == ("circle", "red", "white"),
+            ),
             ("a purple square", "un cuadrado morado", lambda k: (k.shape, k.colour) == ("square", "purple")),
             ("something blue", "algo azul", lambda k: k.colour == "blue"),
         ]:
@@ -145,7 +156,9 @@ def test_siglip_exports_to_onnx_with_its_own_text_rules():
     torch_e = ClipEmbedder(TINY_SIGLIP, device="cpu")
     texts = ["UN CÍRCULO ROJO", "a Star"]
     np.testing.assert_allclose(onnx.encode_text(texts), torch_e.encode_text(texts), atol=2e-4)
-    np.testing.assert_allclose(onnx.encode_text(texts), onnx.encode_text([t.lower() for t in texts]), atol=1e-6)
+    np.testing.assert_allclose(
+        onnx.encode_text(texts), onnx.encode_text([t.lower() for t in texts]), atol=1e-6
+    )
     assert onnx.dim == torch_e.dim == 64
 
 
