@@ -177,6 +177,10 @@ class CpuEmbedder:
         return self._loaded().dim
 
     @property
+    def sigmoid(self) -> tuple[float, float] | None:
+        return self._loaded().sigmoid
+
+    @property
     def spec(self) -> PreprocessSpec:
         return self._loaded().spec
 
@@ -287,6 +291,7 @@ class Int8Probe:
     fingerprint = property(lambda self: self.fp32.fingerprint)
     dim = property(lambda self: self.fp32.dim)
     spec = property(lambda self: self.fp32.spec)
+    sigmoid = property(lambda self: getattr(self.fp32, "sigmoid", None))
 
     @property
     def runtime(self) -> str:

@@ -231,6 +231,12 @@ class OnnxEmbedder:
         return int(self._ensure()["dim"])
 
     @property
+    def sigmoid(self) -> tuple[float, float] | None:
+        """SigLIP's own score scale (t, b) (see ClipEmbedder.sigmoid); None for CLIP."""
+        meta = self._ensure()
+        return (float(meta["logit_scale"]), float(meta["logit_bias"])) if "logit_bias" in meta else None
+
+    @property
     def spec(self) -> PreprocessSpec:
         s = self._ensure()["spec"]
         return PreprocessSpec(

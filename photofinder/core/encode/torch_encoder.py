@@ -148,6 +148,16 @@ class ClipEmbedder:
 
     # -- properties ----------------------------------------------------------------------------------------
     @property
+    def sigmoid(self) -> tuple[float, float] | None:
+        """SigLIP's own score scale (t, b): it reads a text-photo pair as a match with probability
+        sigmoid(t * cosine + b). None for CLIP."""
+        self._ensure()
+        m = self._model
+        if getattr(m.config, "model_type", "") == "clip":
+            return None
+        return float(m.logit_scale.exp().item()), float(m.logit_bias.item())
+
+    @property
     def dim(self) -> int:
         self._ensure()
         assert self._dim is not None

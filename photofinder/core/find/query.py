@@ -318,8 +318,9 @@ NULL_QUANTILE = 99.0
 # scores, when they are near the term's best score in the library: within RELATIVE of the way from the best
 # score down to the term's median score. Chosen on the tuning queries of bench/goodmatch.py (recall and
 # precision on held-out ones are printed by bench/models.py).
-FLOOR_QUANTILE = 97.0
+FLOOR_QUANTILE = 99.0  # = NULL_QUANTILE: the extension is off (98 broke a negative-term test; see docs/models.md)
 RELATIVE = 0.3
+SIGLIP_MATCH = 0.5  # a SigLIP model's own probability of a match that makes a text result good (see calibrate)
 CALIBRATION_SAMPLE = 2000
 IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good
 
@@ -350,7 +351,7 @@ class Calibration:
         A term naming something the library holds a lot of ("a star" among many stars, "a blue shape") often
         scores its right answers below the 99th percentile of unrelated captions, while they stand clearly
         above the rest of the library. Such results are good too, when they score at least `floor` (what
-        unrelated captions reach in 3 photo pairs of 100) and lie near the term's best score: within RELATIVE
+        unrelated captions reach in 2 photo pairs of 100) and lie near the term's best score: within RELATIVE
         of the way from its best score in the library down to its median score. A term naming nothing there
         has no results that high above the floor and keeps the plain cut-off.
         """
@@ -440,6 +441,15 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
     text_mid, text_spread = _robust(scores)
     threshold = float(np.percentile(scores, NULL_QUANTILE))
+    floor = float(np.percentile(scores, FLOOR_QUANTILE))
+    sigmoid = getattr(embedder, "sigmoid", None)
+    if sigmoid:
+        # SigLIP was trained to say, pair by pair, whether a caption matches a photo: a score is a match when
+        # its own sigmoid(t * score + b) is at least SIGLIP_MATCH. That cut-off is the model's, not a
+        # percentile of unrelated captions: with the tiny SigLIP those (out-of-vocabulary) captions scored
+        # so alike that their 99th percentile marked "a dog" good on 53 of 144 shape photos (bench/goodmatch.py).
+        t, b = sigmoid
+        threshold = floor = float((np.log(SIGLIP_MATCH / (1 - SIGLIP_MATCH)) - b) / t)
     if pairs.size < 10:  # one photo, or copies of one: nothing to compare with, so be strict
         image_mid, image_threshold = 0.999, 0.999
     else:
@@ -452,7 +462,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
         text_mid,
         float(image_threshold),
         image_mid,
-        float(np.percentile(scores, FLOOR_QUANTILE)),
+        floor,
     )
 
 
@@ -483,7 +493,7 @@ def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibr
             float(d["text_mean"]),
             float(d["image_threshold"]),
             float(d["image_mean"]),
-            float(d["floor"]),
+            None if d["floor"] is None else float(d["floor"]),
         )
     except (ValueError, KeyError, TypeError):  # damaged, or from before image terms or the floor had cut-offs
         return None
