@@ -104,9 +104,9 @@ def build(model: str, which: str = "held-out", per_kind: int = 3, runtime: str =
     """(library, embedder, photos, cases): the set's library indexed with `model`."""
     from helpers import make_photos, new_library
 
-    from photofinder.core.encoders import open_embedder
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.library import LibraryStore
 
     chosen, cases = tuning_set() if which == "tuning" else held_out_set()
     work = Path(tempfile.mkdtemp(prefix="pf-goodmatch-"))
@@ -119,8 +119,8 @@ def build(model: str, which: str = "held-out", per_kind: int = 3, runtime: str =
 
 def judge(lib, embedder, photos, cases) -> dict:
     """Run every case through Searcher.run (calibrating anew) and count."""
-    from photofinder.core.query import Query, Term
-    from photofinder.core.search import Searcher
+    from photofinder.core.find.query import Query, Term
+    from photofinder.core.find.search import Searcher
 
     with lib.open_catalog() as c:
         c.set_meta("calibration", "")

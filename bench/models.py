@@ -36,19 +36,19 @@ def index_with(choice, work: Path, count: int) -> dict[str, float]:
     """A new library of `count` generated photos built with a random-weight model of `choice` (ONNX, CPU)."""
     from goodmatch import held_out_set
 
-    from photofinder.core import modelmenu
-    from photofinder.core.encoders import open_embedder
-    from photofinder.core.indexer import Indexer
-    from photofinder.core.library import LibraryStore
-    from photofinder.core.query import Query, Term
-    from photofinder.core.search import Searcher
+    from photofinder.core.encode import architectures
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.find.query import Query, Term
+    from photofinder.core.find.search import Searcher
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.library import LibraryStore
 
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import make_photos, new_library
 
     folder = work / choice.id.replace("/", "--")
     t = time.perf_counter()
-    modelmenu.random_model(choice, folder / "model")
+    architectures.random_model(choice, folder / "model")
     made = time.perf_counter() - t
     kinds, _ = held_out_set()
     make_photos(folder / "photos", kinds[: max(1, count // 2)], 2)
@@ -81,12 +81,12 @@ def main() -> None:
     ap.add_argument("--skip-goodmatch", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from photofinder.core.tuning import tune_process
+    from photofinder.core.encode.runtime import tune_process
 
     tune_process()
     import torch
 
-    from photofinder.core import modelmenu
+    from photofinder.core.encode import menu, speed
 
     work = Path(tempfile.mkdtemp(prefix="pf-bench-models-"))
     os.environ["PHOTOFINDER_MODEL_CACHE"] = str(work / "cache")
@@ -97,14 +97,14 @@ def main() -> None:
             flush=True,
         )
         rates = {}
-        for c in modelmenu.choices():
-            rates[c.id] = modelmenu.measure_speed(c, seconds=4.0)
+        for c in menu.choices():
+            rates[c.id] = speed.measure_speed(c, seconds=4.0)
             print(f"  {c.id:34s} vision tower, torch fp32, batch 8: {rates[c.id]:6.2f} images/s", flush=True)
-        cost = modelmenu.relative_cost(rates)
+        cost = speed.relative_cost(rates)
         for k, v in cost.items():
             print(f"  {k:34s} {v:.2f}x the cost of ViT-B/32")
         if args.index:
-            for c in modelmenu.choices():
+            for c in menu.choices():
                 r = index_with(c, work, args.index)
                 print(
                     f"  {c.id:34s} library of {r['indexed']} photos built end to end: random model made in "

@@ -28,7 +28,7 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def test_models_lists_the_menu_with_speeds_measured_here(data_dir):
-    from photofinder.core import modelmenu
+    from photofinder.core.encode import menu, speed
 
     # a measurement kept from before (measuring three full-size towers takes longer than a test may)
     cache = Path(os.environ["PHOTOFINDER_MODEL_CACHE"]) / "speeds.json"
@@ -38,17 +38,17 @@ def test_models_lists_the_menu_with_speeds_measured_here(data_dir):
         cache.write_text(
             json.dumps(
                 {
-                    "version": modelmenu.SPEED_VERSION,
-                    "machine": modelmenu._machine(),
+                    "version": speed.SPEED_VERSION,
+                    "machine": speed._machine(),
                     "models": {
                         c.id: {"images_per_s": 10.0 + i, "measured": "now", "how": "test"}
-                        for i, c in enumerate(modelmenu.choices())
+                        for i, c in enumerate(menu.choices())
                     },
                 }
             )
         )
         out = json.loads(pf("models", "--json").stdout)["models"]
-        assert [m["id"] for m in out] == [c.id for c in modelmenu.choices()]
+        assert [m["id"] for m in out] == [c.id for c in menu.choices()]
         assert all(m["images_per_s"] for m in out) and sum(m["recommended"] for m in out) == 1
         text = pf("models").stdout
         assert "google/siglip2-base-patch32-256  (recommended for new libraries)" in text
@@ -85,8 +85,8 @@ def test_fast_decides_on_a_first_index_and_says_so(photos, tiny_model):
 
 
 def test_the_probe_switches_to_int8_once_it_has_agreed(tiny_model):
-    from photofinder.core.encoders import PROBE_PHOTOS, Int8Probe
-    from photofinder.core.onnx_encoder import OnnxEmbedder
+    from photofinder.core.encode.choose import PROBE_PHOTOS, Int8Probe
+    from photofinder.core.encode.onnx_encoder import OnnxEmbedder
 
     fp32, int8 = OnnxEmbedder(tiny_model), OnnxEmbedder(tiny_model, int8=True)
     calls = []

@@ -21,8 +21,8 @@ from photofinder.core.encode.models import (
     max_text_length,
     model_identity,
     resolve_model,
-    unloadable,
     text_rules,
+    unloadable,
 )
 from photofinder.core.encode.preprocess import PreprocessSpec
 from photofinder.core.errors import ModelUnavailableError

@@ -318,9 +318,13 @@ NULL_QUANTILE = 99.0
 # scores, when they are near the term's best score in the library: within RELATIVE of the way from the best
 # score down to the term's median score. Chosen on the tuning queries of bench/goodmatch.py (recall and
 # precision on held-out ones are printed by bench/models.py).
-FLOOR_QUANTILE = 99.0  # = NULL_QUANTILE: the extension is off (98 broke a negative-term test; see docs/models.md)
+FLOOR_QUANTILE = (
+    99.0  # = NULL_QUANTILE: the extension is off (98 broke a negative-term test; see docs/models.md)
+)
 RELATIVE = 0.3
-SIGLIP_MATCH = 0.5  # a SigLIP model's own probability of a match that makes a text result good (see calibrate)
+SIGLIP_MATCH = (
+    0.5  # a SigLIP model's own probability of a match that makes a text result good (see calibrate)
+)
 CALIBRATION_SAMPLE = 2000
 IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good
 

@@ -11,26 +11,26 @@ import pytest
 from helpers import QUERY_KINDS, make_photos, new_library
 from PIL import Image
 
-from photofinder.core import modelmenu
-from photofinder.core.embedder import ClipEmbedder
-from photofinder.core.indexer import Indexer
-from photofinder.core.onnx_encoder import OnnxEmbedder
-from photofinder.core.preprocess import PreprocessSpec, to_pixels
-from photofinder.core.query import Query, Term
-from photofinder.core.search import Searcher
+from photofinder.core.encode import architectures, menu, speed
+from photofinder.core.encode.onnx_encoder import OnnxEmbedder
+from photofinder.core.encode.preprocess import PreprocessSpec, to_pixels
+from photofinder.core.encode.torch_encoder import ClipEmbedder
+from photofinder.core.find.query import Query, Term
+from photofinder.core.find.search import Searcher
+from photofinder.core.ingest.indexer import Indexer
 
 TINY_SIGLIP = str(Path(__file__).resolve().parents[2] / "models" / "tiny-siglip")
 
 
 def test_the_menu_offers_the_old_default_a_recommended_siglip2_and_many_languages():
-    menu = modelmenu.choices()
-    ids = [c.id for c in menu]
+    offered = menu.choices()
+    ids = [c.id for c in offered]
     assert "openai/clip-vit-base-patch32" in ids
-    assert [c.id for c in menu if c.recommended] == ["google/siglip2-base-patch32-256"]
-    assert modelmenu.recommended().family == "siglip"
-    assert [c.id for c in menu if c.existing_default] == ["openai/clip-vit-base-patch32"]
-    assert any("English only" != c.languages for c in menu)
-    for c in menu:
+    assert [c.id for c in offered if c.recommended] == ["google/siglip2-base-patch32-256"]
+    assert menu.recommended().family == "siglip"
+    assert [c.id for c in offered if c.existing_default] == ["openai/clip-vit-base-patch32"]
+    assert any("English only" != c.languages for c in offered)
+    for c in offered:
         assert c.name and c.good_at and c.languages and c.licence and c.download_mb > 100
 
 
@@ -41,9 +41,9 @@ def test_the_exact_configurations_have_the_published_sizes():
     from transformers import CLIPModel, SiglipModel
 
     counts = {}
-    for c in modelmenu.choices():
+    for c in menu.choices():
         with torch.device("meta"):
-            m = (SiglipModel if c.family == "siglip" else CLIPModel)(modelmenu.exact_config(c))
+            m = (SiglipModel if c.family == "siglip" else CLIPModel)(architectures.exact_config(c))
         counts[c.id] = sum(p.numel() for p in m.parameters())
         assert abs(counts[c.id] * 4 / 1e6 - c.download_mb) < 60  # fp32 weights + tokenizer files
     assert round(counts["openai/clip-vit-base-patch32"] / 1e6) == 151
@@ -57,21 +57,19 @@ def test_speeds_are_measured_once_per_machine_and_kept(monkeypatch):
         calls.append(choice.id)
         return 10.0 + len(calls)
 
-    monkeypatch.setattr(modelmenu, "measure_speed", fake)
-    first = modelmenu.speeds()
-    assert sorted(first) == sorted(c.id for c in modelmenu.choices()) and len(calls) == 3
-    again = modelmenu.speeds()
+    monkeypatch.setattr(speed, "measure_speed", fake)
+    first = speed.speeds()
+    assert sorted(first) == sorted(c.id for c in menu.choices()) and len(calls) == 3
+    again = speed.speeds()
     assert len(calls) == 3 and {k: v["images_per_s"] for k, v in again.items()} == {
         k: v["images_per_s"] for k, v in first.items()
     }
-    rows = modelmenu.menu(measure=False)
+    rows = speed.menu_with_speeds(measure=False)
     assert all(r["images_per_s"] for r in rows)
 
 
-def test_a_real_speed_measurement_is_a_positive_rate():
-    tiny = modelmenu.ModelChoice(
-        "x", "x", "x", "x", 1, "x", False, family="siglip", image_size=32, patch_size=16
-    )
+def test_a_real_speed_measurement_is_a_positive_rate(monkeypatch):
+    tiny = menu.ModelChoice("x", "x", "x", "x", 1, "x", False, family="siglip", image_size=32, patch_size=16)
     # (a full-size tower is measured by `photofinder models`; a small one keeps the test fast)
     import transformers
 
@@ -85,12 +83,8 @@ def test_a_real_speed_measurement_is_a_positive_rate():
             patch_size=16,
         )
     )
-    orig = modelmenu.exact_config
-    try:
-        modelmenu.exact_config = lambda c: cfg  # type: ignore[assignment]
-        assert modelmenu.measure_speed(tiny, batch=2, seconds=0.05) > 0
-    finally:
-        modelmenu.exact_config = orig  # type: ignore[assignment]
+    monkeypatch.setattr(speed, "exact_config", lambda c: cfg)
+    assert speed.measure_speed(tiny, batch=2, seconds=0.05) > 0
 
 
 def test_siglip_photos_are_squashed_like_siglips_own_processor():
@@ -98,7 +92,7 @@ def test_siglip_photos_are_squashed_like_siglips_own_processor():
     tensor (within a level or two of rounding)."""
     from transformers import SiglipImageProcessorPil
 
-    cfg = modelmenu.preprocessor_config(modelmenu.recommended())
+    cfg = architectures.preprocessor_config(menu.recommended())
     spec = PreprocessSpec.from_processor_config(cfg)
     assert spec.squash and (spec.crop_width, spec.crop_height) == (256, 256) and spec.mean == (0.5, 0.5, 0.5)
     rng = np.random.default_rng(0)
@@ -121,7 +115,7 @@ def siglip_folder(tmp_path_factory):
 def test_a_query_in_english_or_spanish_finds_the_same_photos(runtime, siglip_folder, store):
     """The tiny bilingual SigLIP, through the real loading code: a new library indexed with it, then the same
     query typed in either language finds the same photos, mostly the right ones."""
-    from photofinder.core.encoders import open_embedder
+    from photofinder.core.encode.choose import open_embedder
 
     folder, kinds = siglip_folder
     lib = new_library(store, folder)
