@@ -27,37 +27,30 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return r
 
 
-def test_models_lists_the_menu_with_speeds_measured_here(data_dir):
+def test_models_lists_the_menu_with_speeds_measured_here(data_dir, tmp_path, monkeypatch):
     from photofinder.core.encode import menu, speed
 
     # a measurement kept from before (measuring three full-size towers takes longer than a test may)
-    cache = Path(os.environ["PHOTOFINDER_MODEL_CACHE"]) / "speeds.json"
-    backup = cache.read_text() if cache.exists() else None
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(
-            json.dumps(
-                {
-                    "version": speed.SPEED_VERSION,
-                    "machine": speed._machine(),
-                    "models": {
-                        c.id: {"images_per_s": 10.0 + i, "measured": "now", "how": "test"}
-                        for i, c in enumerate(menu.choices())
-                    },
-                }
-            )
+    monkeypatch.setenv("PHOTOFINDER_MODEL_CACHE", str(tmp_path))
+    (tmp_path / "speeds.json").write_text(
+        json.dumps(
+            {
+                "version": speed.SPEED_VERSION,
+                "machine": speed._machine(),
+                "models": {
+                    c.id: {"images_per_s": 10.0 + i, "measured": "now", "how": "test"}
+                    for i, c in enumerate(menu.choices())
+                },
+            }
         )
-        out = json.loads(pf("models", "--json").stdout)["models"]
-        assert [m["id"] for m in out] == [c.id for c in menu.choices()]
-        assert all(m["images_per_s"] for m in out) and sum(m["recommended"] for m in out) == 1
-        text = pf("models").stdout
-        assert "google/siglip2-base-patch32-256  (recommended for new libraries)" in text
-        assert "English only" in text and "images/s here" in text and "73.2 %" in text
-    finally:
-        if backup is None:
-            cache.unlink(missing_ok=True)
-        else:
-            cache.write_text(backup)
+    )
+    out = json.loads(pf("models", "--json").stdout)["models"]
+    assert [m["id"] for m in out] == [c.id for c in menu.choices()]
+    assert [m["images_per_s"] for m in out] == [10.0 + i for i in range(len(out))]
+    assert sum(m["recommended"] for m in out) == 1
+    text = pf("models").stdout
+    assert "google/siglip2-base-patch32-256  (recommended for new libraries)" in text
+    assert "English only" in text and "10.0 images/s here" in text and "73.2 %" in text
 
 
 def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(photos, tiny_model):

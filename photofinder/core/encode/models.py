@@ -74,8 +74,12 @@ def explain_unavailable(ref: str, e: BaseException) -> str:
 def unloadable(src: str, e: BaseException) -> str:
     """One line for a model folder whose files can't be loaded (truncated or damaged weights, a bad config)."""
     first = first_line(e, 160) or type(e).__name__
+    try:
+        kind = json.loads((Path(src) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        kind = None
     return (
-        f"The model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
+        f"The {'SigLIP' if kind == SIGLIP else 'CLIP'} model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
         "(a copy or download cut short). Copy or download the model again."
     )
 

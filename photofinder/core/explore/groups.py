@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from photofinder.core.explore.naming import MIXED, Vocabulary, name_groups
-from photofinder.core.find.query import Calibration
+from photofinder.core.find.calibration import Calibration
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.library import Library
 from photofinder.core.store.vector_index import VectorIndex
