@@ -48,7 +48,10 @@ def index_with(choice, work: Path, count: int) -> dict[str, float]:
 
     folder = work / choice.id.replace("/", "--")
     t = time.perf_counter()
-    architectures.random_model(choice, folder / "model")
+    tiny_clip = ROOT / "tests" / "models" / "tiny-clip"  # a real CLIP BPE (CLIPTokenizer needs one)
+    architectures.random_model(
+        choice, folder / "model", tokenizer_from=tiny_clip if choice.family == "clip" else None
+    )
     made = time.perf_counter() - t
     kinds, _ = held_out_set()
     make_photos(folder / "photos", kinds[: max(1, count // 2)], 2)

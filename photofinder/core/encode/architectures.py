@@ -8,6 +8,7 @@ figures) and proves the loading path end to end.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,19 @@ def _word_tokenizer(folder: Path, family: str, max_length: int) -> None:
     )
 
 
-def random_model(choice: ModelChoice, out: Path, seed: int = 0, vision_only: bool = False) -> Path:
+def random_model(
+    choice: ModelChoice,
+    out: Path,
+    seed: int = 0,
+    vision_only: bool = False,
+    tokenizer_from: Path | None = None,
+) -> Path:
     """Save a model of `choice`'s exact architecture with random weights (same compute as the real one).
 
     `vision_only` saves just the vision tower (what the speed figure needs; a SigLIP 2 text tower is 1 GB).
-    A CLIP gets the tiny test model's tokenizer (the real CLIP BPE, cut short) where the tests are at hand,
-    else a word-level one; a SigLIP a word-level one.
+    The tokenizer files are copied from `tokenizer_from` when given, else a word-level one is written. A CLIP
+    needs a real CLIP BPE there (transformers' CLIPTokenizer reads vocab.json and merges.txt, and the export
+    checks tokenizer.json against it): the bench passes the tiny test model's.
     """
     import torch
 
@@ -131,7 +139,13 @@ def random_model(choice: ModelChoice, out: Path, seed: int = 0, vision_only: boo
         model = CLIPModel(config)
     model.save_pretrained(out, safe_serialization=True)
     (out / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(choice)))
-    if not vision_only:
+    if vision_only:
+        return out
+    if tokenizer_from is not None:
+        for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"):
+            if (tokenizer_from / name).exists():
+                shutil.copy(tokenizer_from / name, out / name)
+    else:
         _word_tokenizer(out, choice.family, int(config.text_config.max_position_embeddings))
     return out
 
