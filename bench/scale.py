@@ -174,7 +174,7 @@ class StubEmbedder:
         folder = os.environ.get("PF_SCALE_TOKENIZER")
         if folder:  # the GUI probe: the first query loads a CLIP-sized tokenizer as the ONNX encoder does
             if self._tokenizer is None:
-                from photofinder.core.encode.onnx_encoder import _tokenizer
+                from photofinder.core.encode.onnx_run import fast_tokenizer as _tokenizer
 
                 self._tokenizer = _tokenizer(Path(folder), {"max_length": 77, "pad_id": 0, "pad_token": "!"})
             self._tokenizer.encode_batch(texts)
@@ -774,7 +774,7 @@ def explore_probe(root: Path, strategy: str) -> dict:
     view does (a new connection reads the stored groups and their covers' paths)."""
     from photofinder.core.explore import groups
     from photofinder.core.explore.naming import Vocabulary, vocabulary
-    from photofinder.core.find.query import calibrate
+    from photofinder.core.find.calibration import calibrate
     from photofinder.core.store.library import LibraryStore
 
     lib = LibraryStore(root / "data").get(NAME)

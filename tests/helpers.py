@@ -21,6 +21,7 @@ class CountingEmbedder:
     dim = property(lambda self: self.inner.dim)
     spec = property(lambda self: self.inner.spec)
     device = property(lambda self: self.inner.device)
+    sigmoid = property(lambda self: getattr(self.inner, "sigmoid", None))
 
     def encode_pixels(self, pixels):
         if self.fail_after is not None and self.images + len(pixels) > self.fail_after:

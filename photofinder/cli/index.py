@@ -11,10 +11,12 @@ from typing import Any
 from photofinder.core.errors import PhotofinderError
 
 from .common import UsageError, library_store, log, shown_path
+from .fast import fast_embedder, fast_verdict
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from photofinder.core.encode.choose import check_int8, open_embedder
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.encode.menu import recommended
     from photofinder.core.encode.models import DEFAULT_MODEL
     from photofinder.core.ingest.indexer import Indexer
     from photofinder.core.ingest.planner import nested_folders
@@ -47,17 +49,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         with lib.open_catalog() as catalog:
             lib.restore_lost_folders(catalog)
-            model = args.model or lib.model_ref(catalog) or DEFAULT_MODEL
-            fast = False
+            # a library made before the menu keeps its model; a new one gets the recommended choice
+            model = args.model or lib.model_ref(catalog) or (recommended().id if created else DEFAULT_MODEL)
+            embedder = open_embedder(model, device=args.device, runtime=args.runtime)
+            probe, fast_note = None, None
             if args.fast:
-                fast, agreement, how = check_int8(catalog, model)
-                if not fast:
-                    print(
-                        f"fast indexing: not used ({how}; int8 agreed with fp32 on {agreement:.0%} of the "
-                        "nearest neighbours, 90 % needed): indexing in fp32",
-                        file=sys.stderr,
-                    )
-            embedder = open_embedder(model, device=args.device, runtime=args.runtime, fast=fast)
+                embedder, probe, fast_note = fast_embedder(catalog, model, embedder)
             if not args.rebuild:
                 check_model(catalog, embedder, lib.name)  # before any change: a wrong model changes nothing
             existing = catalog.folders()
@@ -74,6 +71,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         report = Indexer(lib, embedder, batch_size=args.batch_size, rebuild=args.rebuild).run(
             progress=_progress_bar(args.json)
         )
+        if probe is not None:
+            fast_note = fast_verdict(lib, probe)
     except BaseException:
         if created:  # a first run that failed (no model, offline) leaves no empty library behind
             _remove_quietly(store, lib.name)
@@ -87,8 +86,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         out = report.as_json()
         if words is not None:
             out["words"] = words.as_json()
+        if args.fast:
+            out["fast"] = {"int8": bool(fast_note and fast_note[0]), "why": fast_note[1] if fast_note else ""}
         print(json.dumps(out, ensure_ascii=False))
         return 0
+    if fast_note:
+        print(f"fast indexing: {'int8 used' if fast_note[0] else 'not used, fp32'} ({fast_note[1]})")
     rebuilt = " (rebuilt with the new model)" if report.rebuilt else ""
     print(
         f"{lib.name}: {report.indexed} indexed, {report.reused} reused (renamed/copied/duplicate), "

@@ -13,6 +13,7 @@ from photofinder.core.errors import PhotofinderError
 from .common import UsageError, stdout_to_devnull
 from .index import cmd_index
 from .libraries import cmd_folders, cmd_libraries
+from .models import cmd_models
 from .parser import build_parser
 from .search import cmd_search
 from .upkeep import cmd_duplicates, cmd_explore, cmd_install_desktop, cmd_watch
@@ -48,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "explore": cmd_explore,
             "watch": cmd_watch,
             "install-desktop": cmd_install_desktop,
+            "models": cmd_models,
         }[args.command](args)
         sys.stdout.flush()  # a reader that went away is found here, not at exit
         return status

@@ -9,7 +9,6 @@ from .common import version_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from photofinder.core.encode.models import DEFAULT_MODEL
     from photofinder.core.store.library import DEFAULT_LIBRARY
 
     p = argparse.ArgumentParser(
@@ -32,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     lib_opt(ix)
     ix.add_argument(
         "--model",
-        help=f"hub id or local folder of a CLIP model (default: the library's, "
-        f"or {DEFAULT_MODEL} for a new library)",
+        help="hub id or local folder of a CLIP or SigLIP model (default: the library's, or the recommended "
+        "one of `photofinder models` for a new library)",
     )
     ix.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     ix.add_argument(
@@ -235,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     gu.add_argument("--screenshot", metavar="FILE", help="render the window to a PNG file and exit")
     gu.add_argument("--size", default="1200x800", help="window size for --screenshot (default 1200x800)")
 
+    mo = sub.add_parser(
+        "models",
+        help="the model menu: what each model is good at, its languages, size, licence and speed here",
+    )
+    mo.add_argument("--json", action="store_true", help="print one JSON document")
+    mo.add_argument(
+        "--no-measure", action="store_true", help="don't run the self-benchmark (speeds measured before only)"
+    )
     sub.add_parser("install-desktop", help="add photofinder to the desktop menu for this user")
     _verbose_everywhere(p)
     return p

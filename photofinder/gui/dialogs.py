@@ -41,13 +41,24 @@ class SettingsDialog(QDialog):
         self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText(DEFAULT_MODEL)
         self.model.setToolTip(
-            "A Hugging Face model id (downloaded once) or a local CLIP model folder.\n"
+            "A Hugging Face model id (downloaded once) or a local CLIP or SigLIP model folder.\n"
             "A library keeps the model it was indexed with."
+        )
+        from .firstrun import menu_items
+
+        self.menu = QComboBox()
+        self.menu.setAccessibleName("Model menu")
+        self.menu.addItem("Choose from the menu…", "")
+        for ref, label in menu_items():
+            self.menu.addItem(label, ref)
+        self.menu.activated.connect(
+            lambda i: self.menu.itemData(i) and self.model.setText(self.menu.itemData(i))
         )
         browse = QPushButton("Folder…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.model, 1)
+        row.addWidget(self.menu)
         row.addWidget(browse)
         form.addRow("Model:", row)
         self.device = QComboBox()
@@ -91,7 +102,7 @@ class SettingsDialog(QDialog):
         form.addRow(buttons)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
         if folder:
             self.model.setText(folder)
 

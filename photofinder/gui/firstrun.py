@@ -11,15 +11,24 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from photofinder.core.encode.torch_encoder import DEFAULT_MODEL
+from photofinder.core.encode.menu import choices, recommended
+from photofinder.core.encode.models import DEFAULT_MODEL, model_kind
+from photofinder.core.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
-MODELS = (  # (hub id, what the user reads)
-    (DEFAULT_MODEL, "CLIP ViT-B/32 — quick, about 600 MB (recommended)"),
-    ("openai/clip-vit-base-patch16", "CLIP ViT-B/16 — finer, slower, about 600 MB"),
-    ("openai/clip-vit-large-patch14", "CLIP ViT-L/14 — best, much slower, about 1.7 GB"),
-)
+
+def menu_items() -> list[tuple[str, str]]:
+    """(hub id, what the user reads) for each model of the core's menu: the welcome and Settings show these."""
+    items = []
+    for c in choices():
+        size = (
+            f"about {c.download_mb / 1000:.1f} GB" if c.download_mb >= 1000 else f"about {c.download_mb} MB"
+        )
+        langs = "English only" if c.languages == "English only" else "many languages"
+        mark = " (recommended)" if c.recommended else ""
+        items.append((c.id, f"{c.name} — {langs}, {size}{mark}"))
+    return items
 
 
 def model_on_disk(ref: str) -> bool:
@@ -35,28 +44,26 @@ def model_on_disk(ref: str) -> bool:
 
 
 def check_model_folder(folder: str) -> str | None:
-    """Why `folder` can't be a CLIP model (one line), or None when it looks like one (config and weights)."""
+    """Why `folder` can't be a CLIP or SigLIP model (one line), or None when it looks like one."""
     p = Path(folder).expanduser()
     if not p.is_dir():
         return f"{p} is not a folder."
     if not (p / "config.json").is_file():
-        return f"{p.name} is not a CLIP model folder: it has no config.json."
+        return f"{p.name} is not a model folder: it has no config.json."
     if not any(p.glob("*.safetensors")) and not (p / "pytorch_model.bin").is_file():
         return f"{p.name} has no model weights (a .safetensors file)."
     try:
-        text = (p / "config.json").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return f"The config.json in {p.name} can't be read ({e.__class__.__name__})."
-    if "clip" not in text.lower():
-        return f"{p.name} holds a model, but not a CLIP model."
+        model_kind(str(p))
+    except ModelUnavailableError as e:
+        return str(e).replace(str(p), p.name)
     return None
 
 
 def window_line(message: str) -> str:
     """A model problem as one line for the window: no command-line flag, no library's error text."""
-    line = message.replace("(--model /path/to/clip-folder, or Settings > Model)", "(Settings ▸ Model)")
+    line = re.sub(r"\(--model /path/to/[\w-]+, or Settings > Model\)", "(Settings ▸ Model)", message)
     line = re.sub(r"could not be downloaded \([^)]*\)", "could not be downloaded", line)
-    return line.splitlines()[0] if line else "The CLIP model is not available."
+    return line.splitlines()[0] if line else "The model is not available."
 
 
 class Welcome(QFrame):
@@ -71,23 +78,26 @@ class Welcome(QFrame):
         lay = QVBoxLayout(self)
         title = QLabel("<b>First, the model that understands your photos</b>")
         text = QLabel(
-            "photofinder uses a CLIP model to see what is in a photo. It is downloaded <b>once</b> from "
+            "photofinder uses a CLIP-family model to see what is in a photo. It is downloaded <b>once</b> from "
             "Hugging Face when you add your first folder (a few minutes on a good connection) and then "
             "works offline; your photos never leave this computer."
         )
         text.setWordWrap(True)
         self.models = QComboBox()
         self.models.setAccessibleName("Model to download")
-        for ref, label in MODELS:
+        for ref, label in menu_items():
             self.models.addItem(label, ref)
-        i = self.models.findData(current)
+        # the untouched default of a first run: the menu's recommended model, preselected
+        i = self.models.findData(recommended().id if current == DEFAULT_MODEL else current)
         if i < 0 and not Path(current).expanduser().is_dir():
             self.models.addItem(current, current)
             i = self.models.count() - 1
         self.models.setCurrentIndex(max(0, i))
         self.models.activated.connect(lambda _: self.modelChosen.emit(self.models.currentData()))
         self.folder_button = QPushButton("Use a model folder…")
-        self.folder_button.setToolTip("A CLIP model already on this computer (a folder with config.json)")
+        self.folder_button.setToolTip(
+            "A CLIP or SigLIP model already on this computer (a folder with config.json)"
+        )
         self.folder_button.clicked.connect(self.choose_folder)
         row = QHBoxLayout()
         row.addWidget(QLabel("Model:"))
@@ -102,7 +112,7 @@ class Welcome(QFrame):
         lay.addWidget(self.problem, 0, Qt.AlignmentFlag.AlignLeft)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
         if not folder:
             return
         why = check_model_folder(folder)

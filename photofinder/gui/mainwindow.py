@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
             self.welcome = Welcome(self.settings.model)
             self.empty_page.layout().insertWidget(1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
             self.welcome.modelChosen.connect(self.use_model)
+            if self.welcome.models.currentData() != self.settings.model and not self.settings.has_model():
+                self.use_model(self.welcome.models.currentData())  # the preselected choice, until another
         self.view = ResultsView(self.settings.thumb_size)
         self.view.setModel(self.results)
         self.results.set_device_pixel_ratio(self.view.devicePixelRatioF())

@@ -28,6 +28,10 @@ class AppSettings:
     def model(self) -> str:
         return self._get("model", DEFAULT_MODEL)
 
+    def has_model(self) -> bool:
+        """Whether a model was ever chosen (else `model` is the default of libraries made before the menu)."""
+        return bool(self._s.contains("model"))
+
     @model.setter
     def model(self, value: str) -> None:
         self._s.setValue("model", value)

@@ -72,11 +72,12 @@ def test_bad_arguments_exit_non_zero_with_one_line(cli, tmp_path, tiny_model):
 
 def test_unavailable_model_is_a_message_not_a_traceback(photos):
     folder, _ = photos
-    r = pf("index", str(folder), check=False)  # default model, offline, empty HF cache
+    r = pf("index", str(folder), check=False)  # a new library's model (the menu's recommended), offline
     assert r.returncode == 1
     assert r.stderr.startswith(
-        "photofinder: The CLIP model 'openai/clip-vit-base-patch32' could not be loaded"
+        "photofinder: The SigLIP model 'google/siglip2-base-patch32-256' could not be loaded"
     )
+    assert "about 1,550 MB" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = pf("index", str(folder), "--model", str(folder / "no-such-model"), check=False)
     assert r.returncode == 1 and "does not exist" in r.stderr

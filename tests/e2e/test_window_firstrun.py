@@ -37,9 +37,34 @@ def test_the_welcome_explains_the_download_before_any_folder(qtbot, first_window
     text = " ".join(lbl.text() for lbl in w.welcome.findChildren(QLabel))
     assert "once" in text and "Hugging Face" in text
     assert w.welcome.models.count() >= 3 and w.welcome.folder_button.isVisible()
-    w.welcome.models.setCurrentIndex(0)
-    w.welcome.models.activated.emit(0)
+    old = w.welcome.models.findData("openai/clip-vit-base-patch32")
+    w.welcome.models.setCurrentIndex(old)
+    w.welcome.models.activated.emit(old)
     assert w.settings.model == "openai/clip-vit-base-patch32"
+
+
+def test_a_first_run_offers_the_core_menu_with_the_recommended_model_preselected(qtbot, data_dir):
+    """One list, in core: the welcome and Settings offer exactly `photofinder models`' choices, and a first run
+    (no model ever chosen) starts on the recommended one instead of silently taking the old default."""
+    from photofinder.core.encode.menu import choices, recommended
+    from photofinder.gui.dialogs import SettingsDialog
+    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.settings import AppSettings
+
+    fresh = AppSettings(data_dir)
+    fresh.device, fresh.ocr = "cpu", "off"
+    w = MainWindow(data_dir, fresh)
+    qtbot.addWidget(w)
+    offered = [w.welcome.models.itemData(i) for i in range(w.welcome.models.count())]
+    assert offered == [c.id for c in choices()]
+    assert w.welcome.models.currentData() == recommended().id == fresh.model
+    dialog = SettingsDialog(fresh)
+    qtbot.addWidget(dialog)
+    in_settings = [dialog.menu.itemData(i) for i in range(1, dialog.menu.count())]
+    assert in_settings == offered
+    dialog.menu.activated.emit(offered.index("openai/clip-vit-base-patch32") + 1)
+    assert dialog.model.text() == "openai/clip-vit-base-patch32"
+    w.close()
 
 
 def test_the_welcome_is_not_shown_when_the_model_is_here(qtbot, window):

@@ -177,6 +177,10 @@ class CpuEmbedder:
         return self._loaded().dim
 
     @property
+    def sigmoid(self) -> tuple[float, float] | None:
+        return self._loaded().sigmoid
+
+    @property
     def spec(self) -> PreprocessSpec:
         return self._loaded().spec
 
@@ -194,10 +198,12 @@ def int8_agreement(
 
     Two kinds of lists: each photo's k nearest photos in the sample, and each caption's k best photos.
     """
-    a = fp32.encode_pixels(pixels)
-    b = int8.encode_pixels(pixels)
-    t = fp32.encode_text(captions)
-    k = min(k, len(pixels) - 1)
+    return agreement_of(fp32.encode_pixels(pixels), int8.encode_pixels(pixels), fp32.encode_text(captions), k)
+
+
+def agreement_of(a: np.ndarray, b: np.ndarray, t: np.ndarray, k: int = 10) -> float:
+    """int8_agreement from vectors already made: the same photos by fp32 (a) and int8 (b), captions by fp32 (t)."""
+    k = min(k, len(a) - 1)
 
     def overlap(x: np.ndarray, y: np.ndarray, skip_self: bool) -> list[float]:
         if skip_self:
@@ -255,3 +261,109 @@ def check_int8(catalog: Any, model: str, sample: int = 64) -> tuple[bool, float,
         ),
     )
     return ok, agreement, f"measured on {len(pixels)} of your photos"
+
+
+PROBE_PHOTOS = 64  # photos of a first index encoded both ways before int8 is decided on
+PROBE_MIN = 16
+
+
+class Int8Probe:
+    """`--fast` on any index, a first one included: decided on the first photos it encodes.
+
+    The first PROBE_PHOTOS photos are encoded in fp32 (their vectors are the ones kept) and by the int8 tower
+    too; the two sets of neighbour lists are compared (agreement_of) and, from the next batch on, the int8
+    tower encodes the rest if they agree on INT8_MIN_AGREEMENT, else fp32 does. The check costs one int8
+    pass over those photos (already decoded for fp32), a small part of a run. `decision` says what happened
+    (None while deciding); `on_decided(ok, agreement, photos)` lets the caller keep the verdict.
+    """
+
+    device = "cpu"
+
+    def __init__(self, fp32: Any, int8: Any, on_decided: Callable[[bool, float, int], None] | None = None):
+        self.fp32, self.int8 = fp32, int8
+        self._on_decided = on_decided
+        self._a: list[np.ndarray] = []
+        self._b: list[np.ndarray] = []
+        self.decision: tuple[bool, float, int] | None = None
+        self.probe_seconds = 0.0
+
+    model_id = property(lambda self: self.fp32.model_id)
+    fingerprint = property(lambda self: self.fp32.fingerprint)
+    dim = property(lambda self: self.fp32.dim)
+    spec = property(lambda self: self.fp32.spec)
+    sigmoid = property(lambda self: getattr(self.fp32, "sigmoid", None))
+
+    @property
+    def runtime(self) -> str:
+        return "onnx-int8" if self.decision and self.decision[0] else "onnx"
+
+    @property
+    def loaded(self) -> bool:
+        return bool(getattr(self.fp32, "loaded", False))
+
+    def load(self) -> None:
+        self.fp32.load()
+
+    def unload(self) -> None:
+        self.fp32.unload()
+        self.int8.unload()
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        return self.fp32.encode_text(texts)
+
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        if self.decision is not None:
+            return (self.int8 if self.decision[0] else self.fp32).encode_pixels(pixels)
+        a = self.fp32.encode_pixels(pixels)
+        import time
+
+        t = time.perf_counter()
+        self._a.append(a)
+        self._b.append(self.int8.encode_pixels(pixels))
+        if sum(len(x) for x in self._a) >= PROBE_PHOTOS:
+            self._decide()
+        self.probe_seconds += time.perf_counter() - t
+        return a
+
+    def finish(self) -> tuple[bool, float, int]:
+        """The verdict (deciding now on what was encoded, when the index ended before PROBE_PHOTOS)."""
+        if self.decision is None:
+            self._decide()
+        assert self.decision is not None
+        return self.decision
+
+    def _decide(self) -> None:
+        a = np.concatenate(self._a) if self._a else np.zeros((0, 1), np.float32)
+        b = np.concatenate(self._b) if self._b else a
+        if len(a) < PROBE_MIN:
+            self.decision = (False, 0.0, len(a))
+            return  # too few photos to tell: nothing kept, so a later, larger index checks again
+        agreement = agreement_of(a, b, self.fp32.encode_text(CAPTIONS))
+        self.decision = (agreement >= INT8_MIN_AGREEMENT, agreement, len(a))
+        self._a, self._b = [], []
+        if self._on_decided is not None:
+            self._on_decided(*self.decision)
+
+
+def stored_int8_verdict(catalog: Any, fingerprint: str) -> tuple[bool, float] | None:
+    """A verdict kept by check_int8 or an Int8Probe for this model, if any."""
+    import json
+
+    stored = catalog.get_meta("int8_check")
+    if stored:
+        try:
+            verdict = json.loads(stored)
+            if verdict.get("fingerprint") == fingerprint:
+                return bool(verdict["ok"]), float(verdict["agreement"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def store_int8_verdict(catalog: Any, fingerprint: str, ok: bool, agreement: float, photos: int) -> None:
+    import json
+
+    catalog.set_meta(
+        "int8_check",
+        json.dumps({"fingerprint": fingerprint, "agreement": agreement, "ok": ok, "photos": photos}),
+    )

@@ -1,4 +1,4 @@
-"""Finding a CLIP model on disk (a folder, or the Hugging Face cache, downloading once) and naming what it is."""
+"""Finding a CLIP or SigLIP model on disk (a folder, or the Hugging Face cache, downloading once) and naming what it is."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,15 @@ def resolve_model(ref: str, download_progress: Callable[[int, int], None] | None
 def explain_unavailable(ref: str, e: BaseException) -> str:
     """One message for a model that can't be had, with the cause's first line shortened at a word."""
     first = first_line(e, 160) or type(e).__name__
+    from photofinder.core.encode.menu import find
+
+    choice = find(ref)
+    size = f"about {choice.download_mb:,} MB" if choice else "its size depends on the model"
+    kind = "SigLIP" if choice and choice.family == "siglip" else "CLIP"
     return (
-        f"The CLIP model {ref!r} could not be loaded: it is not in the local Hugging Face cache and could "
-        f"not be downloaded ({first}). Connect to the internet once so it can be downloaded (about 600 MB), "
-        "or point photofinder at a local CLIP model folder (--model /path/to/clip-folder, or Settings > "
+        f"The {kind} model {ref!r} could not be loaded: it is not in the local Hugging Face cache and could "
+        f"not be downloaded ({first}). Connect to the internet once so it can be downloaded ({size}), "
+        "or point photofinder at a local model folder (--model /path/to/model-folder, or Settings > "
         "Model)."
     )
 
@@ -68,10 +74,97 @@ def explain_unavailable(ref: str, e: BaseException) -> str:
 def unloadable(src: str, e: BaseException) -> str:
     """One line for a model folder whose files can't be loaded (truncated or damaged weights, a bad config)."""
     first = first_line(e, 160) or type(e).__name__
+    try:
+        kind = json.loads((Path(src) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        kind = None
     return (
-        f"The CLIP model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
+        f"The {'SigLIP' if kind == SIGLIP else 'CLIP'} model in {src} can't be loaded ({first}): its files may be damaged or incomplete "
         "(a copy or download cut short). Copy or download the model again."
     )
+
+
+# -- what kind of model a folder holds, and how its text is prepared --------------------------------------------
+CLIP, SIGLIP = "clip", "siglip"
+
+
+def model_kind(folder: str) -> str:
+    """CLIP or SIGLIP, from the folder's config.json; ModelUnavailableError for anything else.
+
+    SigLIP 2's fixed-resolution checkpoints (google/siglip2-base-patch32-256, ...) are `siglip` models; its
+    NaFlex ones (`siglip2`, variable resolution and aspect) need another input path and are refused.
+    """
+    try:
+        kind = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as e:
+        raise ModelUnavailableError(f"{folder} has no readable config.json ({e}).") from e
+    if kind in (CLIP, SIGLIP):
+        return str(kind)
+    if kind == "siglip2":
+        raise ModelUnavailableError(
+            f"{folder} is a NaFlex SigLIP 2 model (variable resolution), which photofinder can't run: choose "
+            "a fixed-resolution one such as google/siglip2-base-patch32-256."
+        )
+    raise ModelUnavailableError(
+        f"{folder} holds a {kind!r} model; photofinder runs CLIP and SigLIP models (photofinder models lists "
+        "a choice)."
+    )
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How a model's text is tokenised, as it was trained: CLIP pads to the longest caption of a batch and reads
+    its end-of-text token; SigLIP pads every caption to `max_length` (its text tower reads the last position),
+    and SigLIP 2 saw lowercased captions only."""
+
+    max_length: int
+    pad_to_max: bool = False
+    lowercase: bool = False
+    padding_side: str = "right"
+
+    def prepare(self, texts: list[str]) -> list[str]:
+        return [t.lower() for t in texts] if self.lowercase else list(texts)
+
+
+def text_rules(folder: str, kind: str, max_length: int, padding_side: str = "right") -> TextRules:
+    if kind == CLIP:
+        return TextRules(max_length)
+    try:
+        tok_cfg = json.loads((Path(folder) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        tok_cfg = {}
+    cls = str(tok_cfg.get("tokenizer_class", ""))
+    lowercase = bool(tok_cfg.get("do_lower_case", False)) or cls.startswith(("Gemma", "Siglip2"))
+    return TextRules(max_length, pad_to_max=True, lowercase=lowercase, padding_side=padding_side)
+
+
+def load_transformers(src: str) -> tuple[Any, Any, str]:
+    """(model, tokenizer, kind) from a model folder through transformers, safetensors only.
+
+    Raises ModelUnavailableError (not a model photofinder runs) or OSError/ValueError (unreadable files)."""
+    kind = model_kind(src)
+    if kind == CLIP:
+        from transformers import CLIPModel, CLIPTokenizer
+
+        model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True)
+        return model, CLIPTokenizer.from_pretrained(src, local_files_only=True), kind
+    from transformers import AutoTokenizer, SiglipModel
+
+    model = SiglipModel.from_pretrained(src, use_safetensors=True, local_files_only=True)
+    return model, AutoTokenizer.from_pretrained(src, local_files_only=True), kind
+
+
+def embedding_dim(model: Any) -> int:
+    """The length of the model's vectors: CLIP's projection, SigLIP's text head output (= the vision width)."""
+    cfg = model.config
+    if getattr(cfg, "model_type", "") == CLIP:
+        return int(cfg.projection_dim)
+    text = cfg.text_config
+    return int(getattr(text, "projection_size", None) or text.hidden_size)
+
+
+def max_text_length(model: Any) -> int:
+    return int(model.config.text_config.max_position_embeddings)
 
 
 def fingerprint(folder: str) -> str:

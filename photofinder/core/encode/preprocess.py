@@ -14,17 +14,40 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class PreprocessSpec:
-    """Resize the shorter side to `shortest_edge` (bicubic), centre-crop, scale to 0..1, normalise."""
+    """Resize the shorter side to `shortest_edge` (bicubic), centre-crop, scale to 0..1, normalise (CLIP).
+
+    `squash`: resize the whole photo to crop_width x crop_height, whatever its aspect, with `resample`, no crop
+    (SiglipImageProcessor: SigLIP and SigLIP 2 saw their training images that way).
+    """
 
     shortest_edge: int = 224
     crop_height: int = 224
     crop_width: int = 224
     mean: tuple[float, float, float] = OPENAI_MEAN
     std: tuple[float, float, float] = OPENAI_STD
+    squash: bool = False
+    resample: int = 3  # PIL's numbering: 2 bilinear, 3 bicubic
 
     @classmethod
     def from_processor_config(cls, cfg: dict[str, Any]) -> PreprocessSpec:
         size = cfg.get("size", 224)
+        kind = str(cfg.get("image_processor_type", ""))
+        if kind.startswith("Siglip") or (
+            isinstance(size, dict)
+            and "height" in size
+            and "crop_size" not in cfg
+            and not cfg.get("do_center_crop")
+        ):
+            h, w = (size["height"], size["width"]) if isinstance(size, dict) else (int(size), int(size))
+            return cls(
+                min(int(h), int(w)),
+                int(h),
+                int(w),
+                tuple(cfg.get("image_mean", (0.5, 0.5, 0.5))),
+                tuple(cfg.get("image_std", (0.5, 0.5, 0.5))),
+                squash=True,
+                resample=int(cfg.get("resample", 3)),  # SiglipImageProcessor's own default
+            )
         edge = size.get("shortest_edge", size.get("height", 224)) if isinstance(size, dict) else int(size)
         crop = cfg.get("crop_size", edge)
         ch, cw = (
@@ -64,6 +87,12 @@ def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     the source with the same scale and filter, which saves about a third of the resize on a landscape photo.
     """
     w, h = image.size
+    if spec.squash:
+        if (w, h) != (spec.crop_width, spec.crop_height):
+            image = image.resize(
+                (spec.crop_width, spec.crop_height), resample=Image.Resampling(spec.resample)
+            )
+        return _normalise(np.asarray(image), spec)
     new_w, new_h = resized_size(w, h, spec)
     ch, cw = spec.crop_height, spec.crop_width
     top, left = int((new_h - ch) / 2.0), int((new_w - cw) / 2.0)

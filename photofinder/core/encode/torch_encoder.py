@@ -1,4 +1,4 @@
-"""CLIP through Hugging Face transformers: text and images in, L2-normalised float32 vectors out."""
+"""CLIP and SigLIP through Hugging Face transformers: text and images in, L2-normalised float32 vectors out."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ import numpy as np
 from photofinder.core.encode.models import (
     DEFAULT_MODEL,
     DownloadCancelled,
+    TextRules,
+    embedding_dim,
     fingerprint,
+    load_transformers,
+    max_text_length,
     model_identity,
     resolve_model,
+    text_rules,
     unloadable,
 )
 from photofinder.core.encode.preprocess import PreprocessSpec
@@ -84,6 +89,7 @@ class ClipEmbedder:
         self._dtype: Any = None
         self._src: str | None = None
         self._fingerprint: str | None = None
+        self._rules: TextRules | None = None
 
     # -- loading -------------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -92,21 +98,24 @@ class ClipEmbedder:
             if self._model is not None:
                 return
             import torch
-            from transformers import CLIPModel, CLIPTokenizer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # "Loading weights" bars on every start say nothing to a user
             src = self._folder()
             try:
-                model = CLIPModel.from_pretrained(src, use_safetensors=True, local_files_only=True)
-                tokenizer = CLIPTokenizer.from_pretrained(src, local_files_only=True)
+                model, tokenizer, kind = load_transformers(src)
+            except ModelUnavailableError:
+                raise
             except Exception as e:  # noqa: BLE001 - safetensors, json and transformers raise many kinds
                 raise ModelUnavailableError(unloadable(src, e)) from e
             device = pick_device(self._device_pref)
             dtype = torch.float16 if device == "cuda" else torch.float32
             model = model.to(device=device, dtype=dtype).eval()
             self._spec = PreprocessSpec.from_processor_config(_read_json(src, "preprocessor_config.json"))
-            self._dim = int(model.config.projection_dim)
+            self._dim = embedding_dim(model)
+            self._rules = text_rules(
+                src, kind, max_text_length(model), getattr(tokenizer, "padding_side", "right")
+            )
             self._device, self._dtype = device, dtype
             self._tokenizer, self._model = tokenizer, model
             log.info("loaded %s on %s (%s)", self.model_id, device, dtype)
@@ -138,6 +147,16 @@ class ClipEmbedder:
             self.load()
 
     # -- properties ----------------------------------------------------------------------------------------
+    @property
+    def sigmoid(self) -> tuple[float, float] | None:
+        """SigLIP's own score scale (t, b): it reads a text-photo pair as a match with probability
+        sigmoid(t * cosine + b). None for CLIP."""
+        self._ensure()
+        m = self._model
+        if getattr(m.config, "model_type", "") == "clip":
+            return None
+        return float(m.logit_scale.exp().item()), float(m.logit_bias.item())
+
     @property
     def dim(self) -> int:
         self._ensure()
@@ -179,12 +198,19 @@ class ClipEmbedder:
         import torch
 
         self._ensure()
-        model, tokenizer = (
+        model, tokenizer, rules = (
             self._model,
             self._tokenizer,
+            self._rules,
         )  # held here: an unload() meanwhile can't pull them away
-        max_len = int(model.config.text_config.max_position_embeddings)
-        tok = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+        assert rules is not None
+        tok = tokenizer(
+            rules.prepare(texts),
+            padding="max_length" if rules.pad_to_max else True,
+            truncation=True,
+            max_length=rules.max_length,
+            return_tensors="pt",
+        )
         tok = {k: v.to(self._device) for k, v in tok.items()}
         with torch.inference_mode():
             out = model.get_text_features(**tok)

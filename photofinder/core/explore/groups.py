@@ -30,7 +30,7 @@ import numpy as np
 
 from photofinder.core.explore.clusters import Fine, fine_from_index, fine_kmeans, merge
 from photofinder.core.explore.naming import MIXED, Vocabulary, name_groups
-from photofinder.core.find.query import Calibration
+from photofinder.core.find.calibration import Calibration
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.library import Library
 

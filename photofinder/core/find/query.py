@@ -1,5 +1,5 @@
 """What a user asks for, shared by the app and the CLI: weighted positive and negative terms (text, an image
-file, a photo of the library), filters, a sort order, and a "good match" cut-off calibrated per library.
+file, a photo of the library), filters and a sort order (the "good match" cut-off is in calibration.py).
 
 The inline syntax is rclip's: terms joined by `+` and `-`, each optionally weighted `2:`, an existing file
 path being an image: `"2:golden retriever + ./pool.jpg - fruit"`. In the app's search bar a word typed as
@@ -8,18 +8,16 @@ path being an image: `"2:golden retriever + ./pool.jpg - fruit"`. In the app's s
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 import numpy as np
 
-from photofinder.core.encode.captions import CALIBRATION_CAPTIONS
 from photofinder.core.photos.decode import EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -309,160 +307,3 @@ def parse_date(text: str, end: bool = False) -> date:
         return date.fromordinal(nxt.toordinal() - 1)
     except (ValueError, IndexError) as e:
         raise QueryError(f"{text!r} is not a date: use 2024, 2024-06 or 2024-06-15") from e
-
-
-# -- the "good match" cut-off, calibrated per library ----------------------------------------------------------
-# (CALIBRATION_CAPTIONS, in encode/captions.py, are what "no real match" looks like for this library.)
-NULL_QUANTILE = 99.0
-CALIBRATION_SAMPLE = 2000
-IMAGE_CEILING = 0.98  # an image term's cut-off never above this: an identical or re-saved copy is always good
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """What "no real match" scores in one library with one model, for text terms and for image terms.
-
-    An unrelated caption scores a photo `text_mean` typically (the median) and `threshold` (the 99th percentile)
-    once in a hundred pairs; likewise `image_mean` and `image_threshold` for one photo against another
-    (image-image similarities run much higher than text-image ones, so they need their own).
-    """
-
-    threshold: float  # a one-text query's result scoring at least this is a good match
-    photos: int  # library size when measured
-    sample: int
-    text_mean: float = 0.0
-    image_threshold: float = 0.0
-    image_mean: float = 0.0
-
-    def good(self, score: float | None) -> bool:
-        return score is not None and score >= self.threshold
-
-    def cut_for(self, terms: list[tuple[str, float]], norm: float = 1.0) -> float:
-        """The cut-off of a combined query: the combined score of a photo that sits exactly at the cut-off of
-        every positive term and scores like an unrelated photo on every negative one.
-
-        `terms` are (kind, signed weight) and `norm` the length of their weighted sum before normalising
-        (see combine_with_norm); one text term gets `threshold` itself. A result is good when what it has of
-        the wanted terms outweighs what it has of the unwanted ones: 'a red circle -"a black background"' keeps
-        red circles on white as good matches, not the ones on black, which score high on both terms.
-        """
-        total = 0.0
-        for kind, weight in terms:
-            text = kind == TEXT
-            if weight >= 0:
-                total += weight * (self.threshold if text else self.image_threshold)
-            else:
-                total += weight * (self.text_mean if text else self.image_mean)
-        return total / max(norm, 1e-6)
-
-    def judge(
-        self,
-        scores: np.ndarray,
-        terms: list[tuple[str, float]],
-        typical: list[float | None] | None = None,
-    ) -> np.ndarray:
-        """Which photos are good matches for a query, from each photo's score on each term (photos x terms).
-
-        Good: what a photo has of the wanted terms above their cut-offs outweighs what it has of the unwanted
-        terms above their typical level, each by its weight. One text term: its score at least `threshold`.
-        The typical level of an unwanted term is what it scores on the library's typical photo (`typical`,
-        the median over a sample, as Searcher measures it), else what unrelated terms score. A photo gains
-        nothing from being unusually unlike an unwanted term: a red square on white is no good match for
-        'a red circle -"a black background"' for having no black in it, while red circles on white are, and
-        red circles on black are not.
-        """
-        typical = typical or [None] * len(terms)
-        s = np.asarray(scores, np.float32).reshape(len(scores), len(terms))
-        margin = np.zeros(len(s), np.float32)
-        for j, (kind, weight) in enumerate(terms):
-            text = kind == TEXT
-            if weight >= 0:
-                margin += weight * (s[:, j] - (self.threshold if text else self.image_threshold))
-            else:
-                level = typical[j]
-                if level is None:
-                    level = self.text_mean if text else self.image_mean
-                margin -= -weight * np.maximum(0.0, s[:, j] - level)
-        return margin >= -1e-6
-
-
-def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
-    """The cut-offs for a library, measured on a random sample of its stored vectors (up to
-    CALIBRATION_SAMPLE).
-
-    Text: the scores of 250 unrelated everyday captions on the sampled photos; the cut-off is their 99th
-    percentile: unrelated captions reach it once in a hundred photo pairs, so a result above it stands clearly
-    above what a query with no real match gets. Images: half the sampled photos as queries against all of
-    them (a photo with itself, or with an identical copy, left out). Some of those pairs are related (a
-    library of a few subjects has many), so their percentiles would say little; the image cut-off stands as
-    far above the median pair, in robust spreads (median absolute deviations), as the text cut-off stands above
-    the median caption.
-    """
-    sample = np.asarray(vectors, np.float32)
-    if len(sample) == 0:  # no photos: nothing can match, and nothing is measured
-        return Calibration(1.0, photos, 0, 0.0, IMAGE_CEILING, 0.0)
-    scores = (embedder.encode_text(CALIBRATION_CAPTIONS) @ sample.T).ravel()
-    pairs = sample[: max(1, len(sample) // 2)] @ sample.T
-    pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
-    text_mid, text_spread = _robust(scores)
-    threshold = float(np.percentile(scores, NULL_QUANTILE))
-    if pairs.size < 10:  # one photo, or copies of one: nothing to compare with, so be strict
-        image_mid, image_threshold = 0.999, 0.999
-    else:
-        image_mid, image_spread = _robust(pairs, lower=True)
-        image_threshold = min(image_mid + (threshold - text_mid) / text_spread * image_spread, IMAGE_CEILING)
-    return Calibration(
-        threshold,
-        photos,
-        len(sample),
-        text_mid,
-        float(image_threshold),
-        image_mid,
-    )
-
-
-def _robust(x: np.ndarray, lower: bool = False) -> tuple[float, float]:
-    """Median and spread (1.4826 x the median absolute deviation: the standard deviation for a normal).
-
-    `lower`: the spread of the values below the median only. A library of a few subjects has two kinds of
-    photo pairs (same subject about 0.9, different about 0.2): the deviation over both measured the gap
-    between them, not the spread of unrelated pairs, and put the image cut-off above 1.
-    """
-    mid = float(np.median(x))
-    side = x[x <= mid] if lower else x
-    return mid, max(1.4826 * float(np.median(np.abs(side - mid))), 1e-6)
-
-
-def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibration | None:
-    """A calibration kept in the catalog, if it is for this model and the library has not doubled or halved."""
-    if not raw:
-        return None
-    try:
-        d = json.loads(raw)
-        if d.get("fingerprint") != fingerprint or not (d["photos"] / 2 <= photos <= d["photos"] * 2 + 100):
-            return None
-        return Calibration(
-            float(d["threshold"]),
-            int(d["photos"]),
-            int(d["sample"]),
-            float(d["text_mean"]),
-            float(d["image_threshold"]),
-            float(d["image_mean"]),
-        )
-    except (ValueError, KeyError, TypeError):  # damaged, or from before image terms had cut-offs of their own
-        return None
-
-
-def calibration_json(c: Calibration, fingerprint: str) -> str:
-    return json.dumps(
-        {
-            "threshold": c.threshold,
-            "text_mean": c.text_mean,
-            "image_threshold": c.image_threshold,
-            "image_mean": c.image_mean,
-            "photos": c.photos,
-            "sample": c.sample,
-            "fingerprint": fingerprint,
-            "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-    )

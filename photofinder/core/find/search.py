@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -16,22 +16,20 @@ from PIL import Image
 
 from photofinder.core.encode.preprocess import to_pixels
 from photofinder.core.encode.torch_encoder import Embedder
+from photofinder.core.find.calibration import Calibration
+from photofinder.core.find.judging import GoodMatches
 from photofinder.core.find.query import (
-    CALIBRATION_SAMPLE,
     IMAGE,
     PHOTO,
     TEXT,
-    Calibration,
     Filters,
     Query,
     QueryError,
-    calibrate,
-    calibration_json,
     combine_with_norm,
     filter_index,
     filter_sql,
-    stored_calibration,
 )
+from photofinder.core.find.results import QueryResults, QueryTerms, SearchResult
 from photofinder.core.paths import to_db
 from photofinder.core.photos.decode import decode
 from photofinder.core.photos.places import matching_keys
@@ -40,56 +38,6 @@ from photofinder.core.store.vector_index import IdSet, VectorIndex
 from photofinder.core.store.words import fts_query, matched_lines
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class QueryTerms:
-    """A query made ready to run: its combined vector, and each term's own unit vector, kind and weight."""
-
-    vector: np.ndarray
-    exclude: set[int]  # library photos that are themselves terms (never a result)
-    norm: float  # the length of the weighted sum before it was normalised
-    vectors: np.ndarray  # (terms, dim), in the order of `kinds`
-    kinds: list[tuple[str, float]]  # (TEXT or IMAGE, signed weight)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    id: int
-    path: str
-    score: float | None  # None when browsing (no query to match)
-    hash: str | None = None
-    good: bool | None = None  # above the library's good-match cut-off (None: not judged)
-    taken: str | None = None  # the date shown: EXIF date taken, else the file's time (ISO 8601)
-    size: int | None = None  # bytes
-    width: int | None = None
-    height: int | None = None
-    duplicates: tuple[SearchResult, ...] = ()  # copies of this photo that results hiding duplicates left out
-    words: str | None = None  # the words read in it (OCR), lines joined by newlines
-    place: str | None = None  # where it was taken: a places.Place key
-    gps: tuple[float, float] | None = None
-    matched: tuple[str, ...] = ()  # with a words filter: the lines of its words that hold the words asked for
-    # where those lines are: (x0, y0, x1, y1) as fractions of the upright photo (the preview frames them)
-    highlights: tuple[tuple[float, float, float, float], ...] = ()
-
-    @property
-    def folder(self) -> str:
-        return os.path.dirname(self.path)
-
-
-@dataclass
-class QueryResults:
-    """The results of a query, best first (or newest first), and how many of them are good matches."""
-
-    results: list[SearchResult]
-    good: int  # how many of them are good matches (SearchResult.good)
-    # the score a result needs to be good, where one score decides (None when browsing, and for a query with
-    # unwanted terms, whose results are judged term by term: see Calibration.judge)
-    threshold: float | None
-    judged: bool = True  # False when browsing: no result is judged good or not
-
-    def good_only(self) -> list[SearchResult]:
-        return [r for r in self.results if r.good]
 
 
 class Searcher:
@@ -102,10 +50,7 @@ class Searcher:
         self._vectors: VectorIndex | None = None
         self._loading: Future[VectorIndex] | None = None
         self._filter_cache: tuple[tuple, IdSet] | None = None
-        self._cut: tuple[int, Calibration] | None = None
-        self._sample: tuple[int, np.ndarray] | None = (
-            None  # (photos then, vectors) for Searcher._library_sample
-        )
+        self._goodness = GoodMatches(self._catalog, embedder)
 
     def preload(self) -> None:
         """Start reading the vector index on a thread of its own, so the first search need not wait for it.
@@ -249,46 +194,16 @@ class Searcher:
         results = self.by_vector(terms.vector, top, exclude=terms.exclude, allowed=allowed)
         if not results:  # (also a library whose photos were all removed: nothing to calibrate on)
             return QueryResults([], 0, None)
-        cut = self.calibration()
-        good = self._judge(results, terms, cut)
+        cut = self._goodness.calibration()
+        cuts = self._goodness.text_cuts(terms, cut)
+        good = self._goodness.judge(results, terms, cut, cuts)
         results = self._with_details([replace(r, good=bool(g)) for r, g in zip(results, good)])
         if query.sort == "date":
             results.sort(key=lambda r: r.taken or "", reverse=True)
         negative = any(w < 0 for _, w in terms.kinds)
         return QueryResults(
-            results, int(good.sum()), None if negative else cut.cut_for(terms.kinds, terms.norm)
+            results, int(good.sum()), None if negative else cut.cut_for(terms.kinds, terms.norm, cuts)
         )
-
-    def _judge(self, results: list[SearchResult], terms: QueryTerms, cut: Calibration) -> np.ndarray:
-        """Which results are good matches (see Calibration.judge), from each result's score on each term."""
-        if not results:
-            return np.zeros(0, bool)
-        typical = [self._typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
-        if len(terms.kinds) == 1:  # one term: its score is the combined score
-            scores = np.array([[r.score if r.score is not None else -1.0] for r in results], np.float32)
-            return cut.judge(scores, terms.kinds, typical)
-        ids, vectors = self._catalog.vectors_for(r.id for r in results)
-        row = {int(i): k for k, i in enumerate(ids)}
-        scores = np.full((len(results), len(terms.kinds)), -1.0, np.float32)
-        for k, r in enumerate(results):
-            if r.id in row:  # (a photo deleted meanwhile is no good match)
-                scores[k] = terms.vectors @ vectors[row[r.id]]
-        return cut.judge(scores, terms.kinds, typical)
-
-    def _library_sample(self) -> np.ndarray:
-        """A sample of the library's vectors (CALIBRATION_SAMPLE), read again when the library doubles or
-        halves: what a term scores on the typical photo is measured on it."""
-        count = self._catalog.count()
-        if self._sample is None or not (self._sample[0] / 2 <= count <= self._sample[0] * 2 + 100):
-            self._sample = (count, self._catalog.sample_embeddings(CALIBRATION_SAMPLE))
-        return self._sample[1]
-
-    def _typical(self, vector: np.ndarray) -> float | None:
-        """What a term scores on the library's typical photo: its median over the sample (the term itself and
-        identical copies left out: a photo term is in it). None for an empty sample."""
-        scores = self._library_sample() @ vector
-        scores = scores[scores < 0.999]
-        return float(np.median(scores)) if len(scores) else None
 
     def query_vector(self, query: Query) -> QueryTerms:
         """The combined query vector, with what judging its results needs."""
@@ -382,21 +297,8 @@ class Searcher:
         return cached[1] if cached is not None and cached[1].ids is allowed else IdSet(allowed)
 
     def calibration(self) -> Calibration:
-        """The library's good-match cut-off for this model, measured once (and again when the library
-        doubles or halves) on a sample of its own photos."""
-        if self._cut is not None and self._cut[0] == self._catalog.generation:
-            return self._cut[1]
-        fingerprint = getattr(self.embedder, "fingerprint", self.embedder.model_id)
-        count = self._catalog.count()
-        cut = stored_calibration(self._catalog.get_meta("calibration"), fingerprint, count)
-        if cut is None:
-            cut = calibrate(self.embedder, self._library_sample(), count)
-            try:
-                self._catalog.set_meta("calibration", calibration_json(cut, fingerprint))
-            except Exception as e:  # noqa: BLE001 - a read-only library measures again next time
-                log.debug("calibration not stored: %s", e)
-        self._cut = (self._catalog.generation, cut)
-        return cut
+        """The library's good-match cut-off for this model (see GoodMatches.calibration)."""
+        return self._goodness.calibration()
 
     def _browse_filtered(self, allowed: np.ndarray | None, top: int) -> QueryResults:
         if allowed is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photofinder.core.encode import onnx_encoder
+from photofinder.core.encode import onnx_export, onnx_files
 from photofinder.core.encode.onnx_encoder import ExportFailed, OnnxEmbedder, export_model
 
 PIXELS = np.random.default_rng(3).standard_normal((3, 3, 64, 64)).astype(np.float32)
@@ -119,7 +119,7 @@ def test_every_exported_file_is_recorded_with_the_source_model(exported, tiny_mo
     assert manifest["source"] == fingerprint(tiny_model)
     assert set(manifest["files"]) >= {"vision.onnx", "text.onnx", "meta.json", "tokenizer.json"}
     for name, want in manifest["files"].items():
-        assert onnx_encoder._sha256(folder / name) == want["sha256"]
+        assert onnx_files._sha256(folder / name) == want["sha256"]
         assert (folder / name).stat().st_mode & 0o777 == 0o600, name
     assert folder.stat().st_mode & 0o777 == 0o700
 
@@ -131,8 +131,8 @@ def test_an_export_that_disagrees_with_torch_is_never_used(tiny_model, tmp_path,
     from transformers import CLIPModel
 
     other = CLIPModel.from_pretrained(_other_model(tiny_model, tmp_path / "other"), use_safetensors=True)
-    real = onnx_encoder._towers
-    monkeypatch.setattr(onnx_encoder, "_towers", lambda model: real(other.float().eval()))
+    real = onnx_export._towers
+    monkeypatch.setattr(onnx_export, "_towers", lambda model: real(other.float().eval()))
     with pytest.raises(ExportFailed, match="disagrees with torch"), torch.inference_mode(False):
         export_model(tiny_model, tmp_path / "cache" / "x-onnx3")
     assert not (tmp_path / "cache" / "x-onnx3").exists()

@@ -134,7 +134,7 @@ def test_a_missing_model_says_how_to_get_it(store, photos):
     with pytest.raises(ModelUnavailableError) as e:
         Indexer(lib, ClipEmbedder("openai/clip-vit-base-patch32")).run()
     msg = str(e.value)
-    assert "could not be downloaded" in msg and "--model /path/to/clip-folder" in msg
+    assert "could not be downloaded" in msg and "--model /path/to/model-folder" in msg
 
 
 def test_model_download_reports_bytes_and_can_be_cancelled():

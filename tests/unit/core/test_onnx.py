@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import QUERY_KINDS, new_library
 
-from photofinder.core.encode import onnx_encoder
+from photofinder.core.encode import onnx_encoder, onnx_export, onnx_run
 from photofinder.core.encode.choose import CpuEmbedder, check_int8, int8_agreement, open_embedder
 from photofinder.core.encode.onnx_encoder import ExportFailed, OnnxEmbedder
 from photofinder.core.find.search import Searcher
@@ -46,12 +46,12 @@ def test_the_exported_vision_tower_skips_only_unused_work(which, request):
     from transformers import CLIPModel
 
     model = CLIPModel.from_pretrained(request.getfixturevalue(which), use_safetensors=True).float().eval()
-    vision, _text = onnx_encoder._towers(model)
+    vision, _text = onnx_export._towers(model)
     assert type(vision).__name__ == "ClassTokenVision"  # not the stock fallback
     size = model.config.vision_config.image_size
     pixels = torch.from_numpy(np.random.default_rng(1).standard_normal((3, 3, size, size)).astype(np.float32))
     with torch.inference_mode():
-        ref = onnx_encoder._pooled(model.get_image_features(pixel_values=pixels)).numpy()
+        ref = onnx_export._pooled(model.get_image_features(pixel_values=pixels)).numpy()
         got = vision(pixels).numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
 
@@ -192,7 +192,7 @@ def test_the_tokenizer_read_in_steps_is_the_models_own(tmp_path):
 
     folder = Path(__file__).resolve().parents[2] / "models" / "tiny-clip"
     meta = {"max_length": 12, "pad_id": 7, "pad_token": "!"}
-    mine = onnx_encoder._tokenizer(folder, meta)
+    mine = onnx_run.fast_tokenizer(folder, meta)
     ref = Tokenizer.from_file(str(folder / "tokenizer.json"))
     ref.enable_truncation(12)
     ref.enable_padding(pad_id=7, pad_token="!")

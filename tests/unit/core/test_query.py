@@ -7,10 +7,10 @@ from datetime import date
 import numpy as np
 import pytest
 
+from photofinder.core.find.calibration import Calibration, stored_calibration
 from photofinder.core.find.query import (
     IMAGE,
     TEXT,
-    Calibration,
     Filters,
     QueryError,
     combine,
@@ -18,7 +18,6 @@ from photofinder.core.find.query import (
     parse,
     parse_date,
     parse_search_bar,
-    stored_calibration,
 )
 
 
@@ -84,7 +83,7 @@ def test_dates_by_year_month_or_day():
 
 
 def test_a_calibration_is_kept_per_model_and_library_size():
-    from photofinder.core.find.query import calibration_json
+    from photofinder.core.find.calibration import calibration_json
 
     raw = calibration_json(Calibration(0.27, 1000, 1000), "sha256:m")
     assert stored_calibration(raw, "sha256:m", 1500).threshold == 0.27

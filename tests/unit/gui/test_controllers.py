@@ -52,7 +52,7 @@ def test_a_superseded_query_is_neither_run_nor_shown(qtbot, library_copy, make_a
     ):
         factory.gates["A"].set()
     assert [req.label for req, _ in seen] == ["C"]  # A's results came back, stale, and were dropped
-    from photofinder.core.find.query import CALIBRATION_CAPTIONS
+    from photofinder.core.find.calibration import CALIBRATION_CAPTIONS
 
     queries = [
         t for t in factory.last.texts if t not in CALIBRATION_CAPTIONS

@@ -1,0 +1,182 @@
+"""How well the good-match cut-off marks right answers: recall and precision per model, on held-out queries.
+
+    python bench/goodmatch.py [MODEL_FOLDER ...]      # default: the tiny test CLIP and the tiny SigLIP
+
+A library of generated shape photos (tests/shapes.py) is indexed with the model through the real indexer, and
+queries of three kinds are run through the real search (Searcher.run, the rule the app and the CLI use):
+  present concepts  ("a star", "a blue shape", "a red circle", full captions of kinds in the library),
+  absent ones       (kinds the library lacks, and things no shape photo shows: "a dog"),
+  broad ones        ("a shape": every photo is right).
+A photo is a right answer when its kind has every attribute the query names. Over all queries of a set:
+  recall    = right answers marked good / right answers in the library,
+  precision = right answers marked good / photos marked good,
+  absent    = absent queries with any good match / absent queries.
+Two sets, each with its own library (other kinds, other seed): TUNING (what the rule's constants were chosen on)
+and HELD_OUT (what the bench reports).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from shapes import Kind, all_kinds  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    kind: str  # "present", "absent" or "broad"
+    right: Callable[[Kind], bool]
+
+
+def _is(shape: str | None = None, colour: str | None = None, background: str | None = None):
+    return lambda k: (
+        (shape is None or k.shape == shape)
+        and (colour is None or k.colour == colour)
+        and (background is None or k.background == background)
+    )
+
+
+def _set(seed: int, words: list[tuple[str, dict]], outside: list[str], broad: list[str], n_captions: int):
+    """(library kinds, cases): half the kinds, and queries about them, about kinds outside it, and broad ones."""
+    rng = np.random.default_rng(seed)
+    kinds = all_kinds()
+    chosen = [kinds[i] for i in sorted(rng.choice(len(kinds), len(kinds) // 2, replace=False))]
+    absent = [k for k in kinds if k not in chosen]
+    cases = [Case(t, "present", _is(**attrs)) for t, attrs in words]
+    cases += [
+        Case(k.caption, "present", _is(k.shape, k.colour, k.background))
+        for k in chosen[:: len(chosen) // n_captions][:n_captions]
+    ]
+    cases += [
+        Case(k.caption, "absent", _is(k.shape, k.colour, k.background))
+        for k in absent[:: len(absent) // n_captions][:n_captions]
+    ]
+    cases += [Case(t, "absent", lambda k: False) for t in outside]
+    cases += [Case(t, "broad", lambda k: True) for t in broad]
+    return chosen, cases
+
+
+def tuning_set():
+    return _set(
+        1,
+        [
+            ("a star", dict(shape="star")),
+            ("a blue shape", dict(colour="blue")),
+            ("a red circle", dict(shape="circle", colour="red")),
+            ("something green", dict(colour="green")),
+            ("a triangle on a black background", dict(shape="triangle", background="black")),
+        ],
+        ["a dog", "a car at night"],
+        ["a shape"],
+        6,
+    )
+
+
+def held_out_set():
+    return _set(
+        2,
+        [
+            ("a circle", dict(shape="circle")),
+            ("a yellow shape", dict(colour="yellow")),
+            ("a purple square", dict(shape="square", colour="purple")),
+            ("something orange", dict(colour="orange")),
+            ("a photo of a triangle", dict(shape="triangle")),
+            ("a star on a white background", dict(shape="star", background="white")),
+        ],
+        ["a cat", "a bicycle in the rain", "a birthday cake"],
+        ["a picture", "a coloured shape"],
+        8,
+    )
+
+
+def build(model: str, which: str = "held-out", per_kind: int = 3, runtime: str = "onnx"):
+    """(library, embedder, photos, cases): the set's library indexed with `model`."""
+    from helpers import make_photos, new_library
+
+    from photofinder.core.encode.choose import open_embedder
+    from photofinder.core.ingest.indexer import Indexer
+    from photofinder.core.store.library import LibraryStore
+
+    chosen, cases = tuning_set() if which == "tuning" else held_out_set()
+    work = Path(tempfile.mkdtemp(prefix="pf-goodmatch-"))
+    photos = make_photos(work / "photos", chosen, per_kind, seed=7 if which == "tuning" else 11)
+    lib = new_library(LibraryStore(work / "data"), work / "photos")
+    embedder = open_embedder(model, runtime=runtime, device="cpu")
+    Indexer(lib, embedder).run()
+    return lib, embedder, photos, cases
+
+
+def judge(lib, embedder, photos, cases) -> dict:
+    """Run every case through Searcher.run (calibrating anew) and count."""
+    from photofinder.core.find.query import Query, Term
+    from photofinder.core.find.search import Searcher
+
+    with lib.open_catalog() as c:
+        c.set_meta("calibration", "")
+    counts = {"right": 0, "right_good": 0, "good": 0, "absent": 0, "absent_with_good": 0}
+    per: dict[str, dict[str, int]] = {}
+    with Searcher(lib, embedder) as s:
+        for case in cases:
+            results = s.run(Query((Term("text", case.text),)), top=len(photos)).results
+            right = {str(p) for p, k in photos.items() if case.right(k)}
+            good = {r.path for r in results if r.good}
+            counts["right"] += len(right)
+            counts["right_good"] += len(good & right)
+            counts["good"] += len(good)
+            if case.kind == "absent" and not right:
+                counts["absent"] += 1
+                counts["absent_with_good"] += bool(good)
+            per[case.text] = {"right": len(right), "good": len(good), "right_good": len(good & right)}
+    return {
+        "recall": counts["right_good"] / max(counts["right"], 1),
+        "precision": counts["right_good"] / max(counts["good"], 1),
+        "absent_with_good": counts["absent_with_good"] / max(counts["absent"], 1),
+        "queries": len(cases),
+        "per_query": per,
+    }
+
+
+def evaluate(model: str, which: str = "held-out", per_kind: int = 3, runtime: str = "onnx") -> dict:
+    """Index the set's library with `model` and run its queries: recall, precision and the absent rate."""
+    return judge(*build(model, which, per_kind, runtime))
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "models",
+        nargs="*",
+        default=[str(ROOT / "tests/models/tiny-clip"), str(ROOT / "tests/models/tiny-siglip")],
+    )
+    ap.add_argument("--set", default="held-out", choices=["held-out", "tuning"])
+    ap.add_argument("--verbose", action="store_true", help="per query: right answers, marked good, both")
+    args = ap.parse_args()
+    for m in args.models:
+        r = evaluate(m, args.set)
+        if args.verbose:
+            for q, c in r["per_query"].items():  # type: ignore[union-attr]
+                print(
+                    f"    {q:45s} right {c['right']:3d} good {c['good']:3d} right&good {c['right_good']:3d}"
+                )
+        print(
+            f"good matches, {Path(m).name} ({args.set}, {r['queries']} queries): recall {r['recall']:.0%} "
+            f"precision {r['precision']:.0%}, absent queries with a good match {r['absent_with_good']:.0%}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
