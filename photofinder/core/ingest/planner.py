@@ -16,7 +16,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from photofinder.core.photos.decode import is_photo_name
+from photofinder.core.gcpause import collector_paused
+from photofinder.core.photos.formats import is_photo_name
 from photofinder.core.photos.scanner import SKIP_DIRS, FileInfo, scan
 from photofinder.core.store.catalog import Catalog
 
@@ -85,8 +86,6 @@ def plan(
             continue
         # One indexed read of what the catalog holds, keyed by the stored bytes; one walk of the folder. No SQL
         # per file: a rescan of a million unchanged files is the walk's stat calls and a dict lookup each.
-        known = catalog.file_stamps(folder)
-        known_count = len(known)
         errors: list[SkippedFile] = []
         found = 0
         work: list[FileInfo] = []
@@ -94,18 +93,21 @@ def plan(
         unchanged = 0
         on_error = lambda p, r, errors=errors: errors.append(SkippedFile(p, r))  # noqa: E731
         fsencode = os.fsencode
-        for info in scan(folder, on_error, should_stop):
-            found += 1
-            k = known.pop(fsencode(info.path), None)  # what is left at the end is gone
-            if k is not None and k[0] == info.size and k[1] == info.mtime_ns and not k[2]:
-                unchanged += 1
-            else:
-                work.append(info)
-                if k is not None:
-                    changed.append(info.path)
-            found_total += 1
-            if progress is not None and found_total % 500 == 0:
-                progress(found_total, info.path)
+        with collector_paused():  # a million stamps made and dropped: no full collection pass over them
+            known = catalog.file_stamps(folder)
+            known_count = len(known)
+            for info in scan(folder, on_error, should_stop):
+                found += 1
+                k = known.pop(fsencode(info.path), None)  # what is left at the end is gone
+                if k is not None and k[0] == info.size and k[1] == info.mtime_ns and not k[2]:
+                    unchanged += 1
+                else:
+                    work.append(info)
+                    if k is not None:
+                        changed.append(info.path)
+                found_total += 1
+                if progress is not None and found_total % 500 == 0:
+                    progress(found_total, info.path)
         if should_stop is not None and should_stop():
             break
         gone = [(os.fsdecode(p), k[3]) for p, k in known.items()]

@@ -77,6 +77,13 @@ class CatalogConnection:
         except sqlite3.Error as e:
             raise translate(e, self.path) from e
 
+    def _iter(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple]:
+        """Rows one at a time (a million-row read never sits in one list)."""
+        try:
+            yield from self._db.execute(sql, tuple(params))
+        except sqlite3.Error as e:
+            raise translate(e, self.path) from e
+
     def _one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
         try:
             return self._db.execute(sql, tuple(params)).fetchone()

@@ -17,6 +17,7 @@ from photofinder.core.paths import from_db, to_db
 from photofinder.core.store import facet_counts as _facets
 from photofinder.core.store.catalog.connection import CatalogConnection, chunks
 from photofinder.core.store.catalog.schema import day_sql
+from photofinder.core.store.stamps import Stamps
 
 # A photo written with content the library has already looked at for words takes that verdict with it.
 _OCR_OF_TWIN = "(SELECT max(ocr) FROM (SELECT ocr FROM photos WHERE hash = ?5 UNION ALL SELECT ocr FROM {t} WHERE hash = ?5))"
@@ -117,33 +118,33 @@ class PhotoRows(CatalogConnection):
             self._exec("DELETE FROM folders WHERE path = ?", (to_db(child),))
 
     # -- photos --------------------------------------------------------------------------------------------
-    def file_stamps(self, folder: str) -> dict[bytes, tuple[int, int, int, int]]:
+    def file_stamps(self, folder: str) -> Stamps:
         """{path as stored: (size, mtime_ns, retry, id)} of a folder's photos, from one covering index (a rescan).
 
         Read from the index alone, never the rows (each holds a 2 KB embedding): a million files in a few seconds.
+        Rows stream from the cursor into small shards (no list of a million rows, no dict of a million entries:
+        either stalled the window's thread while it was built or freed).
         """
-        return {
-            r[0]: r[1:]
-            for r in self._all(
+        return Stamps(
+            self._iter(
                 f"SELECT path, size, mtime_ns, retry, id FROM {self._t} INDEXED BY {self._t}_files WHERE folder = ?",
                 (to_db(folder),),
             )
-        }
+        )
 
-    def stamps_under(self, folder: str, path: str) -> dict[bytes, tuple[int, int, int, int]]:
+    def stamps_under(self, folder: str, path: str) -> Stamps:
         """As file_stamps, for the photos of library folder `folder` at `path` or under it (a range of the same
         covering index: what one watcher event costs is that subfolder's rows, not the library's)."""
         raw = to_db(path)
         below = to_db(path.rstrip(os.sep) + os.sep)
         above = below[:-1] + bytes([below[-1] + 1])
-        return {
-            r[0]: r[1:]
-            for r in self._all(
+        return Stamps(
+            self._iter(
                 f"SELECT path, size, mtime_ns, retry, id FROM {self._t} INDEXED BY {self._t}_files "
                 "WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?))",
                 (to_db(folder), raw, below, above),
             )
-        }
+        )
 
     def hashes_for_paths(self, paths: Iterable[str]) -> dict[str, str | None]:
         """{path: the content hash stored for it} for those of `paths` in the catalog."""
