@@ -91,7 +91,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["torch", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers"],
     )
     d = _kept(tmp_path_factory, "onnx", key)
-    for half in d.glob(".export-*"):  # a run killed mid-export (an hour old: not another run's export in progress)
+    for half in d.glob(
+        ".export-*"
+    ):  # a run killed mid-export (an hour old: not another run's export in progress)
         if time.time() - half.stat().st_mtime > 3600:
             shutil.rmtree(half, ignore_errors=True)
     os.environ["PHOTOFINDER_MODEL_CACHE"] = str(d)
