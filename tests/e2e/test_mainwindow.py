@@ -694,6 +694,7 @@ def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(
     d.close()
 
 
+@pytest.mark.slow  # a rebuild on another model in the window: 11 s
 def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_cancels_safely(
     qtbot, window, photos, settings, tiny_model, tmp_path, encode_gate, monkeypatch
 ):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 TINY_SIGLIP = str(Path(__file__).resolve().parents[1] / "models" / "tiny-siglip")
 
@@ -53,6 +54,7 @@ def test_models_lists_the_menu_with_speeds_measured_here(data_dir, tmp_path, mon
     assert "English only" in text and "10.0 images/s here" in text and "73.2 %" in text
 
 
+@pytest.mark.slow  # a second model's export and a rebuild: 12 s
 def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(photos, tiny_model):
     folder, kinds = photos
     pf("index", str(folder), "--model", tiny_model)

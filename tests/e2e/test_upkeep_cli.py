@@ -69,6 +69,7 @@ def test_repair_keeps_a_healthy_catalog(indexed, data_dir):
     assert again["indexed"] == 0 and again["unchanged"] == len(indexed[1])
 
 
+@pytest.mark.slow  # a model fault in a child process: 9 s
 def test_a_truncated_model_file_is_one_line(photos, tiny_model, tmp_path):
     import shutil
 

@@ -140,6 +140,7 @@ def test_embeddings_are_nearest_their_own_reference(cases, reference, vitb32_mod
         )
 
 
+@pytest.mark.slow  # the full-size ViT-B/32 through ONNX: 20 s (its export included on a first run)
 def test_the_onnx_encoder_passes_the_same_equivalence(cases, reference, vitb32_model):
     """The CPU default (ONNX Runtime, exported from the same weights) on the full-size architecture."""
     from photofinder.core.encode.onnx_encoder import OnnxEmbedder

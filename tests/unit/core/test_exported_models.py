@@ -71,6 +71,7 @@ def _damage(folder: Path, damage: str, other_vision: Path) -> None:
         raise AssertionError(damage)
 
 
+@pytest.mark.slow  # an export fault: 8 damaged exports, ~40 s
 @pytest.mark.parametrize(
     "damage",
     [
@@ -124,6 +125,7 @@ def test_every_exported_file_is_recorded_with_the_source_model(exported, tiny_mo
     assert folder.stat().st_mode & 0o777 == 0o700
 
 
+@pytest.mark.slow  # an export fault: exports again, ~5 s
 def test_an_export_that_disagrees_with_torch_is_never_used(tiny_model, tmp_path, monkeypatch):
     """The check against torch is what stands between a broken exporter and wrong vectors: an export of other
     weights (as a broken exporter would give) is refused."""
@@ -138,6 +140,7 @@ def test_an_export_that_disagrees_with_torch_is_never_used(tiny_model, tmp_path,
     assert not (tmp_path / "cache" / "x-onnx3").exists()
 
 
+@pytest.mark.slow  # an export fault: exports again, ~4 s
 def test_an_export_whose_tokenizer_differs_from_the_models_is_never_used(tiny_model, tmp_path):
     """tokenizer.json (what ONNX queries tokenize with) must give the ids the model's own tokenizer gives."""
     model = tmp_path / "model"

@@ -40,6 +40,7 @@ def test_copies_are_the_same_picture(corpus):
         assert v.same, (a.name, b.name, v)
 
 
+@pytest.mark.slow  # the whole held-out corpus through the duplicate rule: 13 s
 def test_nothing_a_photographer_keeps_apart_is_the_same_picture(corpus):
     copies, apart, sigs = corpus
     wrong = [
