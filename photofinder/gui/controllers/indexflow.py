@@ -12,11 +12,10 @@ from photofinder.core.ingest.planner import nested_folders
 from photofinder.core.paths import display_path
 from photofinder.core.photos.scanner import normalise_folder
 from photofinder.core.store.library import DEFAULT_LIBRARY
-
-from ..indexing import IndexController
-from ..settings import AppSettings
-from ..wordsrun import WordsController
-from .library import LibraryController
+from photofinder.gui.controllers.library import LibraryController
+from photofinder.gui.library.index_run import IndexController
+from photofinder.gui.library.words_run import WordsController
+from photofinder.gui.settings import AppSettings
 
 
 class IndexingFlow(QObject):

@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from photofinder.core.find.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
-
-from .dropzone import ChipIcons
+from photofinder.gui.query.drop_zone import ChipIcons
 
 WEIGHTS = (0.5, 1.0, 2.0, 3.0)
 _CHIP = (
