@@ -20,7 +20,7 @@ def shown(window) -> list[Path]:
 @pytest.fixture
 def fake_trash(tmp_path, monkeypatch):
     """Files 'sent to the trash' are moved into a folder of the test: the real trash is never touched."""
-    from photofinder.gui.library import duplicates_dialog as duplicates
+    from photofinder.gui.library import duplicates_dialog
 
     bin_ = tmp_path / "trash"
     bin_.mkdir()
@@ -30,7 +30,7 @@ def fake_trash(tmp_path, monkeypatch):
         sent.append(path)
         os.replace(path, bin_ / f"{len(sent)}-{os.path.basename(path)}")
 
-    monkeypatch.setattr(duplicates, "send_to_trash", send)
+    monkeypatch.setattr(duplicates_dialog, "send_to_trash", send)
     return sent
 
 

@@ -594,13 +594,13 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(
     """A big PNG dropped, or an image pasted, must not freeze the window: icon and pixels are read elsewhere."""
     import threading
 
-    import photofinder.gui.query.drop_zone as dropzone
-    import photofinder.gui.workers.search_thread as searching
+    from photofinder.gui.query import drop_zone
+    from photofinder.gui.workers import search_thread
 
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
     seen = []
-    for mod, name in ((dropzone, "read_icon"), (searching, "qimage_to_pil")):
+    for mod, name in ((drop_zone, "read_icon"), (search_thread, "qimage_to_pil")):
         real = getattr(mod, name)
         monkeypatch.setattr(
             mod,

@@ -24,7 +24,7 @@ class IndexingFlow(QObject):
     started = Signal(bool)  # whether it is a rebuild with a new model
     progress = Signal(object)
     finished = Signal(object)  # IndexReport
-    failed = Signal(str, str)  # message, kind (indexing.MODEL, BUSY, DAMAGED or OTHER)
+    failed = Signal(str, str)  # message, kind (index_run.MODEL, BUSY, DAMAGED or OTHER)
     modelLoading = Signal(str)
     queued = Signal(str)  # a passing message
     informed = Signal(str)  # why nothing was done, told without a dialog

@@ -2,7 +2,7 @@
 size, with counts.
 
 Its filters combine with any query and with browsing: every change goes out as `filtersChanged(Filters)`.
-The counts come from facets.count_facets, run off the GUI thread.
+The counts come from facet_feed.count_facets, run off the GUI thread.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class QuickLook(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Preview")
         self.setModal(False)
-        model = view.model()  # a results.ResultsModel
+        model = view.model()  # a results_model.ResultsModel
         self._count: Callable[[], int] = model.rowCount
         self._result: Callable[[int], SearchResult] = model.result
         view.previewRequested.connect(self.open_at)  # type: ignore[attr-defined]

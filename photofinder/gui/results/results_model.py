@@ -1,5 +1,5 @@
 """The results grid's model: a list model adapting core SearchResults, thumbnails loaded lazily (the view:
-resultsview.py)."""
+results_view.py)."""
 
 from __future__ import annotations
 

@@ -385,7 +385,7 @@ def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_i
 
 
 def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, monkeypatch):
-    from photofinder.gui.workers import model_pool as modelpool
+    from photofinder.gui.workers import model_pool
     from photofinder.gui.workers.model_pool import EmbedderPool
 
     pool = EmbedderPool("cpu", factory=factory, runtime="onnx")
@@ -396,7 +396,7 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
     pool.runtime = "torch"  # the setting changed
     assert pool.get("m").runtime_pref == "torch" and pool.loaded_models == [("m", "cpu")]
 
-    monkeypatch.setattr(modelpool, "gpu_available", lambda: True)
+    monkeypatch.setattr(model_pool, "gpu_available", lambda: True)
     auto = EmbedderPool("auto", factory=factory)
     text = auto.get("m")
     index = auto.hold(
@@ -406,7 +406,7 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
     assert auto.get("m") is text
     auto.release("m", "auto")
 
-    monkeypatch.setattr(modelpool, "gpu_available", lambda: False)
+    monkeypatch.setattr(model_pool, "gpu_available", lambda: False)
     cpu_only = EmbedderPool("auto", factory=factory)
     assert cpu_only.hold("m") is cpu_only.get("m")  # no GPU: one encoder, never two copies of the weights
 
