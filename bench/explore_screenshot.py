@@ -63,8 +63,8 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from photofinder.gui.mainwindow import MainWindow
     from photofinder.gui.settings import AppSettings
+    from photofinder.gui.window.main_window import MainWindow
 
     app = QApplication([])
     settings = AppSettings(work / "data")

@@ -593,10 +593,10 @@ def gui_probe(root: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from photofinder.gui.controllers import AppController
-    from photofinder.gui.mainwindow import MainWindow
-    from photofinder.gui.modelpool import EmbedderPool
     from photofinder.gui.settings import AppSettings
-    from photofinder.gui.threads import keep_the_window_responsive
+    from photofinder.gui.window.main_window import MainWindow
+    from photofinder.gui.workers.model_pool import EmbedderPool
+    from photofinder.gui.workers.threads import keep_the_window_responsive
 
     os.environ["PF_SCALE_TOKENIZER"] = str(clip_sized_tokenizer(root / "tokenizer"))
     if not os.environ.get("PF_DEFAULT_SWITCH"):  # what the app does at start-up (set it to compare)
@@ -727,7 +727,7 @@ def gui_probe(root: Path) -> dict:
     probe_timer.stop()
 
     lib = app.libraries.library
-    from photofinder.gui.facets import count_facets
+    from photofinder.gui.filters.facet_feed import count_facets
 
     times = []
     for _ in range(5):

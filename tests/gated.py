@@ -74,8 +74,8 @@ class GatedEmbedder:
 def gated_window(qtbot, data_dir, settings, tiny_embedder, gates: Gates):
     """A main window whose models are GatedEmbedders over the tiny CLIP."""
     from photofinder.gui.controllers import AppController
-    from photofinder.gui.mainwindow import MainWindow
-    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.window.main_window import MainWindow
+    from photofinder.gui.workers.model_pool import EmbedderPool
 
     pool = EmbedderPool("cpu", factory=lambda *a, **k: GatedEmbedder(tiny_embedder, gates))
     app = AppController(data_dir, settings, pool)

@@ -26,8 +26,8 @@ def no_leftover_threads(qapp):
     yield
     import threading
 
-    from photofinder.gui.threads import LIVE_THREADS
-    from photofinder.gui.watching import THREAD_PREFIX
+    from photofinder.gui.library.folder_watch import THREAD_PREFIX
+    from photofinder.gui.workers.threads import LIVE_THREADS
 
     running = [t.objectName() for t in list(LIVE_THREADS) if t.isRunning()]
     for t in list(LIVE_THREADS):

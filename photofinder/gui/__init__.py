@@ -1,5 +1,5 @@
 """The desktop app (PySide6). The only package that imports Qt."""
 
-from . import pyside_fix
+from photofinder.gui import pyside_fix
 
 pyside_fix.apply()

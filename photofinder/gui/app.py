@@ -59,10 +59,9 @@ def run_app(args: argparse.Namespace | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from photofinder.core.paths import data_dir
-
-    from .crash import ErrorReporter
-    from .mainwindow import MainWindow
-    from .threads import keep_the_window_responsive
+    from photofinder.gui.crash import ErrorReporter
+    from photofinder.gui.window.main_window import MainWindow
+    from photofinder.gui.workers.threads import keep_the_window_responsive
 
     keep_the_window_responsive()
     data = data_dir()

@@ -8,7 +8,7 @@ from qt_fixtures import dialogs, no_leftover_threads, no_unexpected_log_warnings
 
 @pytest.fixture
 def window(qtbot, data_dir, settings):
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     w = MainWindow(data_dir, settings)
     qtbot.addWidget(w)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from photofinder.gui.results import PathRole
+from photofinder.gui.results.results_model import PathRole
 
 
 def shown(window) -> list[Path]:
@@ -20,7 +20,7 @@ def shown(window) -> list[Path]:
 @pytest.fixture
 def fake_trash(tmp_path, monkeypatch):
     """Files 'sent to the trash' are moved into a folder of the test: the real trash is never touched."""
-    from photofinder.gui import duplicates
+    from photofinder.gui.library import duplicates_dialog
 
     bin_ = tmp_path / "trash"
     bin_.mkdir()
@@ -30,14 +30,14 @@ def fake_trash(tmp_path, monkeypatch):
         sent.append(path)
         os.replace(path, bin_ / f"{len(sent)}-{os.path.basename(path)}")
 
-    monkeypatch.setattr(duplicates, "send_to_trash", send)
+    monkeypatch.setattr(duplicates_dialog, "send_to_trash", send)
     return sent
 
 
 def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_trash(
     qtbot, window, photos, fake_trash, dialogs, monkeypatch
 ):
-    from photofinder.gui.duplicates import DuplicatesDialog
+    from photofinder.gui.library.duplicates_dialog import DuplicatesDialog
 
     folder, kinds = photos
     original = min(kinds)
@@ -85,7 +85,7 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     qtbot.wait(200)
     assert fake_trash == [] and all(os.path.exists(p) for p in checked)
 
-    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
+    monkeypatch.setattr("photofinder.gui.window.dialogs.confirm", lambda *a, **k: True)
     with qtbot.waitSignal(d.changed, timeout=10000):
         d.trash_button.click()
     assert set(fake_trash) == checked and not any(os.path.exists(p) for p in checked)

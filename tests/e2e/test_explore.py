@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from photofinder.gui.explore import ExploreView
-from photofinder.gui.results import PathRole
+from photofinder.gui.library.explore_view import ExploreView
+from photofinder.gui.results.results_model import PathRole
 
 
 def shown(window) -> set[Path]:

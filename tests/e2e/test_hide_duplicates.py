@@ -11,7 +11,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from photofinder.gui.results import CopiesRole, PathRole
+from photofinder.gui.results.results_model import CopiesRole, PathRole
 
 
 def tiles(window) -> dict[Path, int]:

@@ -22,7 +22,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 from shapes import draw
 
-from photofinder.gui.results import PathRole
+from photofinder.gui.results.results_model import PathRole
 
 
 def add_folder_and_wait(qtbot, window, folder: Path, timeout: int = 60000):
@@ -98,7 +98,7 @@ def test_skipped_files_link_opens_the_list(qtbot, window, photos):
     add_folder_and_wait(qtbot, window, folder)
     with qtbot.waitSignal(window.app.libraries.skippedReady, timeout=5000):
         window.progress.label.linkActivated.emit("skipped")
-    from photofinder.gui.dialogs import SkippedDialog
+    from photofinder.gui.window.dialogs import SkippedDialog
 
     qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
     d = window.findChild(SkippedDialog)
@@ -249,7 +249,7 @@ def encode_gate(monkeypatch):
 
     from photofinder.core.encode.onnx_encoder import OnnxEmbedder
     from photofinder.core.encode.torch_encoder import ClipEmbedder
-    from photofinder.gui.indexing import IndexController
+    from photofinder.gui.library.index_run import IndexController
 
     gate = SimpleNamespace(reached=threading.Event(), release=threading.Event(), calls=0, block_at=2)
     real_cancel = IndexController.cancel  # the app's index run only: a folder watcher stopping is no cancel
@@ -292,7 +292,7 @@ def test_cancel_mid_index_keeps_what_was_done(qtbot, window, photos, encode_gate
 
 
 def test_closing_mid_index_stops_cleanly(qtbot, data_dir, settings, photos, encode_gate, capfd):
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     folder, kinds = photos
     w = MainWindow(data_dir, settings)
@@ -314,7 +314,8 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
     monkeypatch.setattr(
-        "photofinder.gui.library_menu.QInputDialog.getText", staticmethod(lambda *a, **k: ("Holidays", True))
+        "photofinder.gui.window.library_menu.QInputDialog.getText",
+        staticmethod(lambda *a, **k: ("Holidays", True)),
     )
     window.library_actions.rename_library()
     qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Holidays")
@@ -322,13 +323,14 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
     search(qtbot, window, "a red circle")  # the renamed library still searches
     assert window.results.rowCount() > 0
     monkeypatch.setattr(
-        "photofinder.gui.library_menu.QInputDialog.getText", staticmethod(lambda *a, **k: ("Work", True))
+        "photofinder.gui.window.library_menu.QInputDialog.getText",
+        staticmethod(lambda *a, **k: ("Work", True)),
     )
     window.library_actions.new_library()
     assert sorted(window.app.store.names()) == ["Holidays", "Work"] and window.app.library.name == "Work"
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_page)
     window.app.libraries.select("Holidays")
-    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
+    monkeypatch.setattr("photofinder.gui.window.dialogs.confirm", lambda *a, **k: True)
     window.library_actions.remove_library()
     qtbot.waitUntil(lambda: window.app.store.names() == ["Work"])
     qtbot.waitUntil(lambda: window.app.library is not None and window.app.library.name == "Work")
@@ -338,7 +340,7 @@ def test_library_create_rename_remove_never_touches_photos(qtbot, window, photos
 def test_remove_folder_forgets_its_photos(qtbot, window, photos, monkeypatch):
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
-    monkeypatch.setattr("photofinder.gui.dialogs.confirm", lambda *a, **k: True)
+    monkeypatch.setattr("photofinder.gui.window.dialogs.confirm", lambda *a, **k: True)
     with qtbot.waitSignal(window.app.libraries.folderRemoved, timeout=5000):
         window.library_actions.remove_folder(str(folder))
     qtbot.waitUntil(lambda: window.app.summary is not None and window.app.summary.photos == 0)
@@ -351,7 +353,7 @@ def test_unavailable_model_explains_and_offers_a_folder(qtbot, window, settings,
     settings.model = "openai/clip-vit-base-patch32"  # not cached, hub unreachable
     asked = []
     monkeypatch.setattr(
-        "photofinder.gui.mainwindow.ask_for_model_folder",
+        "photofinder.gui.window.main_window.ask_for_model_folder",
         lambda parent, message: asked.append(message) or None,
     )
     with qtbot.waitSignal(window.app.indexing.failed, timeout=30000):
@@ -499,8 +501,8 @@ def test_thousands_of_results_load_rows_and_thumbnails_lazily(qtbot, window, tmp
 
 
 def test_settings_dialog_changes_thumbnail_size_and_persists(qtbot, window, data_dir, monkeypatch):
-    from photofinder.gui.dialogs import SettingsDialog
     from photofinder.gui.settings import AppSettings
+    from photofinder.gui.window.dialogs import SettingsDialog
 
     def user_edits(dialog):
         dialog.thumb.setValue(208)
@@ -533,7 +535,7 @@ def test_no_display_is_a_message_not_an_abort(tmp_path):
 def test_escape_clears_the_search_and_the_window_remembers_its_size(
     qtbot, window, photos, data_dir, settings
 ):
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)
@@ -592,13 +594,13 @@ def test_dropped_and_pasted_images_are_decoded_off_the_gui_thread(
     """A big PNG dropped, or an image pasted, must not freeze the window: icon and pixels are read elsewhere."""
     import threading
 
-    import photofinder.gui.dropzone as dropzone
-    import photofinder.gui.searching as searching
+    from photofinder.gui.query import drop_zone
+    from photofinder.gui.workers import search_thread
 
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)
     seen = []
-    for mod, name in ((dropzone, "read_icon"), (searching, "qimage_to_pil")):
+    for mod, name in ((drop_zone, "read_icon"), (search_thread, "qimage_to_pil")):
         real = getattr(mod, name)
         monkeypatch.setattr(
             mod,
@@ -686,7 +688,7 @@ def test_a_name_that_is_not_utf8_is_shown_readably_and_opened_as_the_real_file(
 
     with qtbot.waitSignal(window.app.libraries.skippedReady, timeout=5000):
         window.progress.label.linkActivated.emit("skipped")
-    from photofinder.gui.dialogs import SkippedDialog
+    from photofinder.gui.window.dialogs import SkippedDialog
 
     qtbot.waitUntil(lambda: window.findChild(SkippedDialog) is not None)
     d = window.findChild(SkippedDialog)
@@ -702,7 +704,7 @@ def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_canc
     import shutil
 
     from photofinder.core.encode.models import model_identity
-    from photofinder.gui.dialogs import SettingsDialog
+    from photofinder.gui.window.dialogs import SettingsDialog
 
     folder, kinds = photos
     encode_gate.block_at = None
@@ -754,7 +756,7 @@ def test_a_new_model_in_settings_offers_a_rebuild_that_searches_through_and_canc
 
 
 def test_the_status_line_shows_the_runtime_in_use_and_settings_switch_it(qtbot, window, photos, monkeypatch):
-    from photofinder.gui.dialogs import SettingsDialog
+    from photofinder.gui.window.dialogs import SettingsDialog
 
     folder, _ = photos
     add_folder_and_wait(qtbot, window, folder)

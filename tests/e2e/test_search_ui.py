@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from shapes import draw
 from test_mainwindow import add_folder_and_wait, drop, search, shown_paths
 
-from photofinder.gui.delegate import WEAKER_ROLE
+from photofinder.gui.results.tile_delegate import WEAKER_ROLE
 
 SHOTS = os.environ.get("PHOTOFINDER_TEST_SHOTS")  # a folder: each test saves a screenshot of its states there
 
@@ -305,7 +305,7 @@ def test_sort_by_date_and_the_result_count(qtbot, window, sorted_photos):
 
 
 def test_details_and_a_preview_that_steps_with_the_arrows(qtbot, window, photos, monkeypatch):
-    from photofinder.gui import preview
+    from photofinder.gui.results import preview
 
     folder, kinds = photos
     add_folder_and_wait(qtbot, window, folder)

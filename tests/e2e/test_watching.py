@@ -11,7 +11,7 @@ import pytest
 from helpers import QUERY_KINDS
 from shapes import draw
 
-from photofinder.gui.results import PathRole
+from photofinder.gui.results.results_model import PathRole
 
 FAST = {
     "debounce": 0.2,
@@ -23,7 +23,7 @@ FAST = {
 @pytest.fixture
 def watched_window(qtbot, data_dir, settings):
     from photofinder.gui.controllers import AppController
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     settings.watch = True
     w = MainWindow(data_dir, settings, AppController(data_dir, settings, watch_args=FAST))
@@ -98,7 +98,7 @@ def test_new_photos_wait_while_the_user_scrolls_further_down(qtbot, watched_wind
 
 def test_closing_the_window_stops_the_watcher(qtbot, data_dir, settings, photos):
     from photofinder.gui.controllers import AppController
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     settings.watch = True
     folder, _ = photos

@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QStandardItem, QSt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QStyle, QStyleOptionViewItem, QWidget
 
 from photofinder.core.find.query import TEXT, Term
-from photofinder.gui.resultsview import ResultsView
+from photofinder.gui.results.results_view import ResultsView
 
 
 def focusable(window) -> list[QWidget]:
@@ -114,7 +114,7 @@ def test_the_year_bars_are_reached_and_chosen_by_keyboard(qtbot, window):
 
 
 def test_the_palette_follows_the_system_colour_scheme(qtbot, window):
-    from photofinder.gui.theme import palette_for
+    from photofinder.gui.window.theme import palette_for
 
     dark, light = palette_for(Qt.ColorScheme.Dark), palette_for(Qt.ColorScheme.Light)
     assert dark.color(QPalette.ColorRole.Window).lightness() < 100

@@ -7,9 +7,9 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent, QPixmap
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photofinder.gui.datefilter import DateFilter
-from photofinder.gui.goodmatches import MatchCount
-from photofinder.gui.resultsbar import ResultsBar
+from photofinder.gui.filters.date_filter import DateFilter
+from photofinder.gui.query.query_state import MatchCount
+from photofinder.gui.results.results_bar import ResultsBar
 
 
 def test_all_years_clears_the_year_it_showed_by_month(qtbot):
@@ -36,7 +36,7 @@ def test_the_disabled_sort_box_says_newest_first_while_browsing(qtbot):
 
 
 def test_duplicates_show_dates_in_the_locale_format_not_iso():
-    from photofinder.gui.duplicates import human_date
+    from photofinder.gui.library.duplicates_dialog import human_date
 
     shown = human_date("2023-07-10T14:30:00", 0)
     assert "2023-07-10" not in shown and "T14" not in shown and "10" in shown
@@ -96,7 +96,7 @@ def test_enter_on_remove_library_does_not_remove_it(qtbot, window, monkeypatch):
 
 
 def test_enter_on_the_trash_confirmation_does_not_trash(qtbot, monkeypatch):
-    from photofinder.gui import dialogs
+    from photofinder.gui.window import dialogs
 
     seen: list = []
     press_enter(monkeypatch, seen)

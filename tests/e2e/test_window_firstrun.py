@@ -20,7 +20,7 @@ def no_model(settings):
 
 @pytest.fixture
 def first_window(qtbot, data_dir, no_model):
-    from photofinder.gui.mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
     w = MainWindow(data_dir, no_model)
     qtbot.addWidget(w)
@@ -47,9 +47,9 @@ def test_a_first_run_offers_the_core_menu_with_the_recommended_model_preselected
     """One list, in core: the welcome and Settings offer exactly `photofinder models`' choices, and a first run
     (no model ever chosen) starts on the recommended one instead of silently taking the old default."""
     from photofinder.core.encode.menu import choices, recommended
-    from photofinder.gui.dialogs import SettingsDialog
-    from photofinder.gui.mainwindow import MainWindow
     from photofinder.gui.settings import AppSettings
+    from photofinder.gui.window.dialogs import SettingsDialog
+    from photofinder.gui.window.main_window import MainWindow
 
     fresh = AppSettings(data_dir)
     fresh.device, fresh.ocr = "cpu", "off"

@@ -7,8 +7,8 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QStandardItem, QStandardItemModel, QWheelEvent
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
-from photofinder.gui.delegate import ALPHA_ROLE
-from photofinder.gui.resultsview import ResultsView
+from photofinder.gui.results.results_view import ResultsView
+from photofinder.gui.results.tile_delegate import ALPHA_ROLE
 
 
 def render_tile(view: ResultsView, pm: QPixmap, alpha: bool = False) -> QImage:

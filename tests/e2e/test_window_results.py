@@ -7,10 +7,10 @@ from PySide6.QtCore import Qt
 
 from photofinder.core.find.query import TEXT, Term
 from photofinder.core.find.search import SearchResult
-from photofinder.gui.delegate import WEAKER_ROLE
-from photofinder.gui.goodmatches import SHOW_GOOD, MatchCount
-from photofinder.gui.results import ResultsModel
-from photofinder.gui.thumbnails import ThumbnailLoader
+from photofinder.gui.query.query_state import SHOW_GOOD, MatchCount
+from photofinder.gui.results.results_model import ResultsModel
+from photofinder.gui.results.thumbnail_loader import ThumbnailLoader
+from photofinder.gui.results.tile_delegate import WEAKER_ROLE
 
 
 def results(good: int, weak: int) -> list[SearchResult]:

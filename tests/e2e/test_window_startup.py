@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from photofinder.gui.mainwindow import MainWindow
+from photofinder.gui.window.main_window import MainWindow
 
 
 def index_once(qtbot, data_dir, settings, folder) -> None:
@@ -22,7 +22,7 @@ def test_no_new_user_page_at_start_while_duplicates_are_grouped(
 ):
     index_once(qtbot, data_dir, settings, photos[0])
     settings.hide_duplicates = True
-    from photofinder.gui.searching import SearchWorker
+    from photofinder.gui.workers.search_thread import SearchWorker
 
     slow_run = SearchWorker._run
 

@@ -10,7 +10,7 @@ from shapes import draw
 from test_mainwindow import search, shown_paths
 from words_images import PLACES, text_photos, with_gps
 
-from photofinder.gui.details import describe
+from photofinder.gui.results.details import describe
 
 
 def test_words_and_places_in_the_window(qtbot, window, tmp_path):

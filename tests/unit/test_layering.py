@@ -55,7 +55,7 @@ def test_no_import_circles_in_the_core_or_the_cli():
 
 def test_no_import_circles_in_the_gui_when_it_runs():
     """The window's parts import what sits below them; a part may name MainWindow in a type hint only
-    (under TYPE_CHECKING, never run), as menus.py and explore.py do for the window they are built into."""
+    (under TYPE_CHECKING, never run), as window/menus.py and library/explore_view.py do for the window they are built into."""
     assert _import_circles("photofinder.gui", type_hints=False) == []
 
 

@@ -13,19 +13,18 @@ from photofinder.core.find.query import WORDS
 from photofinder.core.ingest.indexer import IndexReport
 from photofinder.core.ingest.watcher import WatchBatch
 from photofinder.core.store.library import Library, LibraryStore, LibrarySummary
-
-from ..care import LibraryCare
-from ..indexing import MODEL, IndexController
-from ..modelpool import EmbedderPool
-from ..searching import SearchController
-from ..settings import AppSettings
-from ..thumbnails import ThumbnailLoader
-from ..watching import FolderWatch, describe
-from ..wordsrun import WordsController
-from .indexflow import IndexingFlow
-from .library import LibraryController
-from .pages import INDEXING_HINT, Page, format_duration, model_loading_text
-from .query import QueryController
+from photofinder.gui.controllers.indexflow import IndexingFlow
+from photofinder.gui.controllers.library import LibraryController
+from photofinder.gui.controllers.pages import INDEXING_HINT, Page, format_duration, model_loading_text
+from photofinder.gui.controllers.query import QueryController
+from photofinder.gui.library.folder_watch import FolderWatch, describe
+from photofinder.gui.library.index_run import MODEL, IndexController
+from photofinder.gui.library.notices import LibraryCare
+from photofinder.gui.library.words_run import WordsController
+from photofinder.gui.results.thumbnail_loader import ThumbnailLoader
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.workers.model_pool import EmbedderPool
+from photofinder.gui.workers.search_thread import SearchController
 
 
 class AppController(QObject):

@@ -12,11 +12,10 @@ from photofinder.core.ingest.planner import nested_folders
 from photofinder.core.paths import display_path
 from photofinder.core.photos.scanner import normalise_folder
 from photofinder.core.store.library import DEFAULT_LIBRARY
-
-from ..indexing import IndexController
-from ..settings import AppSettings
-from ..wordsrun import WordsController
-from .library import LibraryController
+from photofinder.gui.controllers.library import LibraryController
+from photofinder.gui.library.index_run import IndexController
+from photofinder.gui.library.words_run import WordsController
+from photofinder.gui.settings import AppSettings
 
 
 class IndexingFlow(QObject):
@@ -25,7 +24,7 @@ class IndexingFlow(QObject):
     started = Signal(bool)  # whether it is a rebuild with a new model
     progress = Signal(object)
     finished = Signal(object)  # IndexReport
-    failed = Signal(str, str)  # message, kind (indexing.MODEL, BUSY, DAMAGED or OTHER)
+    failed = Signal(str, str)  # message, kind (index_run.MODEL, BUSY, DAMAGED or OTHER)
     modelLoading = Signal(str)
     queued = Signal(str)  # a passing message
     informed = Signal(str)  # why nothing was done, told without a dialog

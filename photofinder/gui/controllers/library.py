@@ -10,10 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from photofinder.core.errors import CatalogDamagedError, LibraryBusyError, PhotofinderError
 from photofinder.core.store.library import Library, LibraryStore, LibrarySummary
-
-from ..searching import SearchController
-from ..settings import AppSettings
-from ..thumbnails import ThumbnailLoader
+from photofinder.gui.results.thumbnail_loader import ThumbnailLoader
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.workers.search_thread import SearchController
 
 
 class LibraryController(QObject):

@@ -9,14 +9,13 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from photofinder.core.find.query import IMAGE, Filters, QueryError, Term, parse_search_bar
-
-from ..fileurls import shown_name
-from ..goodmatches import SHOW_CLOSEST, MatchCount, QueryState, esc, good_matches
-from ..paging import PAGE
-from ..searching import Found, SearchController, SearchRequest
-from ..settings import AppSettings
-from .library import LibraryController
-from .pages import INDEXING_HINT, TOP, Page
+from photofinder.gui.controllers.library import LibraryController
+from photofinder.gui.controllers.pages import INDEXING_HINT, TOP, Page
+from photofinder.gui.fileurls import shown_name
+from photofinder.gui.query.query_state import SHOW_CLOSEST, MatchCount, QueryState, esc, good_matches
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.workers.browse_pages import PAGE
+from photofinder.gui.workers.search_thread import Found, SearchController, SearchRequest
 
 
 class QueryController(QObject):

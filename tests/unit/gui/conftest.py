@@ -123,7 +123,7 @@ def library_copy(data_dir, indexed_template):
 def make_app(qtbot, data_dir, settings, factory):
     """An AppController over the fake embedders; shut down at the end of the test."""
     from photofinder.gui.controllers import AppController
-    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.workers.model_pool import EmbedderPool
 
     made = []
 

@@ -100,10 +100,10 @@ def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy
     from PySide6.QtCore import QModelIndex
 
     from photofinder.core.store.library import LibraryStore
-    from photofinder.gui.results import ResultsModel
+    from photofinder.gui.results.results_model import ResultsModel
 
     monkeypatch.setattr("photofinder.gui.controllers.query.PAGE", 7)
-    monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.workers.search_thread.PAGE", 7)
     library_copy()
     app = make_app(start=False)
     model = ResultsModel(app.thumbs)
@@ -125,7 +125,7 @@ def test_browse_pages_through_the_whole_library_newest_first(qtbot, library_copy
 
 def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, make_app, monkeypatch):
     monkeypatch.setattr("photofinder.gui.controllers.query.PAGE", 7)
-    monkeypatch.setattr("photofinder.gui.searching.PAGE", 7)
+    monkeypatch.setattr("photofinder.gui.workers.search_thread.PAGE", 7)
     library_copy()
     app = make_app()
     qtbot.waitUntil(lambda: app.query.last_request is not None and app.query._next is not None, timeout=5000)
@@ -143,7 +143,7 @@ def test_a_new_query_drops_a_browse_page_still_in_flight(qtbot, library_copy, ma
 
 def test_cancelling_one_download_does_not_cancel_the_next(qtbot, factory):
     from photofinder.core.encode.torch_encoder import DownloadCancelled
-    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.workers.model_pool import EmbedderPool
 
     factory.download = True
     pool = EmbedderPool("cpu", factory=factory)
@@ -157,7 +157,7 @@ def test_cancelling_one_download_does_not_cancel_the_next(qtbot, factory):
 
 
 def test_the_pool_lets_go_of_models_switched_away_from_and_idle_ones(qtbot, factory):
-    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.workers.model_pool import EmbedderPool
 
     pool = EmbedderPool("cpu", factory=factory, idle_ms=50)
     pool.get("a")
@@ -385,8 +385,8 @@ def test_a_folder_inside_the_library_is_told_and_nothing_else_happens_a_parent_i
 
 
 def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, monkeypatch):
-    from photofinder.gui import modelpool
-    from photofinder.gui.modelpool import EmbedderPool
+    from photofinder.gui.workers import model_pool
+    from photofinder.gui.workers.model_pool import EmbedderPool
 
     pool = EmbedderPool("cpu", factory=factory, runtime="onnx")
     search = pool.get("m")
@@ -396,7 +396,7 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
     pool.runtime = "torch"  # the setting changed
     assert pool.get("m").runtime_pref == "torch" and pool.loaded_models == [("m", "cpu")]
 
-    monkeypatch.setattr(modelpool, "gpu_available", lambda: True)
+    monkeypatch.setattr(model_pool, "gpu_available", lambda: True)
     auto = EmbedderPool("auto", factory=factory)
     text = auto.get("m")
     index = auto.hold(
@@ -406,7 +406,7 @@ def test_the_pool_builds_encoders_for_the_runtime_and_purpose(qtbot, factory, mo
     assert auto.get("m") is text
     auto.release("m", "auto")
 
-    monkeypatch.setattr(modelpool, "gpu_available", lambda: False)
+    monkeypatch.setattr(model_pool, "gpu_available", lambda: False)
     cpu_only = EmbedderPool("auto", factory=factory)
     assert cpu_only.hold("m") is cpu_only.get("m")  # no GPU: one encoder, never two copies of the weights
 

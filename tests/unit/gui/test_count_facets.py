@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 
 from photofinder.core.store.catalog import INDEXED, PhotoRecord
-from photofinder.gui.facets import count_facets
+from photofinder.gui.filters.facet_feed import count_facets
 
 
 def test_folders_count_their_subfolders_and_months_make_years(store, tmp_path):

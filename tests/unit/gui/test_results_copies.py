@@ -12,8 +12,8 @@ from photofinder.core.find.search import SearchResult
 
 @pytest.fixture
 def model():
-    from photofinder.gui.results import ResultsModel
-    from photofinder.gui.thumbnails import ThumbnailLoader
+    from photofinder.gui.results.results_model import ResultsModel
+    from photofinder.gui.results.thumbnail_loader import ThumbnailLoader
 
     loader = ThumbnailLoader()
     yield ResultsModel(loader)
@@ -21,7 +21,7 @@ def model():
 
 
 def test_a_tile_grows_with_later_pages_and_shows_its_copies(qtbot, model):
-    from photofinder.gui.results import CopiesRole, PathRole
+    from photofinder.gui.results.results_model import CopiesRole, PathRole
 
     a, b, c, d, e = (SearchResult(i, f"/p/{n}.jpg", None) for i, n in enumerate("abcde", 1))
     model.set_results([replace(a, duplicates=(d,)), b], None, more=True)

@@ -15,7 +15,7 @@ MAIN = threading.main_thread()
 
 @pytest.fixture
 def loader():
-    from photofinder.gui.thumbnails import ThumbnailLoader
+    from photofinder.gui.results.thumbnail_loader import ThumbnailLoader
 
     t = ThumbnailLoader()
     yield t
@@ -31,7 +31,7 @@ def photo(tmp_path):
 
 def watch_thumbnails(monkeypatch, fail_first: int = 0):
     """Patch load_thumbnail where the jobs look it up; record the thread and size of every call."""
-    import photofinder.gui.thumbnails as thumbs_mod
+    import photofinder.gui.results.thumbnail_loader as thumbs_mod
 
     real = thumbs_mod.load_thumbnail
     calls = []
@@ -47,7 +47,7 @@ def watch_thumbnails(monkeypatch, fail_first: int = 0):
 
 
 def test_thumbnails_are_made_off_the_gui_thread(qtbot, loader, photo, monkeypatch):
-    from photofinder.gui.results import ResultsModel
+    from photofinder.gui.results.results_model import ResultsModel
 
     calls = watch_thumbnails(monkeypatch)
     model = ResultsModel(loader, thumb_size=96)
@@ -61,7 +61,7 @@ def test_thumbnails_are_made_off_the_gui_thread(qtbot, loader, photo, monkeypatc
 def test_a_failed_thumbnail_shows_as_failed_and_is_retried_when_results_change(
     qtbot, loader, photo, monkeypatch
 ):
-    from photofinder.gui.results import ResultsModel
+    from photofinder.gui.results.results_model import ResultsModel
 
     watch_thumbnails(monkeypatch, fail_first=1)
     model = ResultsModel(loader, thumb_size=96)
@@ -78,7 +78,7 @@ def test_a_failed_thumbnail_shows_as_failed_and_is_retried_when_results_change(
 
 
 def test_hidpi_thumbnails_have_the_screens_pixels(qtbot, loader, photo, monkeypatch):
-    from photofinder.gui.results import ResultsModel
+    from photofinder.gui.results.results_model import ResultsModel
 
     calls = watch_thumbnails(monkeypatch)
     model = ResultsModel(loader, thumb_size=96)

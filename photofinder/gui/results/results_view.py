@@ -9,8 +9,8 @@ from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu
 
-from .delegate import TileDelegate
-from .results import CopiesRole, PathRole
+from photofinder.gui.results.results_model import CopiesRole, PathRole
+from photofinder.gui.results.tile_delegate import TileDelegate
 
 ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 96, 320, 32  # tile photo sizes, logical pixels
 

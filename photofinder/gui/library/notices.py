@@ -16,10 +16,9 @@ from photofinder.core.encode.models import model_identity
 from photofinder.core.ingest.indexer import IndexReport
 from photofinder.core.paths import display_path
 from photofinder.core.store.library import Library
-
-from .firstrun import window_line
-from .indexing import DAMAGED
-from .settings import AppSettings
+from photofinder.gui.library.index_run import DAMAGED
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.window.first_run import window_line
 
 REPAIR, REINDEX, REBUILD = "Repair", "Re-index now", "Re-index with the new model"
 

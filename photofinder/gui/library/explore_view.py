@@ -42,11 +42,10 @@ from photofinder.core.explore import groups
 from photofinder.core.explore.groups import Group, Grouping
 from photofinder.core.photos.thumbnails import load_thumbnail
 from photofinder.core.store.library import Library
-
-from .threads import new_thread
+from photofinder.gui.workers.threads import new_thread
 
 if TYPE_CHECKING:
-    from .mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

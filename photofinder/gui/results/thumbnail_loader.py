@@ -16,8 +16,7 @@ from PySide6.QtGui import QImage
 from photofinder.core.paths import display_path
 from photofinder.core.photos.decode import UnreadableImage
 from photofinder.core.photos.thumbnails import load_thumbnail
-
-from .fileurls import read_image
+from photofinder.gui.fileurls import read_image
 
 log = logging.getLogger(__name__)
 ALPHA_FORMATS = (".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".avif")

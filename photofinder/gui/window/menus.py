@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence
 
-from .dialogs import show_about
-from .library_menu import LibraryActions
+from photofinder.gui.window.dialogs import show_about
+from photofinder.gui.window.library_menu import LibraryActions
 
 if TYPE_CHECKING:
-    from .mainwindow import MainWindow
+    from photofinder.gui.window.main_window import MainWindow
 
 
 def build_menus(window: MainWindow) -> None:

@@ -14,9 +14,8 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen, QPixmap, QR
 from PySide6.QtWidgets import QAbstractItemView, QDialog, QLabel, QVBoxLayout, QWidget
 
 from photofinder.core.find.search import SearchResult
-
-from .details import describe
-from .fileurls import read_image
+from photofinder.gui.fileurls import read_image
+from photofinder.gui.results.details import describe
 
 PREVIEW_SIDE = 1600  # read at most this big: sharp on a large screen, quick to decode
 
@@ -62,7 +61,7 @@ class QuickLook(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Preview")
         self.setModal(False)
-        model = view.model()  # a results.ResultsModel
+        model = view.model()  # a results_model.ResultsModel
         self._count: Callable[[], int] = model.rowCount
         self._result: Callable[[int], SearchResult] = model.result
         view.previewRequested.connect(self.open_at)  # type: ignore[attr-defined]

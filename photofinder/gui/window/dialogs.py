@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
 
 from photofinder.core.encode.torch_encoder import DEFAULT_MODEL
 from photofinder.core.paths import display_path
-
-from .modelpool import EmbedderPool
-from .settings import DEVICES, OCR_MODES, RUNTIMES, AppSettings
+from photofinder.gui.settings import DEVICES, OCR_MODES, RUNTIMES, AppSettings
+from photofinder.gui.workers.model_pool import EmbedderPool
 
 
 class SettingsDialog(QDialog):
@@ -44,7 +43,7 @@ class SettingsDialog(QDialog):
             "A Hugging Face model id (downloaded once) or a local CLIP or SigLIP model folder.\n"
             "A library keeps the model it was indexed with."
         )
-        from .firstrun import menu_items
+        from photofinder.gui.window.first_run import menu_items
 
         self.menu = QComboBox()
         self.menu.setAccessibleName("Model menu")
@@ -209,7 +208,7 @@ def ask_for_model_folder(parent: QWidget, message: str) -> str | None:
 
 
 def show_about(parent: QWidget, data_dir: object) -> None:
-    from .. import __version__
+    from photofinder import __version__
 
     QMessageBox.about(
         parent,

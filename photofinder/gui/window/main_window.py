@@ -20,28 +20,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import fileurls
-from .controllers import AppController, Page, model_loading_text
-from .details import DetailsLine
-from .dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
-from .dropzone import DropHint, DropZone
-from .explore import Explorer
-from .facets import FacetsFeed
-from .fileurls import shown_name
-from .filterpanel import FilterDock
-from .firstrun import Welcome, check_model_folder, model_on_disk, window_line
-from .menus import build_menus
-from .preview import QuickLook
-from .querybar import QueryBar
-from .results import ResultsModel
-from .resultsbar import ResultsBar
-from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
-from .searching import Found, SearchRequest
-from .settings import AppSettings
-from .statusarea import StatusArea
-from .theme import follow_system
-from .widgets import EmptyPage, MessagePage, ProgressPanel
-from .wordsrun import WordsLine
+from photofinder.gui import fileurls
+from photofinder.gui.controllers import AppController, Page, model_loading_text
+from photofinder.gui.fileurls import shown_name
+from photofinder.gui.filters.facet_feed import FacetsFeed
+from photofinder.gui.filters.filter_panel import FilterDock
+from photofinder.gui.library.explore_view import Explorer
+from photofinder.gui.library.words_run import WordsLine
+from photofinder.gui.query.drop_zone import DropHint, DropZone
+from photofinder.gui.query.query_bar import QueryBar
+from photofinder.gui.results.details import DetailsLine
+from photofinder.gui.results.preview import QuickLook
+from photofinder.gui.results.results_bar import ResultsBar
+from photofinder.gui.results.results_model import ResultsModel
+from photofinder.gui.results.results_view import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.window.dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
+from photofinder.gui.window.first_run import Welcome, check_model_folder, model_on_disk, window_line
+from photofinder.gui.window.menus import build_menus
+from photofinder.gui.window.status_area import StatusArea
+from photofinder.gui.window.theme import follow_system
+from photofinder.gui.window.widgets import EmptyPage, MessagePage, ProgressPanel
+from photofinder.gui.workers.search_thread import Found, SearchRequest
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ from PySide6.QtWidgets import QAbstractItemView
 from photofinder.core.find.search import SearchResult
 from photofinder.core.paths import display_path
 from photofinder.core.photos.places import Place
-
-from .fileurls import shown_name
-from .statusarea import ElidedLabel
+from photofinder.gui.fileurls import shown_name
+from photofinder.gui.window.status_area import ElidedLabel
 
 
 def describe(r: SearchResult, *, name: bool = True, folder: bool = True) -> str:

@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (
 
 from photofinder.core.ingest.indexer import IndexReport, Progress
 from photofinder.core.paths import display_path
-
-from .controllers.pages import format_duration
-from .theme import muted
+from photofinder.gui.controllers.pages import format_duration
+from photofinder.gui.window.theme import muted
 
 
 class ProgressPanel(QWidget):

@@ -22,8 +22,7 @@ from PySide6.QtGui import QClipboard, QDropEvent, QImage, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
 from photofinder.core.photos.decode import is_photo_name
-
-from .fileurls import local_path, read_image, shown_name
+from photofinder.gui.fileurls import local_path, read_image, shown_name
 
 ICON_SIDE = 40
 

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPalett
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 PAD = 4  # around the photo, inside the tile
-COPIES_ROLE = Qt.ItemDataRole.UserRole + 3  # results.CopiesRole (the model's module imports this one)
+COPIES_ROLE = Qt.ItemDataRole.UserRole + 3  # results_model.CopiesRole (the model's module imports this one)
 WEAKER_ROLE = Qt.ItemDataRole.UserRole + 5  # 0 a good match (or not judged), 1 weaker, 2 the first weaker
 ALPHA_ROLE = Qt.ItemDataRole.UserRole + 4  # the thumbnail has real transparency (not the placeholder's)
 

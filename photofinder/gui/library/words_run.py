@@ -15,9 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from photofinder.core.errors import PhotofinderError
 from photofinder.core.ingest.indexer import CancelToken, Progress
 from photofinder.core.store.library import Library
-
-from .modelpool import EmbedderPool
-from .threads import new_thread
+from photofinder.gui.workers.model_pool import EmbedderPool
+from photofinder.gui.workers.threads import new_thread
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ from photofinder.core.errors import ModelUnavailableError
 from photofinder.core.ingest.indexer import IndexReport
 from photofinder.core.ingest.watcher import LibraryWatcher, WatchBatch
 from photofinder.core.store.library import Library
-
-from .modelpool import EmbedderPool
-from .settings import AppSettings
+from photofinder.gui.settings import AppSettings
+from photofinder.gui.workers.model_pool import EmbedderPool
 
 log = logging.getLogger(__name__)
 

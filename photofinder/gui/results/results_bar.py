@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from .goodmatches import SHOW_GOOD, SHOW_MORE, MatchCount
-from .resultsview import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
+from photofinder.gui.query.query_state import SHOW_GOOD, SHOW_MORE, MatchCount
+from photofinder.gui.results.results_view import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 
 SORTS = (("Best match", "match"), ("Newest first", "date"))
 

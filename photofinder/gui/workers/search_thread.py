@@ -24,10 +24,9 @@ from photofinder.core.find.search import Searcher
 from photofinder.core.photos.decode import UnreadableImage
 from photofinder.core.store.catalog import Catalog
 from photofinder.core.store.library import Library
-
-from .modelpool import EmbedderPool
-from .paging import PAGE, browse_page
-from .threads import new_thread
+from photofinder.gui.workers.browse_pages import PAGE, browse_page
+from photofinder.gui.workers.model_pool import EmbedderPool
+from photofinder.gui.workers.threads import new_thread
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The results grid's model: a list model adapting core SearchResults, thumbnails loaded lazily (the view:
-resultsview.py)."""
+results_view.py)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,11 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from photofinder.core.find.search import SearchResult
 from photofinder.core.paths import display_path
-
-from .delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE
-from .details import describe
-from .fileurls import file_url, shown_name
-from .goodmatches import why
-from .thumbnails import ThumbKey, ThumbnailLoader
+from photofinder.gui.fileurls import file_url, shown_name
+from photofinder.gui.query.query_state import why
+from photofinder.gui.results.details import describe
+from photofinder.gui.results.thumbnail_loader import ThumbKey, ThumbnailLoader
+from photofinder.gui.results.tile_delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE
 
 # The photo's path as a Path: a str would pass through QString, which drops the escapes of a name that is not
 # UTF-8 (b"caf\xe9.jpg" would come back as "caf.jpg", another file).

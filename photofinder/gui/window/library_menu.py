@@ -6,9 +6,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
 from photofinder.core.paths import display_path
-
-from . import dialogs
-from .controllers import AppController
+from photofinder.gui.controllers import AppController
+from photofinder.gui.window import dialogs
 
 
 class LibraryActions(QObject):
@@ -68,7 +67,7 @@ class LibraryActions(QObject):
 
     def find_duplicates(self) -> None:
         """Library → Find duplicates…: a window of its own; the grid follows what it moves to the trash."""
-        from .duplicates import DuplicatesDialog
+        from photofinder.gui.library.duplicates_dialog import DuplicatesDialog
 
         if self.app.library is None or self._busy("look for duplicates"):
             return

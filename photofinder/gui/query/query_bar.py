@@ -4,7 +4,7 @@ The field is one framed box that grows with the window; the chips sit inside it 
 reads left to right) in a strip that scrolls rather than pushing the text field out of sight. Each chip has a
 weight (a small number: mouse wheel, or click it) and one ✕ to remove it; the bar says `termsChanged` whenever
 the query changes (text after a short pause or on Enter, a chip added, weighed or removed). Chip icons are read
-off the GUI thread (dropzone.ChipIcons).
+off the GUI thread (drop_zone.ChipIcons).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from photofinder.core.find.query import IMAGE, PHOTO, TEXT, QueryError, Term, parse_search_bar
-
-from .dropzone import ChipIcons
+from photofinder.gui.query.drop_zone import ChipIcons
 
 WEIGHTS = (0.5, 1.0, 2.0, 3.0)
 _CHIP = (

@@ -17,9 +17,8 @@ from photofinder.core.errors import (
 )
 from photofinder.core.ingest.indexer import CancelToken, Indexer, Progress
 from photofinder.core.store.library import Library
-
-from .modelpool import EmbedderPool
-from .threads import new_thread
+from photofinder.gui.workers.model_pool import EmbedderPool
+from photofinder.gui.workers.threads import new_thread
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 size, with counts.
 
 Its filters combine with any query and with browsing: every change goes out as `filtersChanged(Filters)`.
-The counts come from facets.count_facets, run off the GUI thread.
+The counts come from facet_feed.count_facets, run off the GUI thread.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
 
 from photofinder.core.find.query import Filters
 from photofinder.core.paths import display_path
-
-from .datefilter import DateFilter
-from .facets import Facets
-from .places import PlacesTree
+from photofinder.gui.filters.date_filter import DateFilter
+from photofinder.gui.filters.facet_feed import Facets
+from photofinder.gui.filters.places_tree import PlacesTree
 
 ORIENTATIONS = (("Any", None), ("Landscape", "landscape"), ("Portrait", "portrait"), ("Square", "square"))
 MIN_SIZES = (("Any", None), ("≥ 500 px", 500), ("≥ 1000 px", 1000), ("≥ 2000 px", 2000), ("≥ 3000 px", 3000))

@@ -35,10 +35,9 @@ from photofinder.core.duplicates.finder import Group, Member, TrashReport, find_
 from photofinder.core.errors import PhotofinderError
 from photofinder.core.paths import display_path
 from photofinder.core.store.library import Library
-
-from . import dialogs
-from .fileurls import shown_name
-from .threads import new_thread
+from photofinder.gui.fileurls import shown_name
+from photofinder.gui.window import dialogs
+from photofinder.gui.workers.threads import new_thread
 
 log = logging.getLogger(__name__)
 

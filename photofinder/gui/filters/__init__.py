@@ -1,0 +1,1 @@
+"""The filter panel beside the grid: folder, date taken, file type, places, and the counts it offers."""
