@@ -99,16 +99,19 @@ class Welcome(QFrame):
             "A CLIP or SigLIP model already on this computer (a folder with config.json)"
         )
         self.folder_button.clicked.connect(self.choose_folder)
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # the model's whole label fits at 800x600 (beside the folder button it was cut)
         row.addWidget(QLabel("Model:"))
         row.addWidget(self.models, 1)
-        row.addWidget(self.folder_button)
+        below = QHBoxLayout()
+        below.addStretch(1)
+        below.addWidget(self.folder_button)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         for w in (title, text):
             lay.addWidget(w)
         lay.addLayout(row)
+        lay.addLayout(below)
         lay.addWidget(self.problem, 0, Qt.AlignmentFlag.AlignLeft)
 
     def choose_folder(self) -> None:
