@@ -110,7 +110,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{score:.3f}  {r.path}" if score is not None else f"{r.taken or '':19s}  {r.path}")
     if len(shown) < len(results):
         print(
-            f"{len(shown)} good matches; {len(results) - len(shown)} weaker ones not shown (--all shows them)",
+            f"{len(shown)} good match{'es' if len(shown) != 1 else ''}; {len(results) - len(shown)} weaker "
+            f"one{'s' if len(results) - len(shown) != 1 else ''} not shown (--all shows them)",
             file=sys.stderr,
         )
     if hidden:
