@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
 
     def _scrolled(self, value: int) -> None:
         if value == 0:
-            self.app.back_at_top()
+            self.app.live.back_at_top()
 
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         self.view.copyPaths.connect(fileurls.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
-        app.grid_at_top = lambda: self.view.verticalScrollBar().value() == 0
+        app.live.grid_at_top = lambda: self.view.verticalScrollBar().value() == 0
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.drops.addFolder.connect(ix.add_folder)
         self.drops.searchImage.connect(self.search_bar.add_image)
