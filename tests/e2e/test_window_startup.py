@@ -51,7 +51,7 @@ def test_the_grid_fills_while_indexing_and_the_counts_agree(qtbot, data_dir, set
 
     gates = Gates()
     w = gated_window(qtbot, data_dir, settings, tiny_embedder, gates)
-    w.app._landed.setInterval(100)
+    w.app.live._landed.setInterval(100)
     try:
         gates.hold("pixels")
         w.app.indexing.add_folder(str(photos[0]))

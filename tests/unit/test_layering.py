@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -80,3 +81,15 @@ def test_no_module_over_400_lines():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert big == {}
+
+
+def test_no_class_over_250_lines():
+    """A class that outgrew 250 lines holds more than one concern: split it (issue 19)."""
+    offenders = []
+    for p in sorted((ROOT / "photofinder").rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text(), str(p))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno > 250:
+                offenders.append(
+                    f"{p.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno} lines)"
+                )
+    assert offenders == [], "classes over 250 lines: " + ", ".join(offenders)

@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from photofinder.core.encode.preprocess import to_pixels
 from photofinder.core.encode.torch_encoder import Embedder
 from photofinder.core.find.calibration import Calibration
 from photofinder.core.find.judging import GoodMatches
-from photofinder.core.find.query import (
-    IMAGE,
-    PHOTO,
-    TEXT,
-    Filters,
-    Query,
-    QueryError,
-    combine_with_norm,
-    filter_index,
-    filter_sql,
-)
+from photofinder.core.find.listing import browse_filtered, by_words, with_details, word_boxes
+from photofinder.core.find.query import Filters, Query, QueryError
 from photofinder.core.find.results import QueryResults, QueryTerms, SearchResult
-from photofinder.core.paths import to_db
-from photofinder.core.photos.decode import decode
-from photofinder.core.photos.places import matching_keys
+from photofinder.core.find.selection import FilterSelection
+from photofinder.core.find.terms import image_pixels, query_terms
 from photofinder.core.store.library import Library, check_model
-from photofinder.core.store.vector_index import IdSet, VectorIndex
-from photofinder.core.store.words import fts_query, matched_lines
+from photofinder.core.store.vector_index import VectorIndex
+from photofinder.core.store.words import matched_lines
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +36,7 @@ class Searcher:
         self._catalog = library.open_catalog()
         self._vectors: VectorIndex | None = None
         self._loading: Future[VectorIndex] | None = None
-        self._filter_cache: tuple[tuple, IdSet] | None = None
+        self._selection = FilterSelection(self._catalog)
         self._goodness = GoodMatches(self._catalog, embedder)
 
     def preload(self) -> None:
@@ -127,12 +114,8 @@ class Searcher:
         """
         if not self._ready():
             return []
-        spec = self.embedder.spec
-        if isinstance(image, Image.Image):
-            pil = image.convert("RGB") if image.mode != "RGB" else image
-        else:
-            pil = decode(image if isinstance(image, bytes) else str(image), spec.decode_side).image
-        return self.by_vector(self.embedder.encode_pixels(to_pixels(pil, spec)[None])[0], top)
+        pixels = image_pixels(image, self.embedder.spec)
+        return self.by_vector(self.embedder.encode_pixels(pixels[None])[0], top)
 
     def similar(self, photo: str | int, top: int = 50) -> list[SearchResult]:
         """Photos like one already indexed (its stored vector is reused: no decoding, no model). Excludes itself."""
@@ -167,18 +150,10 @@ class Searcher:
         if query.filters.text:
             for k, r in enumerate(found.results):
                 matched = tuple(matched_lines(r.words, query.filters.text))
-                found.results[k] = replace(r, matched=matched, highlights=self._boxes(r.hash, matched))
+                found.results[k] = replace(
+                    r, matched=matched, highlights=word_boxes(self._catalog, r.hash, matched)
+                )
         return found
-
-    def _boxes(self, content_hash: str | None, lines: tuple[str, ...]) -> tuple:
-        stored = self._catalog.words_boxes(content_hash) if content_hash and lines else None
-        if not stored:
-            return ()
-        try:
-            boxes = json.loads(stored[1])
-        except ValueError:
-            return ()
-        return tuple(tuple(float(v) for v in b[:4]) for b in boxes if len(b) == 5 and b[4] in lines)
 
     def _run(self, query: Query, top: int) -> QueryResults:
         allowed = self.allowed_ids(query.filters)
@@ -207,129 +182,29 @@ class Searcher:
 
     def query_vector(self, query: Query) -> QueryTerms:
         """The combined query vector, with what judging its results needs."""
-        texts = [t for t in query.terms if t.kind == TEXT]
-        images = [t for t in query.terms if t.kind == IMAGE]
-        photos = [t for t in query.terms if t.kind == PHOTO]
-        vectors, weights, kinds, exclude = [], [], [], set()
-        if texts:
-            vectors += list(self.embedder.encode_text([str(t.value) for t in texts]))
-            weights += [t.signed_weight for t in texts]
-            kinds += [(TEXT, t.signed_weight) for t in texts]
-        if images:
-            spec = self.embedder.spec
-            pixels = []
-            for t in images:
-                v = t.value
-                pil = (
-                    v.convert("RGB")
-                    if isinstance(v, Image.Image)
-                    else decode(v if isinstance(v, bytes) else str(v), spec.decode_side).image
-                )
-                pixels.append(to_pixels(pil, spec))
-            vectors += list(self.embedder.encode_pixels(np.stack(pixels)))
-            weights += [t.signed_weight for t in images]
-            kinds += [(IMAGE, t.signed_weight) for t in images]
-        for t in photos:
-            vec = self._catalog.embedding_for_id(int(t.value))
-            if vec is None:
-                raise QueryError(f"{t.label or 'that photo'} is no longer in the library")
-            vectors.append(vec)
-            weights.append(t.signed_weight)
-            kinds.append((IMAGE, t.signed_weight))
-            exclude.add(int(t.value))
-        stacked = np.stack(vectors).astype(np.float32)
-        vector, norm = combine_with_norm(stacked, weights)
-        unit = stacked / np.maximum(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12)
-        return QueryTerms(vector, exclude, norm, unit, kinds)
+        return query_terms(query, self.embedder, self._catalog)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         """The ids a filter allows, sorted (None: no filter). Cached until the catalog changes."""
-        if not filters:
-            return None
-        key = (
-            filters,
-            self._catalog.generation,
-            self._words_state() if filters.text or filters.place else (),
-        )
-        if filters.group is not None:  # new photos join groups after they are indexed (groups.update)
-            key += (self._catalog.get_meta("explore_generation"),)
-        if self._filter_cache is None or self._filter_cache[0] != key:
-            ids = None
-            if filters.by_columns:
-                rest = replace(filters, group=None, text=None, place=None)
-                where, params = filter_sql(rest, to_db)
-                ids = self._catalog.filtered_ids(where, params, filter_index(rest))
-            if filters.text:
-                found = np.array([i for i, _ in self._text_matches(filters.text)], np.int64)
-                ids = found if ids is None else np.intersect1d(ids, found)
-            if filters.place:
-                keys = matching_keys(filters.place, list(self._catalog.facets().places))
-                found = self._catalog.place_ids(keys)
-                ids = found if ids is None else np.intersect1d(ids, found)
-            if filters.group is not None:  # an Explore group: its photos from the group index
-                group = self._catalog.group_photo_ids(filters.group)
-                ids = group if ids is None else np.intersect1d(ids, group)
-            self._filter_cache = (key, IdSet(np.sort(ids)))
-        return self._filter_cache[1].ids
-
-    def _words_state(self) -> tuple:
-        """What the words pass has written so far (it moves no generation: it changes no vector)."""
-        return self._catalog.words_stamp()
-
-    def _text_matches(self, text: str) -> list[tuple[int, float]]:
-        return self._catalog.text_matches(fts_query(text))
-
-    def _by_words(self, filters: Filters, allowed: np.ndarray | None, top: int) -> QueryResults:
-        """Photos whose words match, best match first (FTS5's bm25), within the other filters."""
-        keep = None if allowed is None else set(allowed.tolist())
-        ranked = [i for i, _ in self._text_matches(filters.text or "") if keep is None or i in keep]
-        info = self._catalog.photos(ranked[: top * 2])
-        results = [
-            SearchResult(i, info[i][0], None, info[i][1], good=True)
-            for i in ranked[: top * 2]
-            if i in info and os.path.exists(info[i][0])
-        ][:top]
-        return QueryResults(self._with_details(results), len(results), None)
-
-    def _id_set(self, allowed: np.ndarray) -> IdSet:
-        """The selector of the filter `allowed` came from (allowed_ids), else one built for it."""
-        cached = self._filter_cache
-        return cached[1] if cached is not None and cached[1].ids is allowed else IdSet(allowed)
+        return self._selection.allowed_ids(filters)
 
     def calibration(self) -> Calibration:
         """The library's good-match cut-off for this model (see GoodMatches.calibration)."""
         return self._goodness.calibration()
 
+    def _by_words(self, filters: Filters, allowed: np.ndarray | None, top: int) -> QueryResults:
+        """Photos whose words match, best match first (FTS5's bm25), within the other filters."""
+        keep = None if allowed is None else set(allowed.tolist())
+        ranked = [i for i, _ in self._selection.text_matches(filters.text or "") if keep is None or i in keep]
+        return by_words(self._catalog, ranked, top)
+
     def _browse_filtered(self, allowed: np.ndarray | None, top: int) -> QueryResults:
         if allowed is None:
             return QueryResults(self._with_details(self.browse(top)), 0, None, judged=False)
-        info = self._catalog.details(allowed.tolist()) if len(allowed) <= 50_000 else {}
-        if info:
-            newest = sorted(info, key=lambda i: info[i][0] or _iso(info[i][1]), reverse=True)[: top * 2]
-        else:
-            # ids grow as photos are indexed; the filter's scan may come back in path order
-            newest = np.sort(allowed)[-top * 2 :].tolist()[::-1]
-        paths = self._catalog.photos(newest)
-        results = [
-            SearchResult(i, paths[i][0], None, paths[i][1])
-            for i in newest
-            if i in paths and os.path.exists(paths[i][0])
-        ][:top]
-        return QueryResults(self._with_details(results), 0, None, judged=False)
+        return browse_filtered(self._catalog, allowed, top)
 
     def _with_details(self, results: list[SearchResult]) -> list[SearchResult]:
-        info = self._catalog.details(r.id for r in results)
-        extra = self._catalog.words_and_places(r.id for r in results)
-        out = []
-        for r in results:
-            d = info.get(r.id)
-            r = replace(r, taken=d[0] or _iso(d[1]), size=d[2], width=d[3], height=d[4]) if d else r
-            w = extra.get(r.id)
-            if w:
-                gps = (w[2], w[3]) if w[2] is not None and w[3] is not None else None
-                r = replace(r, words=w[0] or None, place=w[1], gps=gps)
-            out.append(r)
-        return out
+        return with_details(self._catalog, results)
 
     def by_vector(
         self,
@@ -346,7 +221,7 @@ class Searcher:
         50 there are); a large one scans more lists the fewer it allows (VectorIndex.probes_for).
         """
         index = self._index()
-        selection = None if allowed is None else self._id_set(allowed)
+        selection = None if allowed is None else self._selection.id_set(allowed)
         want = top + len(exclude)
         results: list[SearchResult] = []
         while True:
@@ -371,7 +246,3 @@ class Searcher:
             return False
         check_model(self._catalog, self.embedder, self.library.name)
         return True
-
-
-def _iso(mtime_ns: int) -> str:
-    return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from photofinder.core.find.query import WORDS
 from photofinder.core.ingest.indexer import IndexReport
-from photofinder.core.ingest.watcher import WatchBatch
 from photofinder.core.store.library import Library, LibraryStore, LibrarySummary
 from photofinder.gui.controllers.indexflow import IndexingFlow
 from photofinder.gui.controllers.library import LibraryController
-from photofinder.gui.controllers.pages import INDEXING_HINT, Page, format_duration, model_loading_text
+from photofinder.gui.controllers.live import LiveUpdates
+from photofinder.gui.controllers.pages import INDEXING_HINT, Page, model_loading_text
 from photofinder.gui.controllers.query import QueryController
-from photofinder.gui.library.folder_watch import FolderWatch, describe
+from photofinder.gui.controllers.status import status_text
+from photofinder.gui.library.folder_watch import FolderWatch
 from photofinder.gui.library.index_run import MODEL, IndexController
 from photofinder.gui.library.notices import LibraryCare
 from photofinder.gui.library.words_run import WordsController
@@ -29,8 +28,6 @@ from photofinder.gui.workers.search_thread import SearchController
 
 class AppController(QObject):
     """The parts wired together, plus what spans them: status line, page shown, model problems, shutdown."""
-
-    LANDED_MS = 1500
 
     pageChanged = Signal(object)  # Page
     statusChanged = Signal(str)
@@ -64,18 +61,8 @@ class AppController(QObject):
         self.page = Page("message")
         self._retry: Callable[[], None] | None = None
         self._extra = ""
-        self._quiet_browse = False
         self._waiting = False  # the status bar says "Searching…" or "Loading the model…"
-        # The window says whether its grid shows its top rows: a watcher's new photos are not pushed into a
-        # browse the user is scrolling through further down (the grid would jump back to page one).
-        self.grid_at_top: Callable[[], bool] = lambda: True
-        self._browse_behind = False  # new photos arrived while the user looked further down
-        # While indexing, what the batches committed is shown every so often: the status count, the filters'
-        # counts and (browsing, at the top of the grid) the photos themselves.
-        self._landed = QTimer(self)
-        self._landed.setSingleShot(True)
-        self._landed.setInterval(self.LANDED_MS)
-        self._landed.timeout.connect(self._show_landed)
+        self.live = LiveUpdates(self.libraries, self.query, self.indexing, self)  # photos arriving, leaving
         self._wire()
 
     def _wire(self) -> None:
@@ -86,14 +73,15 @@ class AppController(QObject):
         lib.libraryChanged.connect(self._on_library_changed)
         lib.libraryChanged.connect(self.watch.follow)
         lib.summaryChanged.connect(self.watch.readable)
-        self.watch.batch.connect(self._on_watch_batch)
-        lib.folderRemoved.connect(self._on_folder_removed)
+        self.watch.batch.connect(self.live.watch_batch)
+        lib.folderRemoved.connect(self.live.folder_removed)
+        self.live.notice.connect(self.notice)
         lib.problem.connect(self.problem)
         ix.problem.connect(self.problem)
         ix.queued.connect(self._on_queued)
         ix.started.connect(self._on_index_started)
         ix.finished.connect(self._on_index_finished)
-        self.words.finished.connect(self._on_words_read)
+        self.words.finished.connect(self.live.words_read)
         ix.failed.connect(self._on_index_failed)
         ix.modelLoading.connect(self._on_index_model_loading)
         q.pageChanged.connect(self._show)
@@ -104,6 +92,7 @@ class AppController(QObject):
         q.modelProblem.connect(self._on_query_model_problem)
         self.searches.modelLoading.connect(self._on_search_model_loading)
         ix.started.connect(self._on_index_busy)
+        ix.progress.connect(self.live.index_progress)
         ix.progress.connect(self._on_index_progress)
         self.pool.unloaded.connect(self.searches.forget_libraries)  # searchers hold the models too
 
@@ -132,20 +121,8 @@ class AppController(QObject):
         self._waiting = True
         self.busy.emit("search", "Searching…")
 
-    def _show_landed(self) -> None:
-        if not self.indexing.running or self.indexing.rebuilding:  # a rebuild changes nothing until it ends
-            return
-        self.libraries.refresh_summary()  # the status line and the filters follow
-        r = self.query.last_request
-        if (r is None or r.kind == "browse") and self.grid_at_top():
-            self._quiet_browse = True
-            try:
-                self.query.browse()
-            finally:
-                self._quiet_browse = False
-
     def _on_browsing(self) -> None:
-        if self._quiet_browse:  # the grid filling in while indexing: no busy line each time
+        if self.live.quiet_browse:  # the grid filling in while indexing: no busy line each time
             return
         self._waiting = True
         hiding = " (grouping duplicates)" if self.settings.hide_duplicates else ""
@@ -164,8 +141,6 @@ class AppController(QObject):
         )
 
     def _on_index_progress(self, p: Any) -> None:
-        if p.phase == "indexing" and not self._landed.isActive():
-            self._landed.start()
         if p.phase == "indexing":
             self.busy.emit("model", "")  # the model is loaded once photos go through it
             verb = "Re-indexing" if self.indexing.rebuilding else "Indexing"
@@ -203,21 +178,6 @@ class AppController(QObject):
             self.query.browse()
         self._update_status(self._extra)
 
-    @Slot(object)
-    @Slot(object)
-    def _on_words_read(self, report: object) -> None:
-        """New words and places: the Places counts and a query that asks for words are brought up to date."""
-        if report is None or not getattr(report, "looked_at", 0) or self.indexing.closing:
-            return
-        self.libraries.refresh_summary()
-        r = self.query.last_request
-        if (
-            r is not None
-            and r.kind == "query"
-            and (r.query.filters.text or r.query.filters.place or any(t.kind == WORDS for t in r.query.terms))
-        ):
-            self.query.rerun()
-
     def _on_index_finished(self, report: IndexReport) -> None:
         self.busy.emit("index", "")
         self.busy.emit("model", "")
@@ -236,49 +196,6 @@ class AppController(QObject):
         self.libraries.refresh_summary()
         if kind == MODEL and not self.indexing.closing:
             self._model_problem(message, lambda: self.indexing.start([]))
-
-    @Slot(object)
-    def _on_watch_batch(self, batch: WatchBatch) -> None:
-        """The folder watcher caught the library up: say so in passing, and show new photos in a browse."""
-        if batch.report is None:
-            if not self.indexing.running and "being indexed" not in (batch.error or ""):  # busy: it retries
-                self.notice.emit(f"Watching the folders: {batch.error}", 8000)
-            return
-        text = describe(batch.report)
-        if not text:
-            return
-        self.notice.emit(text[0].upper() + text[1:] + ".", 6000)
-        self.libraries.refresh_summary()  # the fresh summary browses again when nothing else is shown
-        r = self.query.last_request
-        if r is not None and r.kind == "browse":
-            if self.grid_at_top():
-                self.query.rerun()
-            else:  # shown when they scroll back to the top (back_at_top)
-                self._browse_behind = True
-
-    def back_at_top(self) -> None:
-        """The grid was scrolled back to its top: show what the folder watcher added meanwhile."""
-        if not self._browse_behind:
-            return
-        self._browse_behind = False
-        r = self.query.last_request
-        if r is not None and r.kind == "browse":
-            self.query.rerun()
-
-    def photos_trashed(self, n: int) -> None:
-        """Photos were moved to the trash (the duplicates window): the status line and the grid follow."""
-        self.notice.emit(f"{n:,} photo{'s' if n != 1 else ''} moved to the trash.", 5000)
-        self.libraries.refresh_summary()
-        self.query.rerun()
-
-    def _on_folder_removed(self, n: int) -> None:
-        self.notice.emit(f"Folder removed: {n:,} photos forgotten.", 5000)
-        r = self.query.last_request
-        if r is not None and r.kind == "browse":
-            self.query.last_request = None  # the fresh summary browses again, or shows the empty page
-        else:
-            self.query.rerun()
-        self.libraries.refresh_summary()
 
     def _model_problem(self, message: str, retry: Callable[[], None]) -> None:
         self._retry = retry
@@ -316,37 +233,11 @@ class AppController(QObject):
         self.statusChanged.emit(self.status_text(extra))
 
     def status_text(self, extra: str = "") -> str:
-        s = self.libraries.summary
-        if s is None:
-            return "No library yet: add a folder of photos to start."
-        model = (s.model_id or self.settings.model).rstrip("/")
-        short = model if len(model) < 40 else "…" + model[-38:]
-        parts = [
-            f"{s.photos:,} photos",
-            f"{len(s.folders)} folder{'s' if len(s.folders) != 1 else ''}",
-            f"model {short} ({self._engine(s.model_id or self.settings.model)})",
-        ]
-        if s.last_indexed:
-            parts.append(f"indexed {format_duration(max(0.0, time.time() - s.last_indexed))} ago")
-        if extra:
-            parts.insert(0, extra)
-        return "  ·  ".join(parts)
-
-    def _engine(self, model: str) -> str:
-        """Where the model runs: "CPU, ONNX" once loaded; before that the settings ("auto", "cpu, ONNX")."""
-        device = self.pool.loaded_device(model)
-        runtime = self.pool.loaded_runtime(model)
-        if device is None:
-            device = self.settings.device
-            runtime = {"onnx": "ONNX", "torch": "torch"}.get(self.settings.runtime)
-        shown = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU (Apple)", "gpu": "GPU"}.get(device, device)
-        return f"{shown}, {runtime}" if runtime else shown
+        return status_text(self.libraries.summary, self.settings, self.pool, extra)
 
     def shutdown(self) -> None:
         """Stop the workers cleanly: indexing keeps every committed batch; nothing is left running."""
-        # No timer may outlive the controller's use: Python may free this QObject later from any thread (a
-        # collection a worker thread happens to run), and a timer still registered then crashes the event loop.
-        self._landed.stop()
+        self.live.shutdown()
         self.watch.shutdown()
         self.indexing.shutdown()
         self.searches.shutdown()

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap
 
 from photofinder.core.find.search import SearchResult
 from photofinder.core.paths import display_path
@@ -24,7 +24,7 @@ from photofinder.gui.fileurls import file_url, shown_name
 from photofinder.gui.query.query_state import why
 from photofinder.gui.results.details import describe
 from photofinder.gui.results.thumbnail_loader import ThumbKey, ThumbnailLoader
-from photofinder.gui.results.tile_delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE
+from photofinder.gui.results.tile_delegate import ALPHA_ROLE, COPIES_ROLE, WEAKER_ROLE, tile_shape
 
 # The photo's path as a Path: a str would pass through QString, which drops the escapes of a name that is not
 # UTF-8 (b"caf\xe9.jpg" would come back as "caf.jpg", another file).
@@ -182,18 +182,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r)
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
-            reason = why(r, self.label)
-            if reason:
-                tip += "\n" + reason
-            if r.duplicates:
-                n = len(r.duplicates)
-                tip += (
-                    f"\n{n} more cop{'ies' if n != 1 else 'y'} hidden: "
-                    + ", ".join(shown_name(d.path) for d in r.duplicates[:5])
-                    + ("…" if n > 5 else "")
-                )
-            return tip
+            return tile_tooltip(r, self.label)
         if role == PathRole:
             return Path(r.path)
         if role == ScoreRole:
@@ -277,24 +266,22 @@ class ResultsModel(QAbstractListModel):
         return self._key(self._results[row].path) in self._failed
 
     def _make_placeholders(self) -> None:
-        self._placeholder = self._tile_shape(QColor(128, 128, 128, 40), None)
-        self._broken = self._tile_shape(QColor(128, 128, 128, 25), QColor(128, 128, 128, 140))
-
-    def _tile_shape(self, fill: QColor, cross: QColor | None) -> QPixmap:
-        """A rounded square: where a thumbnail will be, or (with a cross) where one could not be made."""
         s = max(16, self.thumb_size)
-        pm = QPixmap(round(s * self.dpr), round(s * self.dpr))
-        pm.setDevicePixelRatio(self.dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pm)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setBrush(fill)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawRoundedRect(4, 4, s - 8, s - 8, 8, 8)
-        if cross is not None:
-            p.setPen(QPen(cross, 2))
-            m = s // 3
-            p.drawLine(m, m, s - m, s - m)
-            p.drawLine(s - m, m, m, s - m)
-        p.end()
-        return pm
+        self._placeholder = tile_shape(s, self.dpr, QColor(128, 128, 128, 40), None)
+        self._broken = tile_shape(s, self.dpr, QColor(128, 128, 128, 25), QColor(128, 128, 128, 140))
+
+
+def tile_tooltip(r: SearchResult, label: str) -> str:
+    """A tile's tooltip: its name, its details, its folder, why it matched `label`, the copies it hides."""
+    tip = f"{shown_name(r.path)}\n{describe(r, name=False, folder=False)}\n{display_path(r.path)}"
+    reason = why(r, label)
+    if reason:
+        tip += "\n" + reason
+    if r.duplicates:
+        n = len(r.duplicates)
+        tip += (
+            f"\n{n} more cop{'ies' if n != 1 else 'y'} hidden: "
+            + ", ".join(shown_name(d.path) for d in r.duplicates[:5])
+            + ("…" if n > 5 else "")
+        )
+    return tip

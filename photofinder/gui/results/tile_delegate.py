@@ -30,6 +30,25 @@ def checkerboard(palette: QPalette) -> QBrush:
     return QBrush(pm)
 
 
+def tile_shape(s: int, dpr: float, fill: QColor, cross: QColor | None) -> QPixmap:
+    """A rounded square of side `s`: where a thumbnail will be, or (with a cross) where one could not be made."""
+    pm = QPixmap(round(s * dpr), round(s * dpr))
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(fill)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawRoundedRect(4, 4, s - 8, s - 8, 8, 8)
+    if cross is not None:
+        p.setPen(QPen(cross, 2))
+        m = s // 3
+        p.drawLine(m, m, s - m, s - m)
+        p.drawLine(s - m, m, m, s - m)
+    p.end()
+    return pm
+
+
 class TileDelegate(QStyledItemDelegate):
     """Every tile is the same size (the grid uses uniform item sizes), so a 4:3 or portrait photo never
     spills over its caption and captions line up across a row. The photo keeps its device pixel ratio."""

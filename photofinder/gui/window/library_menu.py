@@ -72,7 +72,7 @@ class LibraryActions(QObject):
         if self.app.library is None or self._busy("look for duplicates"):
             return
         self.duplicates = DuplicatesDialog(self.app, self.window)
-        self.duplicates.changed.connect(self.app.photos_trashed)
+        self.duplicates.changed.connect(self.app.live.photos_trashed)
         self.duplicates.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.duplicates.open()
 

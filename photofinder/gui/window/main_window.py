@@ -6,41 +6,22 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
 from photofinder.gui import fileurls
 from photofinder.gui.controllers import AppController, Page, model_loading_text
 from photofinder.gui.fileurls import shown_name
 from photofinder.gui.filters.facet_feed import FacetsFeed
-from photofinder.gui.filters.filter_panel import FilterDock
 from photofinder.gui.library.explore_view import Explorer
-from photofinder.gui.library.words_run import WordsLine
-from photofinder.gui.query.drop_zone import DropHint, DropZone
-from photofinder.gui.query.query_bar import QueryBar
-from photofinder.gui.results.details import DetailsLine
-from photofinder.gui.results.preview import QuickLook
-from photofinder.gui.results.results_bar import ResultsBar
 from photofinder.gui.results.results_model import ResultsModel
-from photofinder.gui.results.results_view import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP, ResultsView
+from photofinder.gui.results.results_view import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 from photofinder.gui.settings import AppSettings
-from photofinder.gui.window.dialogs import DownloadPrompt, SettingsDialog, SkippedDialog, ask_for_model_folder
-from photofinder.gui.window.first_run import Welcome, check_model_folder, model_on_disk, window_line
+from photofinder.gui.window.dialogs import SettingsDialog, SkippedDialog, ask_for_model_folder
+from photofinder.gui.window.first_run import check_model_folder, window_line
+from photofinder.gui.window.layout import build_widgets
 from photofinder.gui.window.menus import build_menus
-from photofinder.gui.window.status_area import StatusArea
 from photofinder.gui.window.theme import follow_system
-from photofinder.gui.window.widgets import EmptyPage, MessagePage, ProgressPanel
 from photofinder.gui.workers.search_thread import Found, SearchRequest
 
 log = logging.getLogger(__name__)
@@ -59,7 +40,7 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self.app.thumbs, self.settings.thumb_size)
         self.facets = FacetsFeed(self.app.libraries, self.app.searches)
         self.remember_geometry = True  # off for --screenshot, whose size is not the user's
-        self._build()
+        build_widgets(self)
         self.explore = Explorer(self)
         build_menus(self)
         self._connect()
@@ -67,72 +48,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(self.settings.geometry)  # where and how big the user left it
         self.app.start()
 
-    # -- construction --------------------------------------------------------------------------------------
-    def _build(self) -> None:
-        top = QWidget()
-        top.setObjectName("top-bar")
-        row = QHBoxLayout(top)
-        row.setContentsMargins(6, 4, 6, 4)
-        self.library_box = QComboBox()
-        self.library_box.setMinimumWidth(90)
-        self.library_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.library_box.setMinimumContentsLength(6)
-        self.library_box.setToolTip("Library")
-        self.library_box.setAccessibleName("Library")
-        row.addWidget(self.library_box)
-        self.add_folder_action = QAction("Add folder…", self)
-        self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.add_folder_button = _tool_button(self.add_folder_action, "Add a folder of photos")
-        row.addWidget(self.add_folder_button)
-        self.search_bar = QueryBar()  # not a toolbar item: it is never moved into an overflow menu
-        row.addWidget(self.search_bar, 1)
-        self.filters = FilterDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.filters)
-        self.filters_button = _tool_button(self.filters.toggleViewAction(), "Show or hide the filters")
-        row.addWidget(self.filters_button)
-        self.empty_page = EmptyPage()
-        self.welcome: Welcome | None = None
-        if not model_on_disk(self.settings.model):  # first run: the download is explained before a folder
-            self.welcome = Welcome(self.settings.model)
-            self.empty_page.layout().insertWidget(1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
-            self.welcome.modelChosen.connect(self.use_model)
-            if self.welcome.models.currentData() != self.settings.model and not self.settings.has_model():
-                self.use_model(self.welcome.models.currentData())  # the preselected choice, until another
-        self.view = ResultsView(self.settings.thumb_size)
-        self.view.setModel(self.results)
-        self.results.set_device_pixel_ratio(self.view.devicePixelRatioF())
-        self.message = MessagePage()
-        self.pages = QStackedWidget()
-        for w in (self.empty_page, self.view, self.message):
-            self.pages.addWidget(w)
-        self.pages.setCurrentWidget(self.message)  # blank until the library says what it holds
-        self.progress = ProgressPanel()
-        self.results_bar = ResultsBar()
-        self.results_bar.zoom.setValue(self.settings.thumb_size)
-        central = QWidget()
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(top)
-        lay.addWidget(self.results_bar)
-        lay.addWidget(self.pages, 1)
-        lay.addWidget(self.progress)
-        self.words_line = WordsLine()
-        lay.addWidget(self.words_line)
-        self.setCentralWidget(central)
-        self.details = DetailsLine()
-        self.status_area = StatusArea(self.details)
-        self.activity, self.status = self.status_area.activity, self.status_area.summary
-        self.statusBar().addPermanentWidget(self.status_area, 1)  # showMessage is never used: it hid nothing
-        self.statusBar().setSizeGripEnabled(False)
-        self.preview = QuickLook(self, self.view)
-        self.drops = DropZone(self, self.view)
-        self.drop_hint = DropHint(self.pages)
-        self.downloads = DownloadPrompt(self, self.app.pool)
-
+    # -- wiring ------------------------------------------------------------------------------------------
     def _scrolled(self, value: int) -> None:
         if value == 0:
-            self.app.back_at_top()
+            self.app.live.back_at_top()
 
     def _connect(self) -> None:
         app, lib, q, ix = self.app, self.app.libraries, self.app.query, self.app.indexing
@@ -157,7 +76,7 @@ class MainWindow(QMainWindow):
         self.view.copyPaths.connect(fileurls.copy_paths)
         self.view.devicePixelRatioChanged.connect(self.results.set_device_pixel_ratio)
         self.results.moreWanted.connect(q.fetch_more)
-        app.grid_at_top = lambda: self.view.verticalScrollBar().value() == 0
+        app.live.grid_at_top = lambda: self.view.verticalScrollBar().value() == 0
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.drops.addFolder.connect(ix.add_folder)
         self.drops.searchImage.connect(self.search_bar.add_image)
@@ -333,12 +252,3 @@ class MainWindow(QMainWindow):
         self.search_bar.shutdown()
         self.preview.shutdown()
         super().closeEvent(event)
-
-
-def _tool_button(action: QAction, name: str) -> QToolButton:
-    b = QToolButton()
-    b.setDefaultAction(action)
-    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    b.setAccessibleName(name)
-    b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    return b

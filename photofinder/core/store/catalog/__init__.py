@@ -9,7 +9,8 @@ file, busy, damaged file), never as a bare sqlite3 exception.
 - connection.py  `CatalogConnection`: opening, migrating, statements and their errors, transactions, snapshots,
                  meta, the generation counter, photo counts
 - schema.py      the DDL as frozen history (one migration per schema version), the status values
-- photos.py      `PhotoRows`: folders, photo rows written and read, rescans, paging, details
+- folders.py     `Folders`: the library's folders, removed or merged with their photos
+- photos.py      `PhotoRows`: photo rows written and read, rescans, paging, details
 - vectors.py     `Vectors`: the model the vectors come from, reading them, the change log readers catch up by
 - facets.py      `Facets`: the filter panel's counts, filters over the filter indexes, count repair
 - words.py       `WordsAndPlaces`: the words pass's to-do list and findings, text and place lookups
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from photofinder.core.store.catalog.connection import CatalogConnection, damaged_message, translate
 from photofinder.core.store.catalog.facets import Facets
+from photofinder.core.store.catalog.folders import Folders
 from photofinder.core.store.catalog.groups import ExploreGroups
 from photofinder.core.store.catalog.photos import HashSet, KnownFile, PageKey, PhotoRecord, PhotoRows
 from photofinder.core.store.catalog.schema import INDEXED, SCHEMA_VERSION, SKIPPED
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 
-class Catalog(PhotoRows, Vectors, Facets, WordsAndPlaces, ExploreGroups, Rebuild):
+class Catalog(PhotoRows, Folders, Vectors, Facets, WordsAndPlaces, ExploreGroups, Rebuild):
     """One connection to a library's catalog. Not shared across threads: each thread opens its own.
 
     `staged=True` gives the same catalog seen through its staging table: what a rebuild with another model

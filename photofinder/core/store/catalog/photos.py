@@ -1,4 +1,4 @@
-"""The catalog's photo rows and folders: written a batch at a time, read for rescans, paging and details.
+"""The catalog's photo rows: written a batch at a time, read for rescans, paging and details (folders: folders.py).
 
 A rescan reads (path, size, mtime) from one covering index, never the rows (each holds a 2 KB embedding);
 browsing pages through two indexes by date, so page 2,000 costs what page 1 does.
@@ -81,41 +81,7 @@ class HashSet:
 
 
 class PhotoRows(CatalogConnection):
-    """Photos and folders: what the indexer, the watcher and the browser read and write."""
-
-    # -- folders -------------------------------------------------------------------------------------------
-    def folders(self) -> list[str]:
-        return sorted(from_db(r[0]) for r in self._all("SELECT path FROM folders"))
-
-    def add_folder(self, path: str) -> None:
-        self._exec("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (to_db(path), time.time()))
-
-    def folder_device(self, path: str) -> int | None:
-        row = self._one("SELECT dev FROM folders WHERE path = ?", (to_db(path),))
-        return row[0] if row else None
-
-    def set_folder_device(self, path: str, dev: int) -> None:
-        self._exec("UPDATE folders SET dev = ? WHERE path = ?", (dev, to_db(path)))
-
-    def remove_folder(self, path: str) -> list[int]:
-        """Forget a folder and every photo found under it; returns the ids of the photos forgotten."""
-        with self._transaction():
-            self._exec("DELETE FROM folders WHERE path = ?", (to_db(path),))
-            ids = [r[0] for r in self._all(f"SELECT id FROM {self._t} WHERE folder = ?", (to_db(path),))]
-            if ids:
-                self._bump()  # first: the deletion log stamps rows with the new generation
-                self._exec(f"DELETE FROM {self._t} WHERE folder = ?", (to_db(path),))
-            if not self.staged:  # a rebuild in progress forgets the folder too
-                self._bump("staged_")
-                self._exec("DELETE FROM staged WHERE folder = ?", (to_db(path),))
-        return ids
-
-    def merge_folder(self, child: str, parent: str) -> None:
-        """`child` lies inside `parent`: its photos now belong to `parent`, and it stops being a folder of its own."""
-        with self._transaction():
-            for table in ("photos", "staged"):
-                self._exec(f"UPDATE {table} SET folder = ? WHERE folder = ?", (to_db(parent), to_db(child)))
-            self._exec("DELETE FROM folders WHERE path = ?", (to_db(child),))
+    """Photos: what the indexer, the watcher and the browser read and write."""
 
     # -- photos --------------------------------------------------------------------------------------------
     def file_stamps(self, folder: str) -> Stamps:
