@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from photofinder.core.gcpause import collector_paused
+
 # ONNX Runtime (1.2x+, Linux too) starts Microsoft's 1DS telemetry when it loads: it writes a device id and an
 # event database under ~/.cache/Microsoft/DeveloperTools/.onnxruntime and queues device, OS and process data for
 # upload. Only this variable, set before onnxruntime is imported, stops it (disable_telemetry_events() after
@@ -124,6 +126,13 @@ def fast_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
     by Python, the BPE model is built from its vocabulary and merges, and the rest (normaliser, pre-tokeniser,
     post-processor) from the file without them: the same tokenizer, with the lock let go between steps.
     """
+    # ~100k small objects made at once, kept for the app's life: no full collection of the heap meanwhile, and
+    # none walking them later (the first search's stall at 1M photos: 72-90 ms, a collection, not the tokenizer)
+    with collector_paused(keep=True):
+        return _fast_tokenizer(folder, meta)
+
+
+def _fast_tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
     from tokenizers import Tokenizer, models
 
     spec = read_tokenizer_json((folder / "tokenizer.json").read_text(encoding="utf-8"))
