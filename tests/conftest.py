@@ -161,7 +161,13 @@ def vitb32_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     from vitb32 import make_vitb32
 
     key = _key(
-        [TESTS.parent / "bench" / "vitb32.py", TINY_MODEL / "tokenizer.json"], ["torch", "transformers"]
+        [
+            TESTS.parent / "bench" / "vitb32.py",
+            TESTS.parent / "photofinder" / "core" / "encode" / "architectures.py",
+            TESTS.parent / "photofinder" / "core" / "encode" / "menu.py",
+            TINY_MODEL / "tokenizer.json",
+        ],
+        ["torch", "transformers"],
     )
     home = _kept(tmp_path_factory, "vit-b-32", key)
     model = home / "model"
