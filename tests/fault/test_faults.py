@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 from helpers import QUERY_KINDS, make_photos
 
+# The fault tests (kill -9, damaged files, full disks, concurrent runs), each with real index runs and
+# processes, 19 s together besides the kill -9 ones; CI (`pytest --slow`) runs them all, a plain `pytest` skips them.
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 BATCH = 16
 
@@ -92,7 +96,6 @@ def _consistent(data_dir: Path, name: str, expect: int) -> None:
 
 
 # -- kill -9 during indexing, with the real-size (random) ViT-B/32 --------------------------------------------
-@pytest.mark.slow  # 25 s on two cores: the full-size model in a child process, three times
 @pytest.mark.parametrize("when", ["early", "mid-batch", "final-save"])
 def test_kill_9_during_indexing_loses_at_most_one_batch(when, photo_set, vitb32_model, tmp_path):
     from photofinder.core.store.library import LibraryStore

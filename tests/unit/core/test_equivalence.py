@@ -16,6 +16,9 @@ from photofinder.core.encode.preprocess import to_pixels
 from photofinder.core.encode.torch_encoder import ClipEmbedder
 from photofinder.core.photos.decode import decode
 
+# The full-size ViT-B/32 against its reference (10 s to load and compare, 20 s more through ONNX): CI runs it.
+pytestmark = pytest.mark.slow
+
 
 def _photo_like(size: tuple[int, int], seed: int) -> Image.Image:
     """A smooth, photo-like picture: gradients, blobs and some texture, different for every seed."""
@@ -140,7 +143,6 @@ def test_embeddings_are_nearest_their_own_reference(cases, reference, vitb32_mod
         )
 
 
-@pytest.mark.slow  # the full-size ViT-B/32 through ONNX: 20 s (its export included on a first run)
 def test_the_onnx_encoder_passes_the_same_equivalence(cases, reference, vitb32_model):
     """The CPU default (ONNX Runtime, exported from the same weights) on the full-size architecture."""
     from photofinder.core.encode.onnx_encoder import OnnxEmbedder
