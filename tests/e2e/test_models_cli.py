@@ -4,31 +4,14 @@ SigLIP and switched from CLIP, `--fast` on a first index."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 TINY_SIGLIP = str(Path(__file__).resolve().parents[1] / "models" / "tiny-siglip")
 
 
-def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(
-        [sys.executable, "-m", "photofinder", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=120,
-    )
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r
-
-
-def test_models_lists_the_menu_with_speeds_measured_here(data_dir, tmp_path, monkeypatch):
+def test_models_lists_the_menu_with_speeds_measured_here(cli, data_dir, tmp_path, monkeypatch):
     from photofinder.core.encode import menu, speed
 
     # a measurement kept from before (measuring three full-size towers takes longer than a test may)
@@ -45,37 +28,36 @@ def test_models_lists_the_menu_with_speeds_measured_here(data_dir, tmp_path, mon
             }
         )
     )
-    out = json.loads(pf("models", "--json").stdout)["models"]
+    out = json.loads(cli("models", "--json").stdout)["models"]
     assert [m["id"] for m in out] == [c.id for c in menu.choices()]
     assert [m["images_per_s"] for m in out] == [10.0 + i for i in range(len(out))]
     assert sum(m["recommended"] for m in out) == 1
-    text = pf("models").stdout
+    text = cli("models").stdout
     assert "google/siglip2-base-patch32-256  (recommended for new libraries)" in text
     assert "English only" in text and "10.0 images/s here" in text and "73.2 %" in text
 
 
-@pytest.mark.slow  # a second model's export and a rebuild: 12 s
-def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(photos, tiny_model):
+def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(cli, photos, tiny_model):
     folder, kinds = photos
-    pf("index", str(folder), "--model", tiny_model)
-    before = json.loads(pf("search", "a red circle on a white background", "--json", "-n", "5").stdout)
-    rebuilt = json.loads(pf("index", "--rebuild", "--model", TINY_SIGLIP, "--json").stdout)
+    cli("index", str(folder), "--model", tiny_model)
+    before = json.loads(cli("search", "a red circle on a white background", "--json", "-n", "5").stdout)
+    rebuilt = json.loads(cli("index", "--rebuild", "--model", TINY_SIGLIP, "--json").stdout)
     assert rebuilt["indexed"] == len(kinds)
-    libs = json.loads(pf("libraries", "--json").stdout)
+    libs = json.loads(cli("libraries", "--json").stdout)
     assert "tiny-siglip" in json.dumps(libs)
-    es = json.loads(pf("search", "un círculo rojo sobre un fondo blanco", "--json", "-n", "5").stdout)
-    en = json.loads(pf("search", "a red circle on a white background", "--json", "-n", "5").stdout)
+    es = json.loads(cli("search", "un círculo rojo sobre un fondo blanco", "--json", "-n", "5").stdout)
+    en = json.loads(cli("search", "a red circle on a white background", "--json", "-n", "5").stdout)
     assert [r["path"] for r in es["results"]] == [r["path"] for r in en["results"]]
     assert {Path(r["path"]).name.split("-")[0] for r in en["results"]} == {"red"}
     assert before["results"]
 
 
-def test_fast_decides_on_a_first_index_and_says_so(photos, tiny_model):
+def test_fast_decides_on_a_first_index_and_says_so(cli, photos, tiny_model):
     folder, kinds = photos
-    r = pf("index", str(folder), "--model", tiny_model, "--fast")
+    r = cli("index", str(folder), "--model", tiny_model, "--fast")
     line = next(x for x in r.stdout.splitlines() if x.startswith("fast indexing:"))
     assert f"checked on the first {len(kinds)} photos" in line and "the check took" in line
-    out = json.loads(pf("index", "--rebuild", "--fast", "--json").stdout)
+    out = json.loads(cli("index", "--rebuild", "--fast", "--json").stdout)
     assert "checked before" in out["fast"]["why"] and isinstance(out["fast"]["int8"], bool)
 
 
