@@ -117,18 +117,16 @@ def main() -> None:
                 )
         lines = []
         if not args.skip_goodmatch:
-            from goodmatch import evaluate
+            from goodmatch import evaluate, summary
 
             for m in ("tiny-clip", "tiny-siglip"):
                 r = evaluate(str(ROOT / "tests" / "models" / m))
                 lines.append(
-                    f"{m}=recall {r['recall']:.2f} precision {r['precision']:.2f} absent {r['absent_with_good']:.2f}"
+                    f"{m}=recall {r['recall']:.2f} precision {r['precision']:.2f} "
+                    f"present-recall {r['present_recall']:.2f} present-precision {r['present_precision']:.2f} "
+                    f"absent {r['absent_with_good']:.2f}"
                 )
-                print(
-                    f"  good matches with {m} ({r['queries']} held-out queries): recall {r['recall']:.0%}, "
-                    f"precision {r['precision']:.0%}, absent queries with a good match {r['absent_with_good']:.0%}",
-                    flush=True,
-                )
+                print(f"  good matches with {m} ({r['queries']} held-out queries): {summary(r)}", flush=True)
         print("models: " + " ".join(f"{k}={v:.2f}" for k, v in rates.items()))
         if lines:
             print("goodmatch: " + " ".join(lines))

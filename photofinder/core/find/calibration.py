@@ -18,14 +18,14 @@ log = logging.getLogger(__name__)
 
 # (CALIBRATION_CAPTIONS, in encode/captions.py, are what "no real match" looks like for this library.)
 NULL_QUANTILE = 99.0
-# A text term's results may also be good below that cut-off, down to FLOOR_QUANTILE of the unrelated captions'
-# scores, when they are near the term's best score in the library: within RELATIVE of the way from the best
-# score down to the term's median score. Chosen on the tuning queries of bench/goodmatch.py (recall and
-# precision on held-out ones are printed by bench/models.py).
-FLOOR_QUANTILE = (
-    99.0  # = NULL_QUANTILE: the extension is off (98 broke a negative-term test; see docs/models.md)
-)
-RELATIVE = 0.3
+# A text term's results may also be good below that cut-off, down to a floor FLOOR_SHARE of the way from it to
+# the unrelated captions' median score, when they are near the term's best score in the library: within RELATIVE
+# of the way from the best score down to the term's median score. Chosen on the tuning queries of
+# bench/goodmatch.py; recall and precision on held-out ones are printed by it and by bench/models.py, and
+# docs/models.md has the sweep.
+FLOOR_SHARE = 0.2
+RELATIVE = 0.4
+RULE = 2  # kept with a stored calibration: one measured under another rule is measured again
 SIGLIP_MATCH = (
     0.5  # a SigLIP model's own probability of a match that makes a text result good (see calibrate)
 )
@@ -48,7 +48,7 @@ class Calibration:
     text_mean: float = 0.0
     image_threshold: float = 0.0
     image_mean: float = 0.0
-    floor: float | None = None  # FLOOR_QUANTILE of the unrelated captions' scores (see text_cut)
+    floor: float | None = None  # the lowest a text term's own cut-off goes (see text_cut)
 
     def good(self, score: float | None) -> bool:
         return score is not None and score >= self.threshold
@@ -58,8 +58,8 @@ class Calibration:
 
         A term naming something the library holds a lot of ("a star" among many stars, "a blue shape") often
         scores its right answers below the 99th percentile of unrelated captions, while they stand clearly
-        above the rest of the library. Such results are good too, when they score at least `floor` (what
-        unrelated captions reach in 2 photo pairs of 100) and lie near the term's best score: within RELATIVE
+        above the rest of the library. Such results are good too, when they score at least `floor` (FLOOR_SHARE
+        of the way down from `threshold` to the median unrelated caption) and lie near the term's best score: within RELATIVE
         of the way from its best score in the library down to its median score. A term naming nothing there
         has no results that high above the floor and keeps the plain cut-off.
         """
@@ -149,7 +149,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
     text_mid, text_spread = _robust(scores)
     threshold = float(np.percentile(scores, NULL_QUANTILE))
-    floor = float(np.percentile(scores, FLOOR_QUANTILE))
+    floor = text_floor(threshold, text_mid)
     sigmoid = getattr(embedder, "sigmoid", None)
     if sigmoid:
         # SigLIP was trained to say, pair by pair, whether a caption matches a photo: a score is a match when
@@ -174,6 +174,12 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     )
 
 
+def text_floor(threshold: float, unrelated_median: float) -> float:
+    """The lowest a text term's own cut-off goes (Calibration.text_cut): FLOOR_SHARE of the way down from the
+    plain cut-off to what an unrelated caption scores on the typical photo."""
+    return threshold - FLOOR_SHARE * (threshold - unrelated_median)
+
+
 def _robust(x: np.ndarray, lower: bool = False) -> tuple[float, float]:
     """Median and spread (1.4826 x the median absolute deviation: the standard deviation for a normal).
 
@@ -192,7 +198,11 @@ def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibr
         return None
     try:
         d = json.loads(raw)
-        if d.get("fingerprint") != fingerprint or not (d["photos"] / 2 <= photos <= d["photos"] * 2 + 100):
+        if (
+            d.get("rule") != RULE
+            or d.get("fingerprint") != fingerprint
+            or not (d["photos"] / 2 <= photos <= d["photos"] * 2 + 100)
+        ):
             return None
         return Calibration(
             float(d["threshold"]),
@@ -203,7 +213,7 @@ def stored_calibration(raw: str | None, fingerprint: str, photos: int) -> Calibr
             float(d["image_mean"]),
             None if d["floor"] is None else float(d["floor"]),
         )
-    except (ValueError, KeyError, TypeError):  # damaged, or from before image terms or the floor had cut-offs
+    except (ValueError, KeyError, TypeError):  # damaged, or from before image terms had cut-offs
         return None
 
 
@@ -218,6 +228,7 @@ def calibration_json(c: Calibration, fingerprint: str) -> str:
             "photos": c.photos,
             "sample": c.sample,
             "fingerprint": fingerprint,
+            "rule": RULE,
             "measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
     )
