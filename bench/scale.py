@@ -48,7 +48,10 @@ sys.path.insert(
     0, str(Path(__file__).resolve().parents[1])
 )  # this checkout's photofinder, not an installed one
 
-DIM = 512
+DIM = int(os.environ.get("PF_SCALE_DIM", "512"))  # --dim, passed on to the probe processes
+# How much of a text-like query is its topic (hard_text_like): 0.35 puts its best photo at ~0.29, as a CLIP
+# caption's; --text-topic 0.2 at ~0.2, as SigLIP's lower text-image scores.
+TEXT_TOPIC = float(os.environ.get("PF_SCALE_TEXT_TOPIC", "0.35"))
 PER_FOLDER = 500
 QUERIES = 200
 FILTER_QUERIES = 50  # text-like queries per filter
@@ -145,16 +148,19 @@ def hard_text_like(count: int, seed: int = 555) -> np.ndarray:
     gap = _unit(np.random.default_rng(99).standard_normal(DIM))
     a, b = g.integers(0, HARD_CLUSTERS, count), g.integers(0, HARD_CLUSTERS, count)
     topic = _unit(c[a] + 0.5 * c[b])
-    return _unit(0.35 * topic + 0.75 * gap + 0.5 * _unit(g.standard_normal((count, DIM))))
+    return _unit(TEXT_TOPIC * topic + 0.75 * gap + 0.5 * _unit(g.standard_normal((count, DIM))))
 
 
 class StubEmbedder:
     """Enough of an Embedder for a library whose vectors were made up: no model is ever loaded."""
 
-    model_id = "synthetic-512"
-    fingerprint = "sha256:synthetic-512"
+    model_id = f"synthetic-{DIM}"
+    fingerprint = f"sha256:synthetic-{DIM}"
     device = "cpu"
     dim = DIM
+    # SigLIP-like text queries (--text-topic below 0.35) come with SigLIP's own score scale: a match from cosine
+    # 0.2, about where their best photo scores (the index is tuned at that closeness: encode's text_closeness)
+    sigmoid = (10.0, -2.0) if TEXT_TOPIC < 0.35 else None
 
     def load(self) -> None:
         pass
@@ -239,6 +245,7 @@ def make_files(folder: Path, n: int) -> None:
 
 
 def build(root: Path, n: int) -> dict:
+    from photofinder.core.encode.models import text_closeness
     from photofinder.core.photos.scanner import scan
     from photofinder.core.store.catalog import INDEXED, PhotoRecord
     from photofinder.core.store.library import LibraryStore
@@ -254,6 +261,7 @@ def build(root: Path, n: int) -> dict:
     with lib.open_catalog() as c:
         c.add_folder(str(folder))
         c.bind_model(StubEmbedder.model_id, DIM, StubEmbedder.fingerprint)
+        c.record_text_cosine(text_closeness(StubEmbedder()))  # as the indexer records it
         batch: list = []
         copies: list[tuple[str, str]] = []  # (photo, its planted near-copy)
         done = 0
@@ -835,6 +843,19 @@ def main() -> None:
         "queries): also measures text recall, filter recall and the first search's GUI stall",
     )
     ap.add_argument("--gui", action="store_true", help="also measure GUI-thread stalls in the real window")
+    ap.add_argument(
+        "--dim",
+        type=int,
+        default=None,
+        help="vector dimension (default 512, ViT-B/32; 768: the SigLIP 2 models)",
+    )
+    ap.add_argument(
+        "--text-topic",
+        type=float,
+        default=None,
+        help="with --hard: how much of a text-like query is its topic (default 0.35, CLIP-like scores; "
+        "0.2: SigLIP-like, its best photo ~0.2)",
+    )
     ap.add_argument("--reuse", action="store_true", help="measure a library kept under --dir, don't build")
     ap.add_argument(
         "--no-words", action="store_true", help="no words read and no GPS (the library as before schema 8)"
@@ -853,6 +874,16 @@ def main() -> None:
     if args.explore_probe:
         print(json.dumps(explore_probe(Path(args.explore_probe[0]), args.explore_probe[1])))
         return
+    global DIM, TEXT_TOPIC
+    if args.dim is not None:  # (read at import by the probe processes, from the environment)
+        DIM = args.dim
+        os.environ["PF_SCALE_DIM"] = str(DIM)
+        StubEmbedder.dim, StubEmbedder.model_id = DIM, f"synthetic-{DIM}"
+        StubEmbedder.fingerprint = f"sha256:synthetic-{DIM}"
+    if args.text_topic is not None:
+        TEXT_TOPIC = args.text_topic
+        os.environ["PF_SCALE_TEXT_TOPIC"] = str(TEXT_TOPIC)
+        StubEmbedder.sigmoid = (10.0, -2.0) if TEXT_TOPIC < 0.35 else None
     if args.hard:
         global HARD
         HARD = True

@@ -222,3 +222,19 @@ def _progress_tqdm(callback: Callable[[int, int], None] | None) -> Any:
             f.close()
 
     return _Reporting
+
+
+def text_closeness(embedder: Any) -> float:
+    """How close the model's text queries come to the photos they describe, for tuning the vector index (see
+    store's VectorIndex.for_size): CLIP's best photo for a caption scores about TEXT_COSINE (0.3). SigLIP's
+    text and photo vectors sit farther apart; a pair is a match from the cosine where its own sigmoid reaches
+    one half (-b / t: about 0.11 for SigLIP base, 0.15 for SigLIP 2 B/16), so the index is tuned at that
+    distance, between 0.1 and TEXT_COSINE. Measured on the bench's 768-d library of 100,000 photos whose text
+    queries' best photo scores ~0.2: tuned at 0.3 the text recall@10 was 0.94; see docs/scale.md."""
+    from photofinder.core.store.vector_index import TEXT_COSINE  # (not at import: faiss is slow to load)
+
+    sigmoid = getattr(embedder, "sigmoid", None)
+    if not sigmoid:
+        return TEXT_COSINE
+    t, b = sigmoid
+    return float(min(TEXT_COSINE, max(0.1, -b / t))) if t > 0 else TEXT_COSINE

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from photofinder.core.encode.models import text_closeness
 from photofinder.core.encode.torch_encoder import Embedder
 from photofinder.core.ingest.planner import Plan, SkippedFile
 from photofinder.core.ingest.prepare import Prepared, decode_thread_setup, prepare
@@ -61,6 +62,8 @@ def index_work(
         )
         if not library.staged:
             indexer.library.write_info(catalog)  # the model is on record before the first vector
+    if catalog.text_cosine is None:  # what the vector index is tuned for (a library from before: from now on)
+        catalog.record_text_cosine(text_closeness(indexer.embedder))
     vectors = library.load_vectors(catalog, save=False)
     batch_size = indexer.effective_batch_size()
     threads = indexer.effective_decode_threads()

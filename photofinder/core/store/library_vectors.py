@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from photofinder.core.store.catalog import Catalog
-from photofinder.core.store.vector_index import TopK, VectorIndex
+from photofinder.core.store.vector_index import TEXT_COSINE, TopK, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,9 @@ class VectorFile:
         """A new index of every stored vector (streamed: memory is the index's own), of the kind its size wants."""
         with catalog.snapshot():
             generation, n = catalog.generation, catalog.count()
-            index = VectorIndex.for_size(catalog.dim or 1, n, catalog.sample_embeddings)
+            index = VectorIndex.for_size(
+                catalog.dim or 1, n, catalog.sample_embeddings, catalog.text_cosine or TEXT_COSINE
+            )
             # an IVF's text-like tuning queries get their exact top 10 from the same pass that fills it
             truth = TopK(index.tuning_queries) if index.tuning_queries is not None else None
             for ids, vecs in catalog.iter_embeddings():

@@ -36,6 +36,7 @@ RERANK = 4  # an approximate search fetches this many candidates per result want
 TUNE_TARGET = 0.99  # recall@10 on text-like queries the tuned nprobe reaches
 TUNE_QUERIES = 100  # text-like queries measured (their exact top 10 is found while the index is filled)
 TEXT_COSINE = 0.3  # how close a text query is to the photo it describes best (CLIP: ~0.3; photos ~0.5-0.9)
+# (a model whose text queries sit farther from their photos, SigLIP's, records its own: see text_closeness)
 FULL_SCAN_BELOW = 0.25  # a filter allowing less than this share of the library scans every list
 
 ExactVectors = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # ids -> (ids found, their vectors)
@@ -85,8 +86,11 @@ class VectorIndex:
             self._index.nprobe = max(32, self._index.nlist // 32)  # until tuned
 
     @classmethod
-    def for_size(cls, dim: int, n: int, sample: Callable[[int], np.ndarray]) -> VectorIndex:
-        """An empty index of the kind that suits n vectors; an IVF is trained on `sample(k)` (k of the vectors)."""
+    def for_size(
+        cls, dim: int, n: int, sample: Callable[[int], np.ndarray], text_cosine: float = TEXT_COSINE
+    ) -> VectorIndex:
+        """An empty index of the kind that suits n vectors; an IVF is trained on `sample(k)` (k of the vectors)
+        and tuned on text-like queries `text_cosine` from their photo (the model's text-to-photo closeness)."""
         if n < FLAT_MAX:
             return cls(dim)
         nlist = lists_for(n)
@@ -101,7 +105,7 @@ class VectorIndex:
         ivf.train(train)
         log.info("trained an IVF-SQ8 index of %d lists on %d vectors (library of %d)", nlist, len(train), n)
         index = cls(dim, ivf, trained_size=n)
-        index.tuning_queries = text_like(train, TUNE_QUERIES)
+        index.tuning_queries = text_like(train, TUNE_QUERIES, cosine=text_cosine)
         return index
 
     @property
@@ -278,8 +282,8 @@ class VectorIndex:
         return vectors, generation
 
 
-def text_like(photos: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """`count` unit vectors as far from the library as text queries are: photo vectors pulled to TEXT_COSINE of
+def text_like(photos: np.ndarray, count: int, seed: int = 0, cosine: float = TEXT_COSINE) -> np.ndarray:
+    """`count` unit vectors as far from the library as text queries are: photo vectors pulled to `cosine` of
     their photo by a random direction orthogonal to it (their neighbours, like a text query's, spread over many
     inverted lists)."""
     if not len(photos):
@@ -290,7 +294,7 @@ def text_like(photos: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     r = rng.standard_normal(base.shape).astype(np.float32)
     r -= (r * base).sum(1, keepdims=True) * base
     r /= np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
-    return (TEXT_COSINE * base + math.sqrt(1 - TEXT_COSINE**2) * r).astype(np.float32)
+    return (cosine * base + math.sqrt(1 - cosine**2) * r).astype(np.float32)
 
 
 class TopK:

@@ -63,6 +63,19 @@ class Vectors(CatalogConnection):
             if fingerprint:
                 self.set_meta(self._k + "model_fingerprint", fingerprint)
 
+    @property
+    def text_cosine(self) -> float | None:
+        """How close the model's text queries come to the photos they describe (see encode's text_closeness):
+        what the vector index is tuned for. None: not recorded (a library from before it was)."""
+        v = self.get_meta(self._k + "text_cosine")
+        try:
+            return float(v) if v else None
+        except ValueError:  # damaged: tune as for CLIP
+            return None
+
+    def record_text_cosine(self, cosine: float) -> None:
+        self.set_meta(self._k + "text_cosine", repr(float(cosine)))
+
     def remember_model_location(self, model_id: str, fingerprint: str) -> None:
         """The same model found elsewhere (a moved folder): load it from there from now on."""
         with self._transaction():
