@@ -228,8 +228,8 @@ def text_closeness(embedder: Any) -> float:
     """How close the model's text queries come to the photos they describe, for tuning the vector index (see
     store's VectorIndex.for_size): CLIP's best photo for a caption scores about TEXT_COSINE (0.3). SigLIP's
     text and photo vectors sit farther apart; a pair is a match from the cosine where its own sigmoid reaches
-    one half (-b / t: about 0.11 for SigLIP base, 0.15 for SigLIP 2 B/16), so the index is tuned at that
-    distance, between 0.1 and TEXT_COSINE. Measured on the bench's 768-d library of 100,000 photos whose text
+    one half (-b / t; for the published SigLIP weights this is expected near 0.1, not measured here: the hub
+    is out of reach), so the index is tuned at that distance, kept between 0.1 and TEXT_COSINE. Measured on the bench's 768-d library of 100,000 photos whose text
     queries' best photo scores ~0.2: tuned at 0.3 the text recall@10 was 0.94; see docs/scale.md."""
     from photofinder.core.store.vector_index import TEXT_COSINE  # (not at import: faiss is slow to load)
 

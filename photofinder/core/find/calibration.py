@@ -58,9 +58,9 @@ class Calibration:
 
         A term naming something the library holds a lot of ("a star" among many stars, "a blue shape") often
         scores its right answers below the 99th percentile of unrelated captions, while they stand clearly
-        above the rest of the library. Such results are good too, when they score at least `floor` (FLOOR_SHARE
-        of the way down from `threshold` to the median unrelated caption) and lie near the term's best score: within RELATIVE
-        of the way from its best score in the library down to its median score. A term naming nothing there
+        above the rest of the library. Such results are good too, when they score at least `floor`
+        (FLOOR_SHARE of the way down from `threshold` to the median unrelated caption) and lie near the term's
+        best score: within RELATIVE of the way from its best score in the library down to its median score. A term naming nothing there
         has no results that high above the floor and keeps the plain cut-off.
         """
         if self.floor is None or library_scores is None or len(library_scores) == 0:
