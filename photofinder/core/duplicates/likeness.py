@@ -166,14 +166,13 @@ def _sample(integral: np.ndarray, boxes: list[tuple[float, float, float, float]]
     ys = b[:, 1:2] + (b[:, 3:4] - b[:, 1:2]) * t
     y0 = np.clip(np.floor(ys).astype(int), 0, size - 1)
     fy = (ys - y0)[..., None, None]
-    rows = integral[y0] * (1 - fy) + integral[y0 + 1] * fy  # (k, n+1, size+1, c)
     x0 = np.clip(np.floor(xs).astype(int), 0, size - 1)
     fx = (xs - x0)[:, None, :, None]
-    k = np.arange(len(boxes))[:, None, None]
-    cols = (
-        rows[k, np.arange(n + 1)[None, :, None], x0[:, None, :]] * (1 - fx)
-        + rows[k, np.arange(n + 1)[None, :, None], x0[:, None, :] + 1] * fx
-    )  # (k, n+1, n+1, c)
+    r, c = y0[:, :, None], x0[:, None, :]
+    # each row interpolated at the two columns a corner needs only, not along the whole row (the same numbers)
+    left = integral[r, c] * (1 - fy) + integral[r + 1, c] * fy  # (k, n+1, n+1, c)
+    right = integral[r, c + 1] * (1 - fy) + integral[r + 1, c + 1] * fy
+    cols = left * (1 - fx) + right * fx
     sums = cols[:, 1:, 1:] - cols[:, :-1, 1:] - cols[:, 1:, :-1] + cols[:, :-1, :-1]
     area = (np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :])[..., None]
     return (sums / np.maximum(area, 1e-9)).astype(np.float32)
@@ -243,12 +242,14 @@ def _refine(
 def _matched(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """For each pixel of x, the difference to its best match in y within one pixel (worst channel)."""
     n = x.shape[0]
-    pad = np.pad(y, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    xc = np.ascontiguousarray(np.moveaxis(x, -1, 0))  # channels first: worst channel = max of planes
+    pad = np.pad(np.moveaxis(y, -1, 0), ((0, 0), (1, 1), (1, 1)), mode="edge")
     best = np.full(x.shape[:2], np.inf, np.float32)
+    d = np.empty_like(xc)
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
-            d = np.abs(x - pad[dy : dy + n, dx : dx + n]).max(-1)
-            np.minimum(best, d, out=best)
+            np.abs(np.subtract(xc, pad[:, dy : dy + n, dx : dx + n], out=d), out=d)
+            np.minimum(best, d.max(0), out=best)
     return best
 
 
