@@ -199,7 +199,7 @@ def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, ph
     assert r.returncode == 2 and "is not a date" in r.stderr
 
 
-def test_text_and_place_searches_from_the_command_line(tmp_path, tiny_model):
+def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model):
     from shapes import draw
     from words_images import PLACES, text_photos, with_gps
 
@@ -212,21 +212,21 @@ def test_text_and_place_searches_from_the_command_line(tmp_path, tiny_model):
         n: with_gps(draw(QUERY_KINDS[0], (320, 240), rng), folder / f"geo-{n}.jpg", *c)
         for n, c in PLACES.items()
     }
-    report = json.loads(pf("index", str(folder), "--model", tiny_model, "--json").stdout)
+    report = json.loads(cli("index", str(folder), "--model", tiny_model, "--json").stdout)
     assert report["words"]["with_text"] >= len(words)  # the words pass ran after indexing (--ocr auto)
-    out = json.loads(pf("search", "--text", "OPEN 24 hours", "--json").stdout)["results"]
+    out = json.loads(cli("search", "--text", "OPEN 24 hours", "--json").stdout)["results"]
     assert [r["path"] for r in out] == [str(words["bakery"])]
     assert out[0]["words"] == "Bakery open 24 hours" and out[0]["matched"] == ["Bakery open 24 hours"]
     # with CLIP terms and a filter; and the search bar's text:"..." syntax means the same
-    both = json.loads(pf("search", "a red circle", "--text", "total", "--type", "jpg", "--json").stdout)[
+    both = json.loads(cli("search", "a red circle", "--text", "total", "--type", "jpg", "--json").stdout)[
         "results"
     ]
     assert [r["path"] for r in both] == [str(words["total"])]
-    inline = json.loads(pf("search", 'text:"wifi password"', "--json").stdout)["results"]
+    inline = json.loads(cli("search", 'text:"wifi password"', "--json").stdout)["results"]
     assert [r["path"] for r in inline] == [str(words["wifi"])]
-    placed = json.loads(pf("search", "--place", "portugal", "--json").stdout)["results"]
+    placed = json.loads(cli("search", "--place", "portugal", "--json").stdout)["results"]
     assert sorted(r["path"] for r in placed) == sorted([str(geo["lisbon"]), str(geo["porto"])])
     assert {r["place"]["city"] for r in placed} == {"Lisbon", "Porto"}
-    plain = pf("search", "--place", "Île-de-France").stdout.split()
+    plain = cli("search", "--place", "Île-de-France").stdout.split()
     assert plain[-1] == str(geo["paris"])
-    assert json.loads(pf("search", "--place", "Atlantis", "--json").stdout)["results"] == []
+    assert json.loads(cli("search", "--place", "Atlantis", "--json").stdout)["results"] == []
