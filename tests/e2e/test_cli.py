@@ -175,9 +175,8 @@ def test_search_can_hide_duplicates(cli, tmp_path, tiny_model, shape_folder):
     assert len(text.stdout.splitlines()) == len(hidden["results"]) and "1 duplicate hidden" in text.stderr
 
 
-def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, photos, tiny_model, tmp_path):
-    folder, kinds = photos
-    cli("index", str(folder), "--model", tiny_model)
+def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, indexed, tmp_path):
+    folder, kinds = indexed
     red_white, red_black = QUERY_KINDS[0], QUERY_KINDS[3]
     out = json.loads(cli("search", "a red circle", "--not", "a black background", "-n", "5", "--json").stdout)
     assert [kinds[Path(r["path"])] for r in out["results"]] == [red_white] * 5
