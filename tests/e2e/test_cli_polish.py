@@ -125,7 +125,7 @@ def test_hidden_duplicates_print_scores_in_order(cli, tmp_path, shape_folder, ti
     # the shot's RAW with a smaller preview: one picture, two files (a RAW + JPEG pair is grouped only when its
     # pixels agree, so a JPEG edited into another picture would no longer join it)
     make_dng(shot.with_suffix(".dng"), Image.open(shot).resize((240, 180)))
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     args = ("search", RED_ON_WHITE, "-n", "20", "--all", "--hide-duplicates")
     out = cli(*args)
     assert re.search(r"\d+ duplicates? hidden", out.stderr)
