@@ -87,11 +87,11 @@ def test_small_things_say_why(cli, photos, tiny_model, tmp_path):
     folder, kinds = photos
     r = cli("index", "--library", "Nope", check=False)
     assert r.returncode == 1 and "There is no library named 'Nope'" in r.stderr  # same status as search
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     r = cli("search", "   ", check=False)
     assert r.returncode == 2 and "the query is empty" in r.stderr
     os.rename(folder / sorted(os.listdir(folder))[0], folder / "renamed.jpg")
-    report = json.loads(cli("index", "--json").stdout)
+    report = json.loads(cli("index", "--ocr", "off", "--json").stdout)
     assert (report["indexed"], report["reused"], report["removed"]) == (0, 1, 1)
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -119,7 +119,8 @@ def test_a_failed_first_index_leaves_no_library_and_libraries_and_folders_can_be
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.jpg").write_bytes(next(iter(kinds)).read_bytes())
-    cli("index", str(folder), str(other), "--model", tiny_model)
+    # no words pass: not what is tested here
+    cli("index", str(folder), str(other), "--model", tiny_model, "--ocr", "off")
     out = cli("folders", "remove", str(other)).stdout
     assert "1 photos forgotten" in out and (other / "x.jpg").exists()
     assert cli("folders").stdout.splitlines() == [str(folder)]
@@ -159,7 +160,7 @@ def test_search_can_hide_duplicates(cli, tmp_path, tiny_model, shape_folder):
     one = folder / sorted(kinds)[0].name
     shutil.copy(one, folder / "copy.jpg")
     shutil.copy(one, folder / "copy 2.jpg")
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     args = ("similar", str(one), "-n", "10", "--all", "--json")
     plain = json.loads(cli(*args).stdout)
     names = [Path(r["path"]).name for r in plain["results"]]
@@ -175,9 +176,8 @@ def test_search_can_hide_duplicates(cli, tmp_path, tiny_model, shape_folder):
     assert len(text.stdout.splitlines()) == len(hidden["results"]) and "1 duplicate hidden" in text.stderr
 
 
-def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, photos, tiny_model, tmp_path):
-    folder, kinds = photos
-    cli("index", str(folder), "--model", tiny_model)
+def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, indexed, tmp_path):
+    folder, kinds = indexed
     red_white, red_black = QUERY_KINDS[0], QUERY_KINDS[3]
     out = json.loads(cli("search", "a red circle", "--not", "a black background", "-n", "5", "--json").stdout)
     assert [kinds[Path(r["path"])] for r in out["results"]] == [red_white] * 5
@@ -199,7 +199,7 @@ def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, ph
     assert r.returncode == 2 and "is not a date" in r.stderr
 
 
-def test_text_and_place_searches_from_the_command_line(tmp_path, tiny_model):
+def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model):
     from shapes import draw
     from words_images import PLACES, text_photos, with_gps
 
@@ -212,21 +212,21 @@ def test_text_and_place_searches_from_the_command_line(tmp_path, tiny_model):
         n: with_gps(draw(QUERY_KINDS[0], (320, 240), rng), folder / f"geo-{n}.jpg", *c)
         for n, c in PLACES.items()
     }
-    report = json.loads(pf("index", str(folder), "--model", tiny_model, "--json").stdout)
+    report = json.loads(cli("index", str(folder), "--model", tiny_model, "--json").stdout)
     assert report["words"]["with_text"] >= len(words)  # the words pass ran after indexing (--ocr auto)
-    out = json.loads(pf("search", "--text", "OPEN 24 hours", "--json").stdout)["results"]
+    out = json.loads(cli("search", "--text", "OPEN 24 hours", "--json").stdout)["results"]
     assert [r["path"] for r in out] == [str(words["bakery"])]
     assert out[0]["words"] == "Bakery open 24 hours" and out[0]["matched"] == ["Bakery open 24 hours"]
     # with CLIP terms and a filter; and the search bar's text:"..." syntax means the same
-    both = json.loads(pf("search", "a red circle", "--text", "total", "--type", "jpg", "--json").stdout)[
+    both = json.loads(cli("search", "a red circle", "--text", "total", "--type", "jpg", "--json").stdout)[
         "results"
     ]
     assert [r["path"] for r in both] == [str(words["total"])]
-    inline = json.loads(pf("search", 'text:"wifi password"', "--json").stdout)["results"]
+    inline = json.loads(cli("search", 'text:"wifi password"', "--json").stdout)["results"]
     assert [r["path"] for r in inline] == [str(words["wifi"])]
-    placed = json.loads(pf("search", "--place", "portugal", "--json").stdout)["results"]
+    placed = json.loads(cli("search", "--place", "portugal", "--json").stdout)["results"]
     assert sorted(r["path"] for r in placed) == sorted([str(geo["lisbon"]), str(geo["porto"])])
     assert {r["place"]["city"] for r in placed} == {"Lisbon", "Porto"}
-    plain = pf("search", "--place", "Île-de-France").stdout.split()
+    plain = cli("search", "--place", "Île-de-France").stdout.split()
     assert plain[-1] == str(geo["paris"])
-    assert json.loads(pf("search", "--place", "Atlantis", "--json").stdout)["results"] == []
+    assert json.loads(cli("search", "--place", "Atlantis", "--json").stdout)["results"] == []

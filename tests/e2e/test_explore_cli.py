@@ -23,10 +23,10 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return r
 
 
-def test_explore_lists_groups_and_search_lists_one(photos, tiny_model):
+def test_explore_lists_groups_and_search_lists_one(cli, photos, tiny_model):
     folder, kinds = photos
-    pf("index", str(folder), "--model", tiny_model)
-    out = json.loads(pf("explore", "--json").stdout)
+    cli("index", str(folder), "--model", tiny_model)
+    out = json.loads(cli("explore", "--json").stdout)
     groups = out["groups"]
     assert groups and sum(g["count"] for g in groups) == len(kinds)
     for g in groups:
@@ -34,13 +34,13 @@ def test_explore_lists_groups_and_search_lists_one(photos, tiny_model):
         assert 1 <= len(g["examples"]) <= 4
         assert len({kinds[Path(p)] for p in g["examples"]}) == 1  # alike photos: one kind of shape
     big = max(groups, key=lambda g: g["count"])
-    found = json.loads(pf("search", "--group", str(big["id"]), "--top", "100", "--json").stdout)["results"]
+    found = json.loads(cli("search", "--group", str(big["id"]), "--top", "100", "--json").stdout)["results"]
     assert len(found) == big["count"]
     assert {r["path"] for r in found} >= set(big["examples"])
-    text = pf("explore").stdout.splitlines()
+    text = cli("explore").stdout.splitlines()
     assert any(big["name"] in line and str(big["id"]) in line for line in text)
 
-    missing = pf("search", "--group", "99999", check=False)
+    missing = cli("search", "--group", "99999", check=False)
     assert missing.returncode == 1 and "no group 99999" in missing.stderr
     assert "Traceback" not in missing.stderr
 

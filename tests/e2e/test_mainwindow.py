@@ -381,20 +381,11 @@ def test_settings_persist(data_dir, settings):
 
 
 @pytest.mark.parametrize("query", ["a red circle on a white background"])
-def test_screenshot_command_renders_results(photos, tiny_model, tmp_path, query):
+def test_screenshot_command_renders_results(indexed, tmp_path, query):
     import subprocess
     import sys
 
-    folder, _ = photos
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    r = subprocess.run(
-        [sys.executable, "-m", "photofinder", "index", str(folder), "--model", tiny_model],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")  # the library: the shape photos, indexed once a run
     out = tmp_path / "shot.png"
     r = subprocess.run(
         [

@@ -39,9 +39,9 @@ def test_models_lists_the_menu_with_speeds_measured_here(cli, data_dir, tmp_path
 
 def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(cli, photos, tiny_model):
     folder, kinds = photos
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     before = json.loads(cli("search", "a red circle on a white background", "--json", "-n", "5").stdout)
-    rebuilt = json.loads(cli("index", "--rebuild", "--model", TINY_SIGLIP, "--json").stdout)
+    rebuilt = json.loads(cli("index", "--rebuild", "--model", TINY_SIGLIP, "--ocr", "off", "--json").stdout)
     assert rebuilt["indexed"] == len(kinds)
     libs = json.loads(cli("libraries", "--json").stdout)
     assert "tiny-siglip" in json.dumps(libs)
@@ -54,10 +54,11 @@ def test_a_library_switches_from_clip_to_siglip_and_answers_in_spanish(cli, phot
 
 def test_fast_decides_on_a_first_index_and_says_so(cli, photos, tiny_model):
     folder, kinds = photos
-    r = cli("index", str(folder), "--model", tiny_model, "--fast")
+    # no words pass: not what is tested here
+    r = cli("index", str(folder), "--model", tiny_model, "--fast", "--ocr", "off")
     line = next(x for x in r.stdout.splitlines() if x.startswith("fast indexing:"))
     assert f"checked on the first {len(kinds)} photos" in line and "the check took" in line
-    out = json.loads(cli("index", "--rebuild", "--fast", "--json").stdout)
+    out = json.loads(cli("index", "--rebuild", "--fast", "--ocr", "off", "--json").stdout)
     assert "checked before" in out["fast"]["why"] and isinstance(out["fast"]["int8"], bool)
 
 

@@ -29,14 +29,6 @@ def _one_line(r: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def indexed(photos, tiny_model):
-    folder, kinds = photos
-    r = pf("index", str(folder), "--model", tiny_model)
-    assert r.returncode == 0, r.stderr
-    return folder, kinds
-
-
 def test_watch_stopped_by_an_error_says_why_and_fails(indexed):
     """The README's systemd unit restarts `watch` on failure: an error that ends it must end it non-zero."""
     probe = (

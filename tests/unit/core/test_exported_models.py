@@ -37,8 +37,10 @@ def _other_model(tiny_model: str, dst: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_model, tmp_path_factory):
-    e = OnnxEmbedder(tiny_model, cache_root=tmp_path_factory.mktemp("ref-cache"))
+def exported(tiny_model, model_cache):
+    """The tiny model's export in the run's model cache (made by this code: the cache is keyed by it, so a change
+    to the export exports again). Read-only: a test that damages an export copies it first."""
+    e = OnnxEmbedder(tiny_model)
     return e.cache_dir if e.load() is None else None, e.encode_pixels(PIXELS), e.encode_text(TEXTS)
 
 

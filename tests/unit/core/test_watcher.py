@@ -99,7 +99,7 @@ def test_an_unplugged_folder_is_watched_again_when_it_is_back(store, tmp_path, c
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
         os.rename(drive, tmp_path / "away")  # unplugged: nothing is removed
-        batches.changed.wait(2)
+        batches.changed.wait(1)  # three times the debounce and the folder check: a run would have come
         assert _count(lib) == len(kinds)
         os.rename(tmp_path / "away", drive)  # plugged back in, with a new photo on it
         draw(Kind("square", "orange", "gray"), (320, 240), np.random.default_rng(4)).save(drive / "new.jpg")
@@ -134,7 +134,7 @@ def test_reading_photos_starts_no_run(store, photos, counting):
             with Image.open(p) as im:  # a viewer
                 im.load()
             os.stat(p)
-        batches.changed.wait(1.5)  # several debounce periods
+        batches.changed.wait(0.8)  # four debounce periods
     finally:
         w.stop()
     assert _changes(batches) == []
@@ -183,21 +183,22 @@ def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, coun
 
 
 def test_a_steady_stream_of_changes_is_indexed_before_it_ends(store, photos, counting):
-    """Maximum delay: a camera copying a photo every 0.3 s never leaves a quiet second, yet its photos appear."""
+    """Maximum delay: a camera copying a photo every 0.15 s never leaves a quiet half second, yet its photos
+    appear (the times of a camera every 0.3 s, debounce 1 s and max delay 1.5 s, halved: the same ratios)."""
     import time
 
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1.0, max_delay=1.5, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.5, max_delay=0.75, rescan_every=3600)
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
-        for i in range(15):  # 4.5 s, never 1 s quiet
+        for i in range(15):  # 2.25 s, never 0.5 s quiet
             draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
                 folder / f"s{i}.jpg"
             )
-            time.sleep(0.3)
+            time.sleep(0.15)
         during = len(_changes(batches))
         batches.wait_until(lambda: _count(lib) == len(kinds) + 15)
     finally:

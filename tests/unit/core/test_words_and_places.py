@@ -38,9 +38,13 @@ def reader():
     return CountingReader()
 
 
-@pytest.fixture
-def words_library(tmp_path, store, tiny_embedder, reader):
-    folder = tmp_path / "photos"
+@pytest.fixture(scope="module")
+def words_made(tmp_path_factory, tiny_embedder, reader):
+    """The photos and their library, indexed and read once for the module (1.5-2 s), with a copy of both kept."""
+    from photofinder.core.store.library import LibraryStore
+
+    root = tmp_path_factory.mktemp("words")
+    folder = root / "photos"
     words = text_photos(folder)
     make_photos(folder / "plain", QUERY_KINDS[:4], 1)
     rng = np.random.default_rng(3)
@@ -48,10 +52,22 @@ def words_library(tmp_path, store, tiny_embedder, reader):
         name: with_gps(draw(QUERY_KINDS[5], (320, 240), rng), folder / f"geo-{name}.jpg", lat, lon)
         for name, (lat, lon) in PLACES.items()
     }
-    lib = new_library(store, folder)
+    lib = new_library(LibraryStore(root / "data"), folder)
     Indexer(lib, tiny_embedder, thumbnails=False).run()
     report = WordsPass(lib, tiny_embedder, mode="auto", reader=reader).run()
-    return lib, folder, words, geo, report
+    for made in ("photos", "data"):
+        shutil.copytree(root / made, root / f"{made}.made")  # copy2: the times kept, so nothing looks changed
+    return root, lib, words, geo, report
+
+
+@pytest.fixture
+def words_library(words_made):
+    """Each test gets the photos and the library as they were made, at the same paths (the catalog holds them)."""
+    root, lib, words, geo, report = words_made
+    for made in ("photos", "data"):
+        shutil.rmtree(root / made)
+        shutil.copytree(root / f"{made}.made", root / made)
+    return lib, root / "photos", words, geo, report
 
 
 def _text_search(lib, embedder, text, terms=()):
