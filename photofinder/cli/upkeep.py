@@ -45,7 +45,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     watcher = LibraryWatcher(lib, embedder, on_batch=report, rescan_every=args.rescan)
     watcher.start()
     print(f"watching {len(folders)} folder(s) of {lib.name!r}; Ctrl+C stops", file=sys.stderr, flush=True)
-    while not stop.wait(1.0):
+    while not stop.wait(0.25):  # a watcher stopped by an error is noticed within a quarter of a second
         if not watcher.running:
             break
     watcher.stop()

@@ -31,11 +31,12 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def test_index_search_similar_and_libraries(cli, photos, tiny_model, tmp_path):
     folder, kinds = photos
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    report = json.loads(cli("index", str(folder), "--model", tiny_model, "--json").stdout)
+    # no words pass (--ocr off): test_text_and_place_searches_from_the_command_line runs it
+    report = json.loads(cli("index", str(folder), "--model", tiny_model, "--ocr", "off", "--json").stdout)
     assert report["indexed"] == len(kinds) and report["unchanged"] == report["removed"] == 0
     assert report["skipped"] == [{"path": str(folder / "broken.png"), "reason": "not an image"}]
 
-    again = json.loads(cli("index", "--json").stdout)  # the library remembers its folders and model
+    again = json.loads(cli("index", "--ocr", "off", "--json").stdout)  # the library remembers folders, model
     assert (again["indexed"], again["unchanged"]) == (0, len(kinds) + 1)
 
     kind = QUERY_KINDS[3]
