@@ -52,6 +52,14 @@ DIM = int(os.environ.get("PF_SCALE_DIM", "512"))  # --dim, passed on to the prob
 # How much of a text-like query is its topic (hard_text_like): 0.35 puts its best photo at ~0.29, as a CLIP
 # caption's; --text-topic 0.2 at ~0.2, as SigLIP's lower text-image scores.
 TEXT_TOPIC = float(os.environ.get("PF_SCALE_TEXT_TOPIC", "0.35"))
+
+
+def stub_sigmoid() -> tuple[float, float] | None:
+    """SigLIP-like text queries (TEXT_TOPIC below 0.35) come with SigLIP's own score scale: a match from cosine
+    0.2, about where their best photo scores (the index is tuned at that closeness: encode's text_closeness)."""
+    return (10.0, -2.0) if TEXT_TOPIC < 0.35 else None
+
+
 PER_FOLDER = 500
 QUERIES = 200
 FILTER_QUERIES = 50  # text-like queries per filter
@@ -158,9 +166,7 @@ class StubEmbedder:
     fingerprint = f"sha256:synthetic-{DIM}"
     device = "cpu"
     dim = DIM
-    # SigLIP-like text queries (--text-topic below 0.35) come with SigLIP's own score scale: a match from cosine
-    # 0.2, about where their best photo scores (the index is tuned at that closeness: encode's text_closeness)
-    sigmoid = (10.0, -2.0) if TEXT_TOPIC < 0.35 else None
+    sigmoid = stub_sigmoid()
 
     def load(self) -> None:
         pass
@@ -883,7 +889,7 @@ def main() -> None:
     if args.text_topic is not None:
         TEXT_TOPIC = args.text_topic
         os.environ["PF_SCALE_TEXT_TOPIC"] = str(TEXT_TOPIC)
-        StubEmbedder.sigmoid = (10.0, -2.0) if TEXT_TOPIC < 0.35 else None
+        StubEmbedder.sigmoid = stub_sigmoid()
     if args.hard:
         global HARD
         HARD = True
