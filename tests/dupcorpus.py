@@ -105,6 +105,27 @@ def ball(size: tuple[int, int], colour: tuple[int, int, int], seed: int = 3) -> 
     return out
 
 
+def studio(
+    size: tuple[int, int],
+    colour: tuple[int, int, int],
+    centre: tuple[float, float] = (0.5, 0.5),
+    radius: float = 0.3,
+    seed: int = 0,
+) -> Image.Image:
+    """A product shot: a yellow-ish star on a plain gray backdrop, with the sensor's own noise (`seed`).
+
+    Nothing but the subject carries detail, so a crop of one shot lines up with a closer shot of the same
+    subject: `centre` and `radius` are fractions of the height, `colour` the subject's.
+    """
+    from shapes import _polygon
+
+    w, h = size
+    img = Image.new("RGB", size, (128, 130, 126))
+    ImageDraw.Draw(img).polygon(_polygon("star", centre[0] * w, centre[1] * h, radius * h, 0.1), fill=colour)
+    arr = np.asarray(img).astype(np.int16) + np.random.default_rng(seed).integers(-6, 7, (h, w, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
 def crop_fraction(img: Image.Image, f: float) -> Image.Image:
     w, h = img.size
     dx, dy = round(w * f), round(h * f)

@@ -242,7 +242,8 @@ class _Perceptual:
 
     def compare(self, a: int, b: int) -> Verdict | None:
         ma, mb = self.info[a], self.info[b]
-        sa, sb = self._signatures.get(ma.path, ma.hash), self._signatures.get(mb.path, mb.hash)
+        sa = self._signatures.get(ma.path, ma.hash, ma.pixels)
+        sb = self._signatures.get(mb.path, mb.hash, mb.pixels)
         return None if sa is None or sb is None else compare(sa, sb)
 
 

@@ -208,7 +208,8 @@ class DuplicateCollapser:
         ka, kb = _key(a), _key(b)
         key = (ka, kb) if ka < kb else (kb, ka)
         if key not in self._verdicts:
-            sa, sb = self._signatures.get(a.path, a.hash), self._signatures.get(b.path, b.hash)
+            sa = self._signatures.get(a.path, a.hash, (a.width or 0) * (a.height or 0))
+            sb = self._signatures.get(b.path, b.hash, (b.width or 0) * (b.height or 0))
             self._verdicts[key] = sa is not None and sb is not None and compare(sa, sb).same
         return self._verdicts[key]
 

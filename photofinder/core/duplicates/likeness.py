@@ -8,20 +8,29 @@ scene with a small subject added. The rule, in order:
 1. the two as they are, and if that fails, the crop that best lines them up: every side cut 0, 2, 4 or 6 % of either picture (both ways), then
    refined to a quarter of a percent on a 48 px grayscale;
 2. on that alignment, at 96 x 96 in colour with the transparency (never flattened onto white):
-   - the exposure and colour: the mean of each channel within EXPOSURE levels (of 255);
+   - the exposure and colour: the mean of each channel within EXPOSURE levels (of 255), and in each of 8 x 8
+     regions within REGION levels (a subject recoloured on a plain background changes little of the whole);
    - the structure: each pixel must find its match within one pixel in the other picture, in every channel,
      within LOCAL levels (2 x 2 averaged, the worst spot counts: a small subject added is a spot), and on
-     average within MEAN levels.
+     average within MEAN levels;
+3. a crop is a cut, not a closer shot: when the alignment needs a crop, the picture that is the crop may not
+   have more pixels (UPSCALE) than the part of the other it would be cut from, where both photos' sizes are
+   known. On a plain background a zoomed or moved re-shot of a subject lines up with a crop of the first shot
+   pixel for pixel; only its resolution tells it apart. Missed for it: a copy cropped and then enlarged,
+   and two copies of one original, one made smaller and one cropped at full size (each is the same picture
+   as the original, which keeps them both in its group; without it, they stay apart).
 
 Measured on generated photo-like scenes (tests/dupcorpus.py, tests/unit/core/test_likeness.py): copies resized,
 re-compressed at quality 40 or cropped 3 % a side are within EXPOSURE 1.1 / LOCAL 22 / MEAN 2.6; the nearest
 non-copies (a person 2 % of the width added: LOCAL 60; a pan frame 1.5 % over: MEAN 8; a -1 EV bracket:
-EXPOSURE 38) are well outside.
+EXPOSURE 38) are well outside. On plain backgrounds (tests/unit/core/test_likeness.py, the studio shots):
+copies are within REGION 12; the same subject a shade apart, REGION 28; a subject 14 % closer
+and moved, lined up by a crop of 12 % of the width, is told apart by step 3 only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
@@ -32,6 +41,9 @@ FINE = 128  # the final comparison grid
 EXPOSURE = 6.0  # mean of a channel, levels of 255
 LOCAL = 36.0  # the worst 2 x 2 spot, after letting each pixel find its match within one pixel
 MEAN = 5.0  # the average of the same difference
+REGION = 18.0  # the mean of a channel in each of REGIONS x REGIONS parts of the picture, levels of 255
+REGIONS = 8
+UPSCALE = 1.06  # how many more pixels the cropped picture may have than the part it was cut from (rounding)
 ASPECT = 0.14  # width/height ratios further apart than this (log) can't be a slight crop of one another
 MOST = 0.08  # the most cut from a side that refining reaches
 ALIKE = 0.30  # contrast-normalised difference under which two pictures are similar shots (bursts, brackets)
@@ -45,6 +57,7 @@ class Signature:
     pixels: np.ndarray
     aspect: float  # width / height of the photo as shown
     transparent: bool
+    area: int = 0  # the photo's width x height in pixels (not its thumbnail's); 0 where unknown
 
     @property
     def nbytes(self) -> int:
@@ -80,6 +93,7 @@ class Verdict:
     ]  # (left, top, right, bottom) cut from the picture that is the larger
     why: str  # what made them different, '' when the same
     aligned: float = 0.0  # contrast-normalised grayscale difference on that alignment (standard deviations)
+    region: float = 0.0  # largest difference of a channel's mean in one of the REGIONS x REGIONS parts
 
     @property
     def looks_alike(self) -> bool:
@@ -113,7 +127,21 @@ def compare(a: Signature, b: Signature) -> Verdict:
     _, crop, flip = best
     big, small = (ia, ib) if not flip else (ib, ia)
     crop, aligned = _refine(big, small, crop)
-    return _judge(big, small, crop, aligned)
+    verdict = _judge(big, small, crop, aligned)
+    cut_from, cut = (a, b) if not flip else (b, a)
+    if verdict.same and _enlarged(cut_from, cut, crop):
+        return replace(
+            verdict, same=False, why="a closer shot, not a crop: more pixels than the part it matches"
+        )
+    return verdict
+
+
+def _enlarged(big: Signature, small: Signature, crop: tuple[float, float, float, float]) -> bool:
+    """Would `small` be `crop` of `big` enlarged? Only where both photos' sizes are known and something is cut."""
+    if not big.area or not small.area or max(crop) < 0.005:
+        return False
+    left, top, right, bottom = crop
+    return small.area > UPSCALE * big.area * (1 - left - right) * (1 - top - bottom)
 
 
 def _judge(
@@ -123,19 +151,24 @@ def _judge(
     x = _sample(big, [_box(crop)], FINE)[0]
     y = _sample(small, [(0.0, 0.0, 1.0, 1.0)], FINE)[0]
     exposure = float(np.abs(x.mean((0, 1)) - y.mean((0, 1))).max())
+    k, side = REGIONS, FINE // REGIONS
+    parts = (x - y).reshape(k, side, k, side, x.shape[-1]).mean((1, 3))
+    region = float(np.abs(parts).max())
     d = np.maximum(_matched(x, y), _matched(y, x))
     spot = (d[:-1, :-1] + d[1:, :-1] + d[:-1, 1:] + d[1:, 1:]) / 4
     local, mean = float(spot.max()), float(d.mean())
     why = (
         "another exposure or colour"
         if exposure > EXPOSURE
+        else "a part of it in another colour or brightness"
+        if region > REGION
         else "something added, moved or changed"
         if local > LOCAL
         else "another framing"
         if mean > MEAN
         else ""
     )
-    return Verdict(not why, exposure, local, mean, crop, why, aligned)
+    return Verdict(not why, exposure, local, mean, crop, why, aligned, region)
 
 
 def same_picture(a: Signature | None, b: Signature | None) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from photofinder.core.duplicates.likeness import Signature, signature
@@ -21,19 +22,22 @@ SIGNATURES = 512  # pixel signatures kept while comparing (147 KB each)
 ALPHA_EXTENSIONS = frozenset(".png .webp .gif .tif .tiff .avif .heic .heif .jxl".split())
 
 
-def picture_signature(library: Library, path: str, content_hash: str | None) -> Signature | None:
+def picture_signature(
+    library: Library, path: str, content_hash: str | None, area: int = 0
+) -> Signature | None:
     """What the pixel rule compares: the photo's cached thumbnail (decoded small if missing), or for a format
-    that can be transparent, the file itself with its alpha; None when it can't be read."""
+    that can be transparent, the file itself with its alpha; None when it can't be read. `area`: the photo's
+    width x height as the catalog knows it (0: unknown), which tells a crop from a closer shot."""
     from photofinder.core.photos.thumbnails import THUMB_SIZE, load_thumbnail
 
     try:
         if os.path.splitext(path)[1].lower() in ALPHA_EXTENSIONS:
             transparent = _transparent_image(path, THUMB_SIZE)
             if transparent is not None:
-                return signature(transparent)
+                return replace(signature(transparent), area=area)
         # The thumbnail cache is keyed by content hash: an old partial fingerprint may key another photo's.
         key = content_hash if is_whole(content_hash) else None
-        return signature(load_thumbnail(path, key, library.thumbs_dir, THUMB_SIZE))
+        return replace(signature(load_thumbnail(path, key, library.thumbs_dir, THUMB_SIZE)), area=area)
     except (UnreadableImage, OSError, ValueError) as e:
         log.debug("no signature for %s: %s", path, e)
         return None
@@ -65,12 +69,12 @@ class Signatures:
         self.library, self.keep = library, keep
         self._cache: OrderedDict[str, Signature | None] = OrderedDict()
 
-    def get(self, path: str, content_hash: str | None) -> Signature | None:
+    def get(self, path: str, content_hash: str | None, area: int = 0) -> Signature | None:
         key = content_hash if content_hash and is_whole(content_hash) else "path:" + path
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        sig = picture_signature(self.library, path, content_hash)
+        sig = picture_signature(self.library, path, content_hash, area)
         self._cache[key] = sig
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)

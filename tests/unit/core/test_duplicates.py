@@ -167,3 +167,28 @@ def test_transparent_pictures_are_not_flattened_into_white_copies(store, tmp_pat
     assert [sorted(os.path.basename(m.path) for m in g.members) for g in found] == [
         ["white-2.jpg", "white.jpg"]
     ]
+
+
+def test_a_reshoot_on_a_plain_backdrop_is_never_offered_for_the_trash(store, tmp_path, counting):
+    """Product shots on a plain backdrop: the same subject shot again closer, or in another shade, lines up
+    with a crop of the first; only the crop is a duplicate, the reshoot and the other shade at most similar."""
+    from dupcorpus import crop_fraction, studio
+
+    from photofinder.core.duplicates.finder import find_groups
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shot = studio((640, 480), (235, 200, 40), seed=1)
+    shot.save(folder / "shot.jpg", quality=92)
+    crop_fraction(shot, 0.03).save(folder / "shot-cropped.jpg", quality=92)
+    studio((640, 480), (235, 200, 40), (0.47, 0.52), 0.342, seed=3).save(folder / "closer.jpg", quality=92)
+    studio((640, 480), (235, 200, 70), seed=2).save(folder / "shade.jpg", quality=92)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_groups(lib, c)
+    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
+        ["shot-cropped.jpg", "shot.jpg"]
+    ]
+    similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
+    assert {"closer.jpg", "shade.jpg"} <= similar
