@@ -112,3 +112,18 @@ def test_on_a_plain_backdrop_a_reshoot_is_not_a_copy(tmp_path):
     assert "closer shot" in compare(sigs["closer"], sigs["shot"]).why
     # Without the photos' sizes, the closer shot can't be told from an enlarged crop (documented: step 3)
     assert compare(replace(sigs["shot"], area=0), sigs["closer"]).same
+
+
+@pytest.mark.parametrize("channel", [0, 1, 2], ids=["red", "green", "blue"])
+def test_a_small_detail_changed_in_one_colour_alone_is_not_a_copy(channel, tmp_path):
+    """A sign or a shirt 2 % of the width, its colour changed in one channel only: too small for the
+    picture's or a region's mean, so each channel must be looked at in the pixel-by-pixel match."""
+    photo = landscape((640, 480), 12)
+    changed = np.asarray(photo).copy()
+    patch = changed[300:316, 400:416, channel].astype(int)
+    changed[300:316, 400:416, channel] = np.where(patch > 127, patch - 110, patch + 110)
+    photo.save(tmp_path / "a.jpg", quality=92)
+    Image.fromarray(changed).save(tmp_path / "b.jpg", quality=92)
+    a, b = (_as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg"))
+    v = compare(a, b)
+    assert not v.same and "added, moved or changed" in v.why, v

@@ -120,11 +120,15 @@ def _paths(lib, folder):
 def test_reading_photos_starts_no_run(store, photos, counting):
     """Image viewers, backups and the app's own thumbnails read photos all day: none of that is a change."""
     from PIL import Image
+    from watchdog.events import FileClosedNoWriteEvent, FileOpenedEvent
 
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
     w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=1, rescan_every=3600)
+    delivered: list[str] = []  # what the system reports to the watcher
+    listen = w._on_event
+    w._on_event = lambda e: (delivered.append(e.event_type), listen(e))  # type: ignore[method-assign]
     w.start()
     try:
         batches.wait_until(lambda: len(batches.items) >= 1)  # the start-up pass
@@ -138,6 +142,13 @@ def test_reading_photos_starts_no_run(store, photos, counting):
     finally:
         w.stop()
     assert _changes(batches) == []
+    # Each guard on its own: the system is asked not to report reads at all...
+    assert not {"opened", "closed_no_write"} & set(delivered)
+    # ...and a read it reports all the same (another platform, another watchdog) is not a change.
+    photo = os.fsdecode(sorted(kinds)[0])
+    for event in (FileOpenedEvent(photo), FileClosedNoWriteEvent(photo)):
+        listen(event)
+    assert w._first_event is None and w._events == 0
 
 
 def test_a_run_looks_at_what_changed_not_at_the_whole_library(store, photos, counting):
