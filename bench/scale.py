@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,9 @@ DIM = int(os.environ.get("PF_SCALE_DIM", "512"))  # --dim, passed on to the prob
 # How much of a text-like query is its topic (hard_text_like): 0.35 puts its best photo at ~0.29, as a CLIP
 # caption's; --text-topic 0.2 at ~0.2, as SigLIP's lower text-image scores.
 TEXT_TOPIC = float(os.environ.get("PF_SCALE_TEXT_TOPIC", "0.35"))
+# --tune-on-photos: the library records no text vectors (as one indexed before they were), so its index is tuned
+# on photo vectors pulled to the model's closeness instead of the model's own text vectors of everyday captions.
+TUNE_ON_PHOTOS = bool(os.environ.get("PF_SCALE_TUNE_ON_PHOTOS"))
 
 
 def stub_sigmoid() -> tuple[float, float] | None:
@@ -190,7 +194,9 @@ class StubEmbedder:
 
                 self._tokenizer = _tokenizer(Path(folder), {"max_length": 77, "pad_id": 0, "pad_token": "!"})
             self._tokenizer.encode_batch(texts)
-        return (hard_text_like(len(texts)) if HARD else queries())[: len(texts)]
+        if HARD:  # new draws of the same distribution as the measured queries (seeds 555 and 777), never them
+            return hard_text_like(len(texts), seed=zlib.crc32("\n".join(texts).encode()))
+        return queries()[: len(texts)]
 
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         return clustered(len(pixels), seed=len(pixels))
@@ -251,7 +257,7 @@ def make_files(folder: Path, n: int) -> None:
 
 
 def build(root: Path, n: int) -> dict:
-    from photofinder.core.encode.models import text_closeness
+    from photofinder.core.encode.models import text_closeness, text_probes
     from photofinder.core.photos.scanner import scan
     from photofinder.core.store.catalog import INDEXED, PhotoRecord
     from photofinder.core.store.library import LibraryStore
@@ -267,7 +273,10 @@ def build(root: Path, n: int) -> dict:
     with lib.open_catalog() as c:
         c.add_folder(str(folder))
         c.bind_model(StubEmbedder.model_id, DIM, StubEmbedder.fingerprint)
-        c.record_text_cosine(text_closeness(StubEmbedder()))  # as the indexer records it
+        c.record_text_cosine(text_closeness(StubEmbedder()))  # as the indexer records them
+        probes = text_probes(StubEmbedder())
+        if probes is not None and not TUNE_ON_PHOTOS:
+            c.record_text_queries(probes)
         batch: list = []
         copies: list[tuple[str, str]] = []  # (photo, its planted near-copy)
         done = 0
@@ -862,6 +871,12 @@ def main() -> None:
         help="with --hard: how much of a text-like query is its topic (default 0.35, CLIP-like scores; "
         "0.2: SigLIP-like, its best photo ~0.2)",
     )
+    ap.add_argument(
+        "--tune-on-photos",
+        action="store_true",
+        help="record no text vectors: the index is tuned on photo vectors pulled to the model's closeness "
+        "(as a library indexed before text vectors were recorded)",
+    )
     ap.add_argument("--reuse", action="store_true", help="measure a library kept under --dir, don't build")
     ap.add_argument(
         "--no-words", action="store_true", help="no words read and no GPS (the library as before schema 8)"
@@ -880,7 +895,10 @@ def main() -> None:
     if args.explore_probe:
         print(json.dumps(explore_probe(Path(args.explore_probe[0]), args.explore_probe[1])))
         return
-    global DIM, TEXT_TOPIC
+    global DIM, TEXT_TOPIC, TUNE_ON_PHOTOS
+    if args.tune_on_photos:
+        TUNE_ON_PHOTOS = True
+        os.environ["PF_SCALE_TUNE_ON_PHOTOS"] = "1"
     if args.dim is not None:  # (read at import by the probe processes, from the environment)
         DIM = args.dim
         os.environ["PF_SCALE_DIM"] = str(DIM)

@@ -71,3 +71,7 @@ _SETTINGS = (
     "on a sunny day",
 )
 CALIBRATION_CAPTIONS = [f"{s} {c}" for s in _SUBJECTS for c in _SETTINGS][::2]  # 250
+# What the vector index is tuned on (store.vector_index): 100 of them, spread over every subject, encoded by
+# the library's own model. Real text vectors, so the tuning sees how far and in which direction the model's
+# text sits from its photos (the "modality gap"), which a photo vector pulled away at random does not.
+TUNING_CAPTIONS = CALIBRATION_CAPTIONS[::5] + CALIBRATION_CAPTIONS[2::5]

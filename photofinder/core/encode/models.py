@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from photofinder.core.errors import ModelUnavailableError, first_line
+from photofinder.core.errors import ModelUnavailableError, PhotofinderError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -238,3 +238,24 @@ def text_closeness(embedder: Any) -> float:
         return TEXT_COSINE
     t, b = sigmoid
     return float(min(TEXT_COSINE, max(0.1, -b / t))) if t > 0 else TEXT_COSINE
+
+
+def text_probes(embedder: Any) -> Any:
+    """The model's own vectors of encode.captions.TUNING_CAPTIONS (float32, one row each): the text-like queries
+    the vector index is tuned on. None for an embedder that can't encode text (the index then tunes on photo
+    vectors pulled to text_closeness)."""
+    import numpy as np
+
+    from photofinder.core.encode.captions import TUNING_CAPTIONS
+
+    encode = getattr(embedder, "encode_text", None)
+    if encode is None:
+        return None
+    try:
+        vectors = np.asarray(encode(list(TUNING_CAPTIONS)), np.float32)
+    except PhotofinderError as e:  # a text tower that can't load: the index tunes without it
+        log.warning("no text vectors to tune the index on: %s", first_line(e))
+        return None
+    if vectors.ndim != 2 or len(vectors) != len(TUNING_CAPTIONS) or not np.isfinite(vectors).all():
+        return None
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

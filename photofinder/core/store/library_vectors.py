@@ -89,7 +89,11 @@ class VectorFile:
         with catalog.snapshot():
             generation, n = catalog.generation, catalog.count()
             index = VectorIndex.for_size(
-                catalog.dim or 1, n, catalog.sample_embeddings, catalog.text_cosine or TEXT_COSINE
+                catalog.dim or 1,
+                n,
+                catalog.sample_embeddings,
+                catalog.text_cosine or TEXT_COSINE,
+                catalog.text_queries,
             )
             # an IVF's text-like tuning queries get their exact top 10 from the same pass that fills it
             truth = TopK(index.tuning_queries) if index.tuning_queries is not None else None

@@ -34,6 +34,9 @@ FLAT_MAX = 50_000  # exact search up to this many vectors (a flat query over 50k
 TRAIN_PER_LIST = 40  # training vectors per inverted list (FAISS warns below 39)
 RERANK = 4  # an approximate search fetches this many candidates per result wanted, then rescores exactly
 TUNE_TARGET = 0.99  # recall@10 on text-like queries the tuned nprobe reaches
+# ...on the model's own text vectors, a hundred of them: a sample, so tuned with a margin that keeps queries
+# from the same model at 0.99 (bench/scale.py: 0.9895 on 200 fresh queries when tuned to 0.99 on the sample)
+TEXT_TUNE_TARGET = 0.995
 TUNE_QUERIES = 100  # text-like queries measured (their exact top 10 is found while the index is filled)
 TEXT_COSINE = 0.3  # how close a text query is to the photo it describes best (CLIP: ~0.3; photos ~0.5-0.9)
 # (a model whose text queries sit farther from their photos, SigLIP's, records its own: see text_closeness)
@@ -82,15 +85,23 @@ class VectorIndex:
         self.tuned = 0  # the nprobe `tune` chose (0: not tuned, the fixed default below)
         self.tuning_queries: np.ndarray | None = None  # text-like queries `tune` measures (from for_size)
         self.tuned_recall: float | None = None  # recall@10 the tuned nprobe reached on them
+        self.tuning_target = TUNE_TARGET  # the recall@10 `tune` raises nprobe until it reaches
         if isinstance(self._index, faiss.IndexIVF):
             self._index.nprobe = max(32, self._index.nlist // 32)  # until tuned
 
     @classmethod
     def for_size(
-        cls, dim: int, n: int, sample: Callable[[int], np.ndarray], text_cosine: float = TEXT_COSINE
+        cls,
+        dim: int,
+        n: int,
+        sample: Callable[[int], np.ndarray],
+        text_cosine: float = TEXT_COSINE,
+        text_queries: np.ndarray | None = None,
     ) -> VectorIndex:
         """An empty index of the kind that suits n vectors; an IVF is trained on `sample(k)` (k of the vectors)
-        and tuned on text-like queries `text_cosine` from their photo (the model's text-to-photo closeness)."""
+        and tuned on `text_queries`, the model's own vectors of everyday captions, or where a library has none
+        recorded (indexed before they were), on photo vectors pulled `text_cosine` from their photo (the model's
+        text-to-photo closeness)."""
         if n < FLAT_MAX:
             return cls(dim)
         nlist = lists_for(n)
@@ -105,7 +116,11 @@ class VectorIndex:
         ivf.train(train)
         log.info("trained an IVF-SQ8 index of %d lists on %d vectors (library of %d)", nlist, len(train), n)
         index = cls(dim, ivf, trained_size=n)
-        index.tuning_queries = text_like(train, TUNE_QUERIES, cosine=text_cosine)
+        if text_queries is not None and text_queries.ndim == 2 and text_queries.shape[1] == dim:
+            index.tuning_queries = np.ascontiguousarray(text_queries[:TUNE_QUERIES], dtype=np.float32)
+            index.tuning_target = TEXT_TUNE_TARGET
+        else:
+            index.tuning_queries = text_like(train, TUNE_QUERIES, cosine=text_cosine)
         return index
 
     @property
@@ -117,9 +132,9 @@ class VectorIndex:
             self._index.nprobe = int(min(max(1, nprobe), self._index.nlist))
             self.tuned = self.nprobe
 
-    def tune(self, queries: np.ndarray, truth: np.ndarray, target: float = TUNE_TARGET) -> float:
-        """Raise nprobe until recall@10 of `queries` against their exact top 10 (`truth`, ids) reaches `target`;
-        returns the recall reached. Call with every vector added.
+    def tune(self, queries: np.ndarray, truth: np.ndarray, target: float | None = None) -> float:
+        """Raise nprobe until recall@10 of `queries` against their exact top 10 (`truth`, ids) reaches `target`
+        (default: the index's tuning_target); returns the recall reached. Call with every vector added.
 
         Recall is what a search sees: the true top 10 among the RERANK * 10 candidates (rescoring exactly puts
         every true top-10 candidate first). Starts from nlist / 64 and steps by ~1.2x (a coarser step overshoots: each probe costs time).
@@ -127,6 +142,7 @@ class VectorIndex:
         if not isinstance(self._index, faiss.IndexIVF) or not len(queries):
             self.tuned = self.nprobe
             return 1.0
+        target = self.tuning_target if target is None else target
         nlist = self._index.nlist
         q = np.ascontiguousarray(queries, dtype=np.float32)
         fetch = min(len(self), 10 * RERANK)

@@ -159,10 +159,14 @@ def test_model_download_reports_bytes_and_can_be_cancelled():
 def test_a_full_disk_stops_with_a_message_and_keeps_the_library_consistent(store, photos, counting):
     import sqlite3
 
+    from photofinder.core.encode.models import text_probes
     from photofinder.core.errors import LibraryError
 
     folder, kinds = photos
     lib = new_library(store, folder)
+    with lib.open_catalog() as c:  # what a first run records before any photo (the model, its text vectors)
+        c.bind_model(counting.model_id, counting.dim, counting.fingerprint)
+        c.record_text_queries(text_probes(counting))
     real_open = lib.open_catalog
 
     def small_disk():

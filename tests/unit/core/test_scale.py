@@ -495,3 +495,42 @@ def test_an_index_is_tuned_for_how_far_its_models_text_sits_from_the_photos(
         )
     assert best < clip_best - 0.05  # tuned on queries as far from their photos as the model's text sits
     assert found / (10 * len(queries)) >= 0.98
+
+
+def test_an_index_is_tuned_on_its_models_own_text_vectors(store, small_flat_max, photos, counting, tmp_path):
+    """The probes are tuned on what users type as the library's model reads it: its own vectors of everyday
+    captions, recorded when the library is first indexed and replaced with the model when a rebuild switches
+    models (a photo pulled away at random misses the direction all of a model's text shares)."""
+    import shutil
+    from pathlib import Path
+
+    from helpers import new_library
+
+    from photofinder.core.encode.captions import TUNING_CAPTIONS
+    from photofinder.core.encode.torch_encoder import ClipEmbedder
+    from photofinder.core.ingest.indexer import Indexer
+
+    siglip = ClipEmbedder(str(Path(__file__).resolve().parents[2] / "models" / "tiny-siglip"), device="cpu")
+    folder = tmp_path / "many"
+    shutil.copytree(photos[0], folder)
+    for i, p in enumerate(sorted(folder.iterdir())):  # 400 photos: an IVF at this test's FLAT_MAX
+        for j in range(9):
+            shutil.copy(p, folder / f"{p.stem}-{j}-{i}.jpg")
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        assert c.count() == 400
+        clip_text = counting.encode_text(TUNING_CAPTIONS)
+        assert np.allclose(
+            c.text_queries, clip_text / np.linalg.norm(clip_text, axis=1, keepdims=True), atol=1e-6
+        )
+        index = lib.rebuild_vectors(c)
+        assert index.approximate and np.array_equal(index.tuning_queries, c.text_queries)
+        assert index.tuned_recall >= vectors_mod.TEXT_TUNE_TARGET  # a sample: tuned with a margin
+    Indexer(lib, siglip, rebuild=True).run()  # another model: its own text, staged and switched in with it
+    with lib.open_catalog() as c:
+        siglip_text = siglip.encode_text(TUNING_CAPTIONS)
+        assert c.text_queries.shape == siglip_text.shape
+        assert np.allclose(
+            c.text_queries, siglip_text / np.linalg.norm(siglip_text, axis=1, keepdims=True), atol=1e-5
+        )

@@ -56,7 +56,7 @@ class Rebuild(CatalogConnection):
                 self._exec(statement)
             self._restart_log("")
             self._restart_log("staged_")
-            for key in ("model_id", "dim", "model_fingerprint", "text_cosine"):
+            for key in ("model_id", "dim", "model_fingerprint", "text_cosine", "text_queries"):
                 value = self.get_meta("staged_" + key)
                 if value is None:
                     self._exec("DELETE FROM meta WHERE key = ?", (key,))

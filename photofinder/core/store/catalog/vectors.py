@@ -76,6 +76,19 @@ class Vectors(CatalogConnection):
     def record_text_cosine(self, cosine: float) -> None:
         self.set_meta(self._k + "text_cosine", repr(float(cosine)))
 
+    @property
+    def text_queries(self) -> np.ndarray | None:
+        """The model's own text vectors of a hundred everyday captions (encode's text_probes), raw float32: what
+        the vector index is tuned on. None: not recorded, or not of this library's dimension."""
+        v = self.get_meta(self._k + "text_queries")
+        dim = self.dim
+        if not isinstance(v, bytes) or not dim or len(v) % (4 * dim):
+            return None
+        return np.frombuffer(v, np.float32).reshape(-1, dim).copy()
+
+    def record_text_queries(self, vectors: np.ndarray) -> None:
+        self.set_meta(self._k + "text_queries", np.ascontiguousarray(vectors, np.float32).tobytes())  # type: ignore[arg-type]
+
     def remember_model_location(self, model_id: str, fingerprint: str) -> None:
         """The same model found elsewhere (a moved folder): load it from there from now on."""
         with self._transaction():
