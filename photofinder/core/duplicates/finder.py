@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -244,7 +244,14 @@ class _Perceptual:
         ma, mb = self.info[a], self.info[b]
         sa = self._signatures.get(ma.path, ma.hash, ma.pixels)
         sb = self._signatures.get(mb.path, mb.hash, mb.pixels)
-        return None if sa is None or sb is None else compare(sa, sb)
+        if sa is None or sb is None:
+            return None
+        v = compare(sa, sb)
+        if v.same and ma.taken and mb.taken and ma.taken != mb.taken:
+            # Two exposures: a burst, a time-lapse, a focus stack, a star field. A copy keeps its photo's
+            # EXIF date taken (or has none: a messenger strips it), so two dates mean two pictures.
+            return replace(v, same=False, why=f"taken at another moment ({ma.taken} and {mb.taken})")
+        return v
 
 
 __all__ = [

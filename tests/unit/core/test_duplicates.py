@@ -192,3 +192,34 @@ def test_a_reshoot_on_a_plain_backdrop_is_never_offered_for_the_trash(store, tmp
     ]
     similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
     assert {"closer.jpg", "shade.jpg"} <= similar
+
+
+def test_frames_of_a_sequence_are_never_offered_for_the_trash(store, tmp_path, counting):
+    """A burst, a time-lapse, a focus stack: frames that differ below what the thumbnails show. Each was taken
+    at its own moment (EXIF date taken); a copy keeps its photo's date, or has none (a messenger strips it)."""
+    from dupcorpus import studio
+
+    from photofinder.core.duplicates.finder import find_groups
+
+    def dated(when):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = when
+        return exif
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    first = studio((640, 480), (235, 200, 40), seed=1)
+    first.save(folder / "frame-1.jpg", quality=92, exif=dated("2026:03:12 12:00:00"))
+    first.save(folder / "frame-1-copy.jpg", quality=80, exif=dated("2026:03:12 12:00:00"))
+    first.save(folder / "frame-1-sent.jpg", quality=70)  # no EXIF at all
+    studio((640, 480), (235, 200, 40), (0.502, 0.5), seed=2).save(  # the subject 0.2 % over
+        folder / "frame-2.jpg", quality=92, exif=dated("2026:03:12 12:00:02")
+    )
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_groups(lib, c)
+    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
+        ["frame-1-copy.jpg", "frame-1-sent.jpg", "frame-1.jpg"]
+    ]
+    assert "frame-2.jpg" in {os.path.basename(m.path) for g in found.similar for m in g.members}
