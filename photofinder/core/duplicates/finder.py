@@ -6,7 +6,9 @@
    library's own index, the photos' vectors streamed from the catalog as queries (exact up to 50k photos;
    above, the IVF the indexer trained, SCAN_LISTS lists a query), and a RAW file and a JPEG of one name;
 3. each candidate pair judged by the pixel rule (likeness.py): the same picture (a copy: re-saved, resized,
-   re-compressed, re-tagged, cropped a little) or only a similar shot (a burst or pan frame, a bracket);
+   re-compressed, re-tagged, cropped a little) or only a similar shot (a burst or pan frame, a bracket); two
+   EXIF dates taken that differ are two exposures; and what the thumbnails call the same picture is looked at
+   again on the files (closeup.py: a changed word, another colourway);
 4. groups formed around their keeper, never through a chain: the best-ranked photo keeps every photo that is the
    same picture *as itself* (a pan whose neighbouring frames each look alike is not one group).
 
@@ -28,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from photofinder.core.duplicates.closeup import close_look
 from photofinder.core.duplicates.likeness import Verdict, compare
 from photofinder.core.duplicates.members import (
     WHOLE_HASH,
@@ -251,7 +254,7 @@ class _Perceptual:
             # Two exposures: a burst, a time-lapse, a focus stack, a star field. A copy keeps its photo's
             # EXIF date taken (or has none: a messenger strips it), so two dates mean two pictures.
             return replace(v, same=False, why=f"taken at another moment ({ma.taken} and {mb.taken})")
-        return v
+        return close_look(ma.path, mb.path, v)  # the thumbnails agree: the files, looked at closer
 
 
 __all__ = [

@@ -94,6 +94,7 @@ class Verdict:
     why: str  # what made them different, '' when the same
     aligned: float = 0.0  # contrast-normalised grayscale difference on that alignment (standard deviations)
     region: float = 0.0  # largest difference of a channel's mean in one of the REGIONS x REGIONS parts
+    cut: int = 0  # which picture `crop` is cut from: 0 the first compared, 1 the second
 
     @property
     def looks_alike(self) -> bool:
@@ -127,7 +128,7 @@ def compare(a: Signature, b: Signature) -> Verdict:
     _, crop, flip = best
     big, small = (ia, ib) if not flip else (ib, ia)
     crop, aligned = _refine(big, small, crop)
-    verdict = _judge(big, small, crop, aligned)
+    verdict = replace(_judge(big, small, crop, aligned), cut=flip)
     cut_from, cut = (a, b) if not flip else (b, a)
     if verdict.same and _enlarged(cut_from, cut, crop):
         return replace(

@@ -1,0 +1,129 @@
+"""The close look (duplicates/closeup.py): what the 256 px thumbnails can't show, seen on the files before two
+photos are called copies. Hostile cases from a review (helper-15): a screenshot with one digit changed, a
+receipt with another total and another colourway of a product were offered for the trash."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from dupcorpus import crop_fraction, landscape
+from helpers import new_library
+from PIL import Image, ImageDraw, ImageFont
+
+from photofinder.core.duplicates.closeup import close_look
+from photofinder.core.duplicates.likeness import compare, signature
+from photofinder.core.photos.decode import decode
+from photofinder.core.photos.thumbnails import write_thumbnail
+
+
+def _as_indexed(path, tmp_path):
+    t = tmp_path / "thumb.jpg"
+    d = decode(str(path), 256)
+    write_thumbnail(d.image, t)
+    with Image.open(t) as im:
+        im.thumbnail((256, 256))
+        return replace(signature(im.convert("RGB")), area=d.width * d.height)
+
+
+def _judged(a, b, tmp_path):
+    """The thumbnails' verdict and the close look's, for two files."""
+    v = compare(_as_indexed(a, tmp_path), _as_indexed(b, tmp_path))
+    return v, close_look(str(a), str(b), v)
+
+
+def _banking_app(balance: str) -> Image.Image:
+    """A phone screenshot (1170 x 2532) of an account: a header with the balance, a list of payments."""
+    img = Image.new("RGB", (1170, 2532), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, 1170, 600], fill=(0, 90, 170))
+    d.text((80, 200), "Current account", fill=(255, 255, 255), font=ImageFont.load_default(50))
+    d.text((80, 300), balance, fill=(255, 255, 255), font=ImageFont.load_default(110))
+    for i, (name, amount) in enumerate(
+        [("Grocery store", "-54.20"), ("Rent", "-950.00"), ("Coffee", "-3.80")]
+    ):
+        y = 700 + i * 190
+        d.ellipse([60, y, 160, y + 100], fill=(230, 236, 245))
+        d.text((200, y + 10), name, fill=(20, 20, 20), font=ImageFont.load_default(48))
+        d.text((850, y + 25), amount, fill=(20, 20, 20), font=ImageFont.load_default(48))
+    return img
+
+
+def test_a_screenshot_with_one_digit_changed_is_not_a_copy(tmp_path):
+    _banking_app("2,431.07").save(tmp_path / "a.png")
+    _banking_app("2,481.07").save(tmp_path / "b.png")
+    v, close = _judged(tmp_path / "a.png", tmp_path / "b.png", tmp_path)
+    assert v.same  # the thumbnails can't tell: why the close look exists
+    assert not close.same and "detail" in close.why
+
+
+def test_another_colourway_of_a_product_is_not_a_copy(tmp_path):
+    """A product on a plain backdrop, its colour 12 levels apart in every channel: within what the
+    thumbnails' regions allow, not what the files show."""
+    rng = np.random.default_rng(0)
+    for name, colour in (("sand", (200, 180, 140)), ("beige", (188, 168, 128))):
+        img = Image.new("RGB", (1200, 900), (240, 240, 238))
+        ImageDraw.Draw(img).rounded_rectangle([350, 200, 850, 750], 60, fill=colour)
+        noisy = np.asarray(img).astype(int) + rng.integers(-3, 4, (900, 1200, 3))
+        Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(tmp_path / f"{name}.jpg", quality=90)
+    v, close = _judged(tmp_path / "sand.jpg", tmp_path / "beige.jpg", tmp_path)
+    assert v.same and not close.same and "colour" in close.why
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "resized to half, quality 80",
+        "quality 40",
+        "a messenger's 800 px at quality 40",
+        "cropped 3 % to 1080 px",
+    ],
+)
+def test_copies_pass_the_close_look(copy, tmp_path):
+    photo = landscape((1600, 1200), 21)
+    photo.save(tmp_path / "photo.jpg", quality=92)
+    if copy.startswith("resized"):
+        photo.resize((800, 600), Image.Resampling.LANCZOS).save(tmp_path / "copy.jpg", quality=80)
+    elif copy == "quality 40":
+        photo.save(tmp_path / "copy.jpg", quality=40)
+    elif copy.startswith("a messenger"):
+        photo.resize((800, 600), Image.Resampling.BILINEAR).save(tmp_path / "copy.jpg", quality=40)
+    else:
+        cut = crop_fraction(photo, 0.03)
+        cut.resize((1080, round(1080 * cut.height / cut.width))).save(tmp_path / "copy.jpg", quality=85)
+    for a, b in (("photo.jpg", "copy.jpg"), ("copy.jpg", "photo.jpg")):
+        v, close = _judged(tmp_path / a, tmp_path / b, tmp_path)
+        assert v.same and close.same, (copy, close)
+
+
+def test_a_file_gone_before_the_close_look_is_no_copy(tmp_path):
+    photo = landscape((640, 480), 22)
+    photo.save(tmp_path / "a.jpg", quality=92)
+    photo.save(tmp_path / "b.jpg", quality=80)
+    v = compare(_as_indexed(tmp_path / "a.jpg", tmp_path), _as_indexed(tmp_path / "b.jpg", tmp_path))
+    os.remove(tmp_path / "b.jpg")
+    close = close_look(str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"), v)
+    assert v.same and not close.same and "not readable" in close.why
+
+
+def test_the_finder_offers_only_true_copies_of_a_screenshot_for_the_trash(store, tmp_path, counting):
+    from photofinder.core.duplicates.finder import find_groups
+    from photofinder.core.ingest.indexer import Indexer
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    monday = _banking_app("2,431.07")
+    monday.save(folder / "balance-monday.jpg", quality=95)  # as phones that save screenshots as JPEG do
+    monday.resize((585, 1266), Image.Resampling.BILINEAR).save(folder / "balance-monday-sent.jpg", quality=70)
+    _banking_app("2,481.07").save(folder / "balance-tuesday.jpg", quality=95)
+    lib = new_library(store, folder)
+    Indexer(lib, counting).run()
+    with lib.open_catalog() as c:
+        found = find_groups(lib, c)
+    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
+        ["balance-monday-sent.jpg", "balance-monday.jpg"]
+    ]
+    similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
+    assert "balance-tuesday.jpg" in similar  # for the user to look at, nothing of it pre-selected
