@@ -127,3 +127,14 @@ def test_the_finder_offers_only_true_copies_of_a_screenshot_for_the_trash(store,
     ]
     similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
     assert "balance-tuesday.jpg" in similar  # for the user to look at, nothing of it pre-selected
+
+
+def test_a_burst_frame_on_a_plain_backdrop_is_not_a_crop(tmp_path):
+    """The subject 0.6 % of the width over, nothing else with detail: lined up, that is a 1 % crop of a frame
+    with as many pixels as the other, which a cut can't be (no date taken to tell them apart here)."""
+    from dupcorpus import studio
+
+    studio((1200, 900), (235, 200, 40), seed=1).save(tmp_path / "a.jpg", quality=92)
+    studio((1200, 900), (235, 200, 40), (0.506, 0.5), seed=2).save(tmp_path / "b.jpg", quality=92)
+    v, close = _judged(tmp_path / "a.jpg", tmp_path / "b.jpg", tmp_path)
+    assert v.same and not close.same and "not a crop" in close.why
