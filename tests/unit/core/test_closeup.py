@@ -72,6 +72,11 @@ def test_another_colourway_of_a_product_is_not_a_copy(tmp_path):
     assert v.same and not close.same and "colour" in close.why
 
 
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return landscape((1600, 1200), 21)
+
+
 @pytest.mark.parametrize(
     "copy",
     [
@@ -81,8 +86,7 @@ def test_another_colourway_of_a_product_is_not_a_copy(tmp_path):
         "cropped 3 % to 1080 px",
     ],
 )
-def test_copies_pass_the_close_look(copy, tmp_path):
-    photo = landscape((1600, 1200), 21)
+def test_copies_pass_the_close_look(copy, photo, tmp_path):
     photo.save(tmp_path / "photo.jpg", quality=92)
     if copy.startswith("resized"):
         photo.resize((800, 600), Image.Resampling.LANCZOS).save(tmp_path / "copy.jpg", quality=80)
