@@ -6,20 +6,22 @@ CLOSE px on the shorter side (never finer than the smaller photo, or the part of
 1. the thumbnails' alignment refined (sides moved by 1 % down to 0.025 %; both ways where the thumbnails lined up
    uncropped: on a plain backdrop a 3 % crop passes for no crop there), and a crop must be a cut: the cropped
    picture may have no more pixels than the part of the other it matches (ENLARGED);
-2. each pixel must find its match within one pixel in the other, in every channel; the worst patch of
-   about 1 % of the width (SPOT levels, on average over it) is what a changed word or a moved edge shows;
-3. each channel's mean in each of REGIONS x REGIONS parts within REGION levels (another colourway of a product).
+2. each channel's mean as a ratio within STOPS (a night bracket is a few levels apart, a third of a stop);
+3. each pixel must find its match within one pixel in the other, in every channel: no 4 x 4 block standing
+   OUTLIER times above the picture's own noise (a date stamp, a faint watermark, an edit saved losslessly),
+   and no patch of about 1 % of the width over SPOT levels on average (a changed word, a moved edge);
+4. each channel's mean in each of REGIONS x REGIONS parts within REGION levels (another colourway of a product).
 
-Measured on helper-15's hostile set (61 pairs of different pictures, 61 pairs of copies, each compared both
-ways) and tests/unit/core/test_closeup.py: copies (resized, re-compressed at quality 40 to 80, cropped 3-5 %,
-messenger copies of 800-1600 px, WebP, a RAW's wider preview, the EXIF-rotated and the rotated) reach SPOT 49
-and REGION 3.8, and none the thumbnails accepted is lost; a phone screenshot with one digit changed reaches
-SPOT 238, a document with one line changed 88, a receipt with another total 82, eyes closed in a face 6 % of
-the width 107, a head leaned 0.5 % 100, the moon moved 1 % 67-81; colourways 10-20 levels apart REGION 10-20.
-Bursts on a plain backdrop (the subject 0.3-1 % over) and a reshoot 2 % closer are told apart by ENLARGED. Of
-the 61 different pairs, 9 still pass: star fields, clouds drifted under 3 %, and a closer shot saved smaller
-than the first (the finder's dates taken tell the sequences apart when the camera wrote them). About 0.15 s a
-pair on one core.
+Measured on two hostile sets built by reviewers (helper-15 and helper-16: 110 pairs of different pictures a
+photographer keeps apart, 91 pairs of copies; /tmp/dupattack*, each pair compared both ways) and
+tests/unit/core/test_closeup.py. Of the different pairs, 67 were called the same picture by the thumbnails;
+15 still are after the close look: time-lapse clouds drifted 0.5-3 %, a closer shot saved smaller than the
+first (4), dust spots retouched softly (2 of 4), scans of a page in 8-pt type with one digit changed (3), a web
+page scrolled 1-2 px and a map panned 2 px (arguably copies). The finder's dates taken tell the sequences apart
+where the camera wrote them. Of the copies, 2 the thumbnails accepted are lost: a chat screenshot halved with
+bilinear filtering and saved at quality 60-70 (SPOT 56-57; a missed copy stays where it is). Copies reach SPOT
+49-54 otherwise, REGION 3.8, STOPS 0.02, OUTLIER 7.0. About 0.15-0.2 s a pair judged the same (12 MP against
+3 MP: 0.15-0.25 s), one core.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ EVAL = 192  # the shorter side of the grid the alignment is refined on
 SPOT = 55.0  # the worst patch (~1 % of the width) of the matched difference, levels of 255
 REGION = 7.0  # a channel's mean in each of REGIONS x REGIONS parts, levels of 255
 REGIONS = 12
+# A channel's mean, as a ratio (log2 of the encoded levels, 4 added): the thumbnails' EXPOSURE is in levels, and
+# at night frames of a bracket 0.3 EV apart differ by 2-4 levels of 255, 0.10-0.15 here; 45 copies: <= 0.02.
+STOPS = 0.06
+# A small change in a picture that is otherwise the same to the last pixel (an edit saved losslessly, a screenshot
+# with one element changed, a date stamp, a faint watermark): one 4 x 4 block OUTLIER times the 99th percentile
+# of the picture's blocks, and at least OUTLIER_FLOOR levels. Copies: at most 7.0 (a 5 % crop re-saved).
+OUTLIER = 8.0
+OUTLIER_FLOOR = 15.0
 MOST = 0.12  # the most cut from a side that refining reaches
 # A crop is a cut: the cropped picture may have this many more pixels than the part it matches, no more. Lined
 # up to 0.025 %, copies cropped 3-5 % came within 1.0003; a burst frame on a plain backdrop whose subject moved
@@ -80,6 +90,15 @@ def close_look(path_a: str, path_b: str, verdict: Verdict) -> Verdict:
     h, w = (s - s % REGIONS for s in x.shape[:2])
     parts = (x[:h, :w] - y[:h, :w]).reshape(REGIONS, h // REGIONS, REGIONS, w // REGIONS, 3).mean((1, 3))
     region = float(np.abs(parts).max())
+    mx, my = x.mean((0, 1)), y.mean((0, 1))
+    stops = float(np.abs(np.log2((mx + 4.0) / (my + 4.0))).max())
+    if stops > STOPS:
+        return replace(verdict, same=False, why=f"another exposure ({stops:.2f} stops apart)")
+    standout = _stand_out(d)
+    if standout > OUTLIER:
+        return replace(
+            verdict, same=False, why=f"one spot differs from the rest ({standout:.0f} times the noise)"
+        )
     if spot > SPOT:
         return replace(verdict, same=False, why=f"differs in a detail the thumbnails don't show ({spot:.0f})")
     if region > REGION:
@@ -88,6 +107,20 @@ def close_look(path_a: str, path_b: str, verdict: Verdict) -> Verdict:
 
 
 # -- the parts ----------------------------------------------------------------------------------------------
+def _stand_out(d: np.ndarray) -> float:
+    """How far the worst 4 x 4 block of the matched difference stands out of the picture's own noise: its mean
+    over the 99th percentile of all blocks' (at least 2 levels), the outer 2 % left out (where a crop's edge
+    is); 0 when that worst block is under OUTLIER_FLOOR levels."""
+    mh, mw = max(4, d.shape[0] // 50), max(4, d.shape[1] // 50)
+    inner = d[mh:-mh, mw:-mw]
+    h, w = inner.shape[0] // 4 * 4, inner.shape[1] // 4 * 4
+    if h < 8 or w < 8:
+        return 0.0
+    blocks = inner[:h, :w].reshape(h // 4, 4, w // 4, 4).mean((1, 3))
+    worst = float(blocks.max())
+    return 0.0 if worst < OUTLIER_FLOOR else worst / max(float(np.percentile(blocks, 99)), 2.0)
+
+
 def _shape(img: Any, short: int) -> tuple[int, int]:
     """(width, height) of `img`'s aspect with its shorter side `short`."""
     w, h = img.size
