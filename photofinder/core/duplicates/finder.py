@@ -25,7 +25,9 @@ pixel rule reads, trash.py the trashing. Their public names are exported here to
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 CANDIDATE_SCORE = 0.90  # cosine of two photo vectors worth a look at the pixels
 NEIGHBOURS = 8  # per photo
 SCAN_LISTS = 8  # inverted lists an approximate neighbour search scans (a near-copy shares its photo's list)
+CLOSE_LOOKS = 4  # pairs looked at on the files at once, at most (one a core)
 
 
 @dataclass
@@ -101,6 +104,7 @@ def find_groups(
             verdicts[(a, b)] = v
         if n % 50 == 0:
             notify("checking pixels", n, len(pairs))
+    _look_closer(verdicts, info, notify)
     members_of: dict[int, list[Member]] = {}
     for i, m in info.items():
         members_of.setdefault(unit.get(i, i), []).append(m)
@@ -254,7 +258,28 @@ class _Perceptual:
             # Two exposures: a burst, a time-lapse, a focus stack, a star field. A copy keeps its photo's
             # EXIF date taken (or has none: a messenger strips it), so two dates mean two pictures.
             return replace(v, same=False, why=f"taken at another moment ({ma.taken} and {mb.taken})")
-        return close_look(ma.path, mb.path, v)  # the thumbnails agree: the files, looked at closer
+        return v
+
+
+def _look_closer(
+    verdicts: dict[tuple[int, int], Verdict],
+    info: dict[int, Member],
+    notify: Callable[[str, int, int], None],
+) -> None:
+    """Every pair the thumbnails call the same picture, looked at on the files (closeup.py), in place: a few at
+    a time (decoding and numpy let go of the interpreter lock; each look holds two decoded photos)."""
+    same = [pair for pair, v in verdicts.items() if v.same]
+    if not same:
+        return
+
+    def look(pair: tuple[int, int]) -> Verdict:
+        return close_look(info[pair[0]].path, info[pair[1]].path, verdicts[pair])
+
+    with ThreadPoolExecutor(max_workers=min(CLOSE_LOOKS, os.cpu_count() or 1)) as pool:
+        for n, (pair, v) in enumerate(zip(same, pool.map(look, same))):
+            verdicts[pair] = v
+            if n % 10 == 0:
+                notify("looking closer", n, len(same))
 
 
 __all__ = [
