@@ -53,6 +53,8 @@ def test_duplicates_are_shown_side_by_side_and_only_confirmed_ones_go_to_the_tra
     window.duplicates_action.trigger()
     qtbot.waitUntil(lambda: window.findChild(DuplicatesDialog) is not None)
     d = window.findChild(DuplicatesDialog)
+    d._on_progress("looking closer", 3, 10)  # the pixel checks and the close looks count pairs, not photos
+    assert d.label.text() == "Looking for duplicates: looking closer 3 of 10 pairs…"
     qtbot.waitUntil(lambda: len(d.cards) > 0, timeout=30000)
     group = [
         c

@@ -214,7 +214,8 @@ class DuplicatesDialog(QDialog):
     def _on_progress(self, phase: str, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        self.label.setText(f"Looking for duplicates: {phase} {done:,} of {total:,} photos…")
+        unit = "photos" if phase == "comparing" else "pairs"  # the pixel checks and close looks go by pairs
+        self.label.setText(f"Looking for duplicates: {phase} {done:,} of {total:,} {unit}…")
 
     @Slot(object, object)
     def _on_found(self, groups: list[Group], images: dict[str, QImage]) -> None:
