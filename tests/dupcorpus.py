@@ -126,6 +126,23 @@ def studio(
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
+def as_indexed(path: Path, tmp_path: Path):
+    """The photo as the duplicate finder sees it: the indexer's cached JPEG thumbnail as a likeness signature,
+    with the photo's size in pixels."""
+    from dataclasses import replace
+
+    from photofinder.core.duplicates.likeness import signature
+    from photofinder.core.photos.decode import decode
+    from photofinder.core.photos.thumbnails import write_thumbnail
+
+    t = tmp_path / "thumb.jpg"
+    decoded = decode(str(path), 256)
+    write_thumbnail(decoded.image, t)
+    with Image.open(t) as im:
+        im.thumbnail((256, 256))
+        return replace(signature(im.convert("RGB")), area=decoded.width * decoded.height)
+
+
 def crop_fraction(img: Image.Image, f: float) -> Image.Image:
     w, h = img.size
     dx, dy = round(w * f), round(h * f)

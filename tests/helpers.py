@@ -69,6 +69,22 @@ def new_library(store, folder: Path, name: str = "Photos"):
     return lib
 
 
+def found_names(store, folder: Path, embedder) -> tuple[list[list[str]], set[str]]:
+    """`folder` indexed as a new library and its duplicates found: each duplicate group's file names (sorted),
+    and the names of every photo among the similar shots."""
+    import os
+
+    from photofinder.core.duplicates.finder import find_groups
+    from photofinder.core.ingest.indexer import Indexer
+
+    lib = new_library(store, folder)
+    Indexer(lib, embedder).run()
+    with lib.open_catalog() as c:
+        found = find_groups(lib, c)
+    groups = [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates]
+    return groups, {os.path.basename(m.path) for g in found.similar for m in g.members}
+
+
 def make_dng(path: Path, preview, orientation: int = 1) -> Path:
     """A small DNG as cameras write them: the raw mosaic in a SubIFD and an RGB preview in IFD0.
 

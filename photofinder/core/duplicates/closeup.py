@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from photofinder.core.duplicates.likeness import Verdict
+from photofinder.core.duplicates.likeness import Verdict, _box, _matched, enlarged
 from photofinder.core.errors import first_line
 from photofinder.core.photos.decode import UnreadableImage, decode
 
@@ -75,8 +75,7 @@ def close_look(path_a: str, path_b: str, verdict: Verdict) -> Verdict:
         other, other_cost = _refine(small, big, verdict.crop)
         if other_cost < cost:
             (big, big_area), (small, small_area), crop = (small, small_area), (big, big_area), other
-    part = (1 - crop[0] - crop[2]) * (1 - crop[1] - crop[3])
-    if max(crop) >= 0.002 and small_area > ENLARGED * big_area * part:
+    if enlarged(big_area, small_area, crop, ENLARGED, least=0.002):
         return replace(
             verdict, same=False, why="a closer shot, not a crop: more pixels than the part it matches"
         )
@@ -127,11 +126,6 @@ def _shape(img: Any, short: int) -> tuple[int, int]:
     return (short, max(1, round(short * h / w))) if w <= h else (max(1, round(short * w / h)), short)
 
 
-def _box(crop: tuple[float, ...]) -> tuple[float, float, float, float]:
-    left, top, right, bottom = crop
-    return (left, top, 1.0 - right, 1.0 - bottom)
-
-
 def _grid(img: Any, box: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
     """The part `box` (fractions) of `img`, area-averaged onto `shape` (width, height): float32 RGB."""
     from PIL import Image
@@ -175,20 +169,6 @@ def _refine(big: Any, small: Any, crop: tuple[float, ...]) -> tuple[tuple[float,
                 break
             here, current = best
     return (current[0], current[1], current[2], current[3]), here
-
-
-def _matched(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For each pixel of x, the difference to its best match in y within one pixel (worst channel)."""
-    h, w = x.shape[:2]
-    xc = np.ascontiguousarray(np.moveaxis(x, -1, 0))  # channels first: the worst channel is a max of planes
-    pad = np.pad(np.moveaxis(y, -1, 0), ((0, 0), (1, 1), (1, 1)), mode="edge")
-    best = np.full((h, w), np.inf, np.float32)
-    d = np.empty_like(xc)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            np.abs(np.subtract(xc, pad[:, dy : dy + h, dx : dx + w], out=d), out=d)
-            np.minimum(best, np.maximum(np.maximum(d[0], d[1]), d[2]), out=best)
-    return best
 
 
 def _box_mean(d: np.ndarray, k: int) -> np.ndarray:

@@ -130,19 +130,22 @@ def compare(a: Signature, b: Signature) -> Verdict:
     crop, aligned = _refine(big, small, crop)
     verdict = replace(_judge(big, small, crop, aligned), cut=flip)
     cut_from, cut = (a, b) if not flip else (b, a)
-    if verdict.same and _enlarged(cut_from, cut, crop):
+    if verdict.same and enlarged(cut_from.area, cut.area, crop):
         return replace(
             verdict, same=False, why="a closer shot, not a crop: more pixels than the part it matches"
         )
     return verdict
 
 
-def _enlarged(big: Signature, small: Signature, crop: tuple[float, float, float, float]) -> bool:
-    """Would `small` be `crop` of `big` enlarged? Only where both photos' sizes are known and something is cut."""
-    if not big.area or not small.area or max(crop) < 0.005:
+def enlarged(
+    big_area: int, small_area: int, crop: tuple[float, ...], leeway: float = UPSCALE, least: float = 0.005
+) -> bool:
+    """Would the picture of `small_area` pixels be `crop` of the one of `big_area` enlarged (by more than
+    `leeway`)? Only where both sizes are known and some side is cut at least `least`."""
+    if not big_area or not small_area or max(crop) < least:
         return False
     left, top, right, bottom = crop
-    return small.area > UPSCALE * big.area * (1 - left - right) * (1 - top - bottom)
+    return small_area > leeway * big_area * (1 - left - right) * (1 - top - bottom)
 
 
 def _judge(
@@ -288,15 +291,16 @@ def _refine(
 
 
 def _matched(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For each pixel of x, the difference to its best match in y within one pixel (worst channel)."""
-    n = x.shape[0]
+    """For each pixel of x, the difference to its best match in y within one pixel (worst channel); x and y
+    (height, width, channels) of one shape (closeup.py's are not square)."""
+    h, w = x.shape[:2]
     xc = np.ascontiguousarray(np.moveaxis(x, -1, 0))  # channels first: worst channel = max of planes
     pad = np.pad(np.moveaxis(y, -1, 0), ((0, 0), (1, 1), (1, 1)), mode="edge")
-    best = np.full(x.shape[:2], np.inf, np.float32)
+    best = np.full((h, w), np.inf, np.float32)
     d = np.empty_like(xc)
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
-            np.abs(np.subtract(xc, pad[:, dy : dy + n, dx : dx + n], out=d), out=d)
+            np.abs(np.subtract(xc, pad[:, dy : dy + h, dx : dx + w], out=d), out=d)
             np.minimum(best, d.max(0), out=best)
     return best
 

@@ -5,32 +5,20 @@ receipt with another total and another colourway of a product were offered for t
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import pytest
-from dupcorpus import crop_fraction, landscape
-from helpers import new_library
+from dupcorpus import as_indexed, crop_fraction, landscape
+from helpers import found_names
 from PIL import Image, ImageDraw, ImageFont
 
 from photofinder.core.duplicates.closeup import close_look
-from photofinder.core.duplicates.likeness import compare, signature
-from photofinder.core.photos.decode import decode
-from photofinder.core.photos.thumbnails import write_thumbnail
-
-
-def _as_indexed(path, tmp_path):
-    t = tmp_path / "thumb.jpg"
-    d = decode(str(path), 256)
-    write_thumbnail(d.image, t)
-    with Image.open(t) as im:
-        im.thumbnail((256, 256))
-        return replace(signature(im.convert("RGB")), area=d.width * d.height)
+from photofinder.core.duplicates.likeness import compare
 
 
 def _judged(a, b, tmp_path):
     """The thumbnails' verdict and the close look's, for two files."""
-    v = compare(_as_indexed(a, tmp_path), _as_indexed(b, tmp_path))
+    v = compare(as_indexed(a, tmp_path), as_indexed(b, tmp_path))
     return v, close_look(str(a), str(b), v)
 
 
@@ -106,30 +94,21 @@ def test_a_file_gone_before_the_close_look_is_no_copy(tmp_path):
     photo = landscape((640, 480), 22)
     photo.save(tmp_path / "a.jpg", quality=92)
     photo.save(tmp_path / "b.jpg", quality=80)
-    v = compare(_as_indexed(tmp_path / "a.jpg", tmp_path), _as_indexed(tmp_path / "b.jpg", tmp_path))
+    v = compare(as_indexed(tmp_path / "a.jpg", tmp_path), as_indexed(tmp_path / "b.jpg", tmp_path))
     os.remove(tmp_path / "b.jpg")
     close = close_look(str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"), v)
     assert v.same and not close.same and "not readable" in close.why
 
 
 def test_the_finder_offers_only_true_copies_of_a_screenshot_for_the_trash(store, tmp_path, counting):
-    from photofinder.core.duplicates.finder import find_groups
-    from photofinder.core.ingest.indexer import Indexer
-
     folder = tmp_path / "photos"
     folder.mkdir()
     monday = _banking_app("2,431.07")
     monday.save(folder / "balance-monday.jpg", quality=95)  # as phones that save screenshots as JPEG do
     monday.resize((585, 1266), Image.Resampling.BILINEAR).save(folder / "balance-monday-sent.jpg", quality=70)
     _banking_app("2,481.07").save(folder / "balance-tuesday.jpg", quality=95)
-    lib = new_library(store, folder)
-    Indexer(lib, counting).run()
-    with lib.open_catalog() as c:
-        found = find_groups(lib, c)
-    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
-        ["balance-monday-sent.jpg", "balance-monday.jpg"]
-    ]
-    similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
+    groups, similar = found_names(store, folder, counting)
+    assert groups == [["balance-monday-sent.jpg", "balance-monday.jpg"]]
     assert "balance-tuesday.jpg" in similar  # for the user to look at, nothing of it pre-selected
 
 

@@ -6,7 +6,7 @@ import os
 import shutil
 
 import numpy as np
-from helpers import make_dng, new_library
+from helpers import found_names, make_dng, new_library
 from PIL import Image
 from shapes import Kind, draw
 
@@ -174,8 +174,6 @@ def test_a_reshoot_on_a_plain_backdrop_is_never_offered_for_the_trash(store, tmp
     with a crop of the first; only the crop is a duplicate, the reshoot and the other shade at most similar."""
     from dupcorpus import crop_fraction, studio
 
-    from photofinder.core.duplicates.finder import find_groups
-
     folder = tmp_path / "photos"
     folder.mkdir()
     shot = studio((640, 480), (235, 200, 40), seed=1)
@@ -183,14 +181,8 @@ def test_a_reshoot_on_a_plain_backdrop_is_never_offered_for_the_trash(store, tmp
     crop_fraction(shot, 0.03).save(folder / "shot-cropped.jpg", quality=92)
     studio((640, 480), (235, 200, 40), (0.47, 0.52), 0.342, seed=3).save(folder / "closer.jpg", quality=92)
     studio((640, 480), (235, 200, 70), seed=2).save(folder / "shade.jpg", quality=92)
-    lib = new_library(store, folder)
-    Indexer(lib, counting).run()
-    with lib.open_catalog() as c:
-        found = find_groups(lib, c)
-    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
-        ["shot-cropped.jpg", "shot.jpg"]
-    ]
-    similar = {os.path.basename(m.path) for g in found.similar for m in g.members}
+    groups, similar = found_names(store, folder, counting)
+    assert groups == [["shot-cropped.jpg", "shot.jpg"]]
     assert {"closer.jpg", "shade.jpg"} <= similar
 
 
@@ -198,8 +190,6 @@ def test_frames_of_a_sequence_are_never_offered_for_the_trash(store, tmp_path, c
     """A burst, a time-lapse, a focus stack: frames that differ below what the thumbnails show. Each was taken
     at its own moment (EXIF date taken); a copy keeps its photo's date, or has none (a messenger strips it)."""
     from dupcorpus import studio
-
-    from photofinder.core.duplicates.finder import find_groups
 
     def dated(when):
         exif = Image.Exif()
@@ -215,11 +205,6 @@ def test_frames_of_a_sequence_are_never_offered_for_the_trash(store, tmp_path, c
     studio((640, 480), (235, 200, 40), (0.502, 0.5), seed=2).save(  # the subject 0.2 % over
         folder / "frame-2.jpg", quality=92, exif=dated("2026:03:12 12:00:02")
     )
-    lib = new_library(store, folder)
-    Indexer(lib, counting).run()
-    with lib.open_catalog() as c:
-        found = find_groups(lib, c)
-    assert [sorted(os.path.basename(m.path) for m in g.members) for g in found.duplicates] == [
-        ["frame-1-copy.jpg", "frame-1-sent.jpg", "frame-1.jpg"]
-    ]
-    assert "frame-2.jpg" in {os.path.basename(m.path) for g in found.similar for m in g.members}
+    groups, similar = found_names(store, folder, counting)
+    assert groups == [["frame-1-copy.jpg", "frame-1-sent.jpg", "frame-1.jpg"]]
+    assert "frame-2.jpg" in similar

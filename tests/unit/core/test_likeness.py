@@ -9,29 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from dupcorpus import crop_fraction, landscape, studio, write_corpus
+from dupcorpus import as_indexed, crop_fraction, landscape, studio, write_corpus
 from PIL import Image
 
-from photofinder.core.duplicates.likeness import Signature, compare, signature
-from photofinder.core.photos.decode import decode
-from photofinder.core.photos.thumbnails import write_thumbnail
-
-
-def _as_indexed(path, tmp_path) -> Signature:
-    """The photo as the finder sees it: the indexer's cached JPEG thumbnail, and the photo's size in pixels."""
-    t = tmp_path / "thumb.jpg"
-    decoded = decode(str(path), 256)
-    write_thumbnail(decoded.image, t)
-    with Image.open(t) as im:
-        im.thumbnail((256, 256))
-        return replace(signature(im.convert("RGB")), area=decoded.width * decoded.height)
+from photofinder.core.duplicates.likeness import compare, signature
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     copies, apart = write_corpus(tmp / "photos")
-    sigs = {p: _as_indexed(p, tmp) for p in sorted((tmp / "photos").iterdir())}
+    sigs = {p: as_indexed(p, tmp) for p in sorted((tmp / "photos").iterdir())}
     return copies, apart, sigs
 
 
@@ -68,7 +56,7 @@ def test_a_copy_cropped_up_to_5_percent_a_side_is_found(cut, tmp_path):
     crop_fraction(photo, cut).save(tmp_path / "b.jpg", quality=92)
     one_side = photo.crop((0, 0, round(640 * (1 - cut)), 480))  # cut from one side only
     one_side.save(tmp_path / "c.jpg", quality=92)
-    a, b, c = (_as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg", "c.jpg"))
+    a, b, c = (as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg", "c.jpg"))
     assert compare(a, b).same and compare(b, a).same
     assert compare(a, c).same
 
@@ -102,7 +90,7 @@ def test_on_a_plain_backdrop_a_reshoot_is_not_a_copy(tmp_path):
     shots["cropped"] = crop_fraction(shot, 0.03)
     for name, img in shots.items():
         img.save(tmp_path / f"{name}.jpg", quality=92 if name != "small" else 80)
-    sigs = {n: _as_indexed(tmp_path / f"{n}.jpg", tmp_path) for n in shots}
+    sigs = {n: as_indexed(tmp_path / f"{n}.jpg", tmp_path) for n in shots}
     for copy in ("small", "cropped"):
         assert compare(sigs["shot"], sigs[copy]).same and compare(sigs[copy], sigs["shot"]).same, copy
     for other in ("shade", "closer"):
@@ -124,6 +112,6 @@ def test_a_small_detail_changed_in_one_colour_alone_is_not_a_copy(channel, tmp_p
     changed[300:316, 400:416, channel] = np.where(patch > 127, patch - 110, patch + 110)
     photo.save(tmp_path / "a.jpg", quality=92)
     Image.fromarray(changed).save(tmp_path / "b.jpg", quality=92)
-    a, b = (_as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg"))
+    a, b = (as_indexed(tmp_path / n, tmp_path) for n in ("a.jpg", "b.jpg"))
     v = compare(a, b)
     assert not v.same and "added, moved or changed" in v.why, v
