@@ -13,7 +13,7 @@ answers with each model family.
     CLIP and the tiny bilingual SigLIP.
 Machine-readable lines:
   models: <id>=<images/s> ...
-  goodmatch: <model>=recall R precision P absent A ...
+  goodmatch: <model>=recall R precision P present-recall R present-precision P combined-recall R combined-precision P absent A ...
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ def main() -> None:
                 lines.append(
                     f"{m}=recall {r['recall']:.2f} precision {r['precision']:.2f} "
                     f"present-recall {r['present_recall']:.2f} present-precision {r['present_precision']:.2f} "
+                    f"combined-recall {r['combined_recall']:.2f} combined-precision {r['combined_precision']:.2f} "
                     f"absent {r['absent_with_good']:.2f}"
                 )
                 print(f"  good matches with {m} ({r['queries']} held-out queries): {summary(r)}", flush=True)

@@ -188,6 +188,13 @@ def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, in
     star = next(p for p, k in kinds.items() if k == QUERY_KINDS[4])
     mixed = json.loads(cli("search", f"{star} + 2:a white background", "-n", "1", "--json").stdout)
     assert kinds[Path(mixed["results"][0]["path"])] == QUERY_KINDS[7]  # a star on white
+    # issue 21: combined queries whose top results are right marked them "no good matches"
+    for query, kind in (
+        ("a star + a gray background", QUERY_KINDS[4]),
+        ("a red shape + a black background", red_black),
+    ):
+        both = json.loads(cli("search", query, "--json").stdout)["results"]
+        assert [kinds[Path(r["path"])] for r in both if r["good"]] == [kind] * 5, query  # all, and only them
     good = cli("search", red_black.caption, "-n", "20")
     assert 3 <= len(good.stdout.splitlines()) < 20 and "--all shows them" in good.stderr  # good ones only
     assert len(cli("search", red_black.caption, "-n", "20", "--all").stdout.splitlines()) == 20

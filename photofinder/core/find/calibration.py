@@ -25,7 +25,19 @@ NULL_QUANTILE = 99.0
 # docs/models.md has the sweep.
 FLOOR_SHARE = 0.2
 RELATIVE = 0.4
-RULE = 2  # kept with a stored calibration: one measured under another rule is measured again
+# One of a query's several wanted terms whose scores part the library sample cleanly in two (see split and
+# text_cut) has its cut-off where they part: the upper group's mean stands at least SEPARATION pooled standard
+# deviations above the lower one's. Otsu's split of one normal-looking group gives about 2.7; queries
+# naming nothing in the library reached 3.7 on bench/goodmatch.py's sets. Chosen on its tuning set.
+SEPARATION = 4.0
+SPLIT_SHARE = 0.5  # how far down from the plain cut-off to the unrelated median a parting term's best may be
+SPLIT_SAMPLE = 20  # fewer scores than this say nothing about groups
+# In a query of several wanted terms, a good match has each of them: it scores each at least PRESENT of the way
+# from what the term scores on the library's typical photo up to the term's own cut-off. The sum of the terms'
+# margins lets a strong term make up for a weaker one, but not for one that is missing: without this, "an
+# orange shape + a gray background" marked orange shapes on white and yellow shapes on gray good.
+PRESENT = 0.75
+RULE = 3  # kept with a stored calibration: one measured under another rule is measured again
 SIGLIP_MATCH = (
     0.5  # a SigLIP model's own probability of a match that makes a text result good (see calibrate)
 )
@@ -53,21 +65,39 @@ class Calibration:
     def good(self, score: float | None) -> bool:
         return score is not None and score >= self.threshold
 
-    def text_cut(self, library_scores: np.ndarray | None) -> float:
+    def text_cut(self, library_scores: np.ndarray | None, one_of_several: bool = False) -> float:
         """A text term's own cut-off, from its scores on a sample of the library: never above `threshold`.
 
         A term naming something the library holds a lot of ("a star" among many stars, "a blue shape") often
         scores its right answers below the 99th percentile of unrelated captions, while they stand clearly
         above the rest of the library. Such results are good too, when they score at least `floor`
         (FLOOR_SHARE of the way down from `threshold` to the median unrelated caption) and lie near the term's
-        best score: within RELATIVE of the way from its best score in the library down to its median score. A term naming nothing there
-        has no results that high above the floor and keeps the plain cut-off.
+        best score: within RELATIVE of the way from its best score in the library down to its median score.
+        A term naming nothing there has no results that high above the floor and keeps the plain cut-off.
+
+        `one_of_several`: the term is one of a query's several wanted terms, each of which a good match must
+        have (see judge). Its cut-off may then go down to where its scores part cleanly (top_group), when its
+        best reaches SPLIT_SHARE of the way down to the unrelated median: "a gray background" parts the
+        library into the photos on gray and the rest, scoring them well under the floor. A term alone may
+        not: the photos sharing part of an absent caption ("a red star on a white background" among red
+        circles and orange stars on white) part from the rest just as cleanly, and only the other terms of a
+        query tell them apart.
         """
-        if self.floor is None or library_scores is None or len(library_scores) == 0:
-            return self.threshold
+        if (
+            self.floor is None
+            or self.floor >= self.threshold
+            or library_scores is None
+            or len(library_scores) == 0
+        ):
+            return self.threshold  # (SigLIP: its own sigmoid is its cut-off, floor and all)
         top = float(np.max(library_scores))
         mid = float(np.median(library_scores))
-        return min(self.threshold, max(self.floor, top - RELATIVE * (top - mid)))
+        cut = min(self.threshold, max(self.floor, top - RELATIVE * (top - mid)))
+        if one_of_several and top >= self.threshold - SPLIT_SHARE * (self.threshold - self.text_mean):
+            upper = top_group(library_scores)
+            if upper is not None:
+                cut = min(cut, upper)
+        return cut
 
     def cut_for(
         self, terms: list[tuple[str, float]], norm: float = 1.0, cuts: list[float | None] | None = None
@@ -114,6 +144,9 @@ class Calibration:
         cuts = cuts or [None] * len(terms)
         s = np.asarray(scores, np.float32).reshape(len(scores), len(terms))
         margin = np.zeros(len(s), np.float32)
+        present = np.ones(len(s), bool)
+        several = sum(w > 0 for _, w in terms) > 1
+        examples = sum(w > 0 and k != TEXT for k, w in terms)
         for j, (kind, weight) in enumerate(terms):
             text = kind == TEXT
             if weight >= 0:
@@ -121,12 +154,15 @@ class Calibration:
                 if cut is None:
                     cut = self.threshold if text else self.image_threshold
                 margin += weight * (s[:, j] - cut)
+                level = typical[j]
+                if several and level is not None and level < cut and (text or examples == 1):
+                    present &= s[:, j] >= level + PRESENT * (cut - level)
             else:
                 level = typical[j]
                 if level is None:
                     level = self.text_mean if text else self.image_mean
                 margin -= -weight * np.maximum(0.0, s[:, j] - level)
-        return margin >= -1e-6
+        return (margin >= -1e-6) & present
 
 
 def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
@@ -148,7 +184,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
     pairs = sample[: max(1, len(sample) // 2)] @ sample.T
     pairs = pairs[pairs < 0.999]  # not a photo with itself or its identical copy
     text_mid, text_spread = _robust(scores)
-    threshold = float(np.percentile(scores, NULL_QUANTILE))
+    threshold = unrelated = float(np.percentile(scores, NULL_QUANTILE))
     floor = text_floor(threshold, text_mid)
     sigmoid = getattr(embedder, "sigmoid", None)
     if sigmoid:
@@ -162,7 +198,7 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
         image_mid, image_threshold = 0.999, 0.999
     else:
         image_mid, image_spread = _robust(pairs, lower=True)
-        image_threshold = min(image_mid + (threshold - text_mid) / text_spread * image_spread, IMAGE_CEILING)
+        image_threshold = min(image_mid + (unrelated - text_mid) / text_spread * image_spread, IMAGE_CEILING)
     return Calibration(
         threshold,
         photos,
@@ -172,6 +208,42 @@ def calibrate(embedder: Any, vectors: np.ndarray, photos: int) -> Calibration:
         image_mid,
         floor,
     )
+
+
+def split(scores: np.ndarray) -> tuple[float, float] | None:
+    """Where a term's scores on the library sample part into two groups, and how far apart the groups stand:
+    (the middle of the widest gap between the two groups' means, the difference of their means in pooled
+    standard deviations). The groups are Otsu's (the split with the most variance between them). None for
+    fewer than SPLIT_SAMPLE scores."""
+    x = np.sort(np.asarray(scores, np.float64))[::-1]
+    n = len(x)
+    if n < SPLIT_SAMPLE:
+        return None
+    k = np.arange(1, n)  # the upper group's size
+    total = np.cumsum(x)
+    upper = total[:-1] / k
+    lower = (total[-1] - total[:-1]) / (n - k)
+    best = int(np.argmax(k * (n - k) * (upper - lower) ** 2)) + 1
+    hi, lo = x[:best], x[best:]
+    pooled = np.sqrt((hi.var() + lo.var()) / 2)
+    # Otsu's threshold leans into the wider group; the groups' edge is the widest gap between their means
+    mids, gaps = (x[:-1] + x[1:]) / 2, x[:-1] - x[1:]
+    between = (mids > lo.mean()) & (mids < hi.mean())
+    edge = float(mids[between][np.argmax(gaps[between])]) if between.any() else float((hi[-1] + lo[0]) / 2)
+    return edge, float((hi.mean() - lo.mean()) / max(pooled, 1e-9))
+
+
+def top_group(scores: np.ndarray) -> float | None:
+    """Where the top group of a term's scores begins, when they part cleanly (split, at least SEPARATION
+    apart): the upper group of the split, split again while it parts cleanly too. A library of a few kinds of
+    photo parts a full caption's scores first into the photos sharing most of it and the rest; the photos that
+    have all of it are the upper group of the upper group. None when the scores don't part cleanly."""
+    x = np.asarray(scores, np.float64)
+    cut = None
+    while (parted := split(x)) is not None and parted[1] >= SEPARATION:
+        cut = parted[0]
+        x = x[x > cut]
+    return cut
 
 
 def text_floor(threshold: float, unrelated_median: float) -> float:

@@ -53,8 +53,9 @@ class GoodMatches:
         if not any(k == TEXT and w > 0 for k, w in terms.kinds):
             return [None] * len(terms.kinds)
         sample = self.library_sample()
+        several = sum(w > 0 for _, w in terms.kinds) > 1
         return [
-            cut.text_cut(sample @ v) if k == TEXT and w > 0 else None
+            cut.text_cut(sample @ v, several) if k == TEXT and w > 0 else None
             for v, (k, w) in zip(terms.vectors, terms.kinds)
         ]
 
@@ -68,7 +69,8 @@ class GoodMatches:
         """Which results are good matches (see Calibration.judge), from each result's score on each term."""
         if not results:
             return np.zeros(0, bool)
-        typical = [self.typical(v) if w < 0 else None for v, (_, w) in zip(terms.vectors, terms.kinds)]
+        several = len(terms.kinds) > 1
+        typical = [self.typical(v) if several else None for v in terms.vectors]
         if len(terms.kinds) == 1:  # one term: its score is the combined score
             scores = np.array([[r.score if r.score is not None else -1.0] for r in results], np.float32)
             return cut.judge(scores, terms.kinds, typical, cuts)

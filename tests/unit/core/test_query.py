@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from photofinder.core.find.calibration import Calibration, stored_calibration, text_floor
+from photofinder.core.find.calibration import Calibration, stored_calibration, text_floor, top_group
 from photofinder.core.find.query import (
     IMAGE,
     TEXT,
@@ -114,6 +114,82 @@ def test_a_short_query_for_what_the_library_has_many_of_marks_them_good():
     assert (stars >= cut.text_cut(np.concatenate([stars, others]))).mean() >= 0.5
     absent = np.linspace(-0.4, 0.37, 144)  # an absent colour and shape: nothing near the cut-offs
     assert cut.text_cut(absent) > absent.max()
+
+
+def _spread(n, quartiles):  # n scores with these quartiles (minimum, 25th, median, 75th, maximum)
+    return np.interp(np.linspace(0, 1, n), [0, 0.25, 0.5, 0.75, 1], quartiles)
+
+
+def test_one_of_several_terms_that_parts_the_library_cleanly_has_its_cut_off_where_they_part():
+    """Issue 21: in "a yellow shape + ..." the 24 yellow shapes score 0.295 to 0.470 on "a yellow shape", under
+    the floor (0.406) and far above the rest (at most 0.161). The tiny CLIP's held-out library of
+    bench/goodmatch.py (144 photos; unrelated captions' 99th percentile 0.465, their median 0.170)."""
+    cut = Calibration(0.465, 144, 144, text_mean=0.170, floor=text_floor(0.465, 0.170))
+    rng = np.random.default_rng(0)  # scores spread as theirs: mean and standard deviation of each group
+    yellow, rest = 0.389 + 0.042 * rng.standard_normal(24), -0.092 + 0.115 * rng.standard_normal(120)
+    scores = np.concatenate([yellow, rest])
+    at = cut.text_cut(scores, one_of_several=True)
+    assert (yellow >= at).all() and not (rest >= at).any(), at
+    # alone, a term keeps the floor: photos sharing part of an absent caption part from the rest as cleanly
+    assert cut.text_cut(scores) >= cut.floor
+    # one group, however high it reaches: no parting ("a cat", a word the model never learnt)
+    alike = _spread(144, [0.06, 0.2, 0.257, 0.33, 0.50])
+    assert top_group(alike) is None and cut.text_cut(alike, one_of_several=True) >= cut.floor
+    # a clean parting whose best stays low (under halfway from the unrelated captions' median up to their
+    # 99th percentile): nothing there is good (an absent colour and shape, its nearest kinds parting cleanly)
+    far = scores - 0.2
+    assert top_group(far) is not None and cut.text_cut(far, one_of_several=True) > far.max()
+
+
+def test_a_caption_parting_a_library_of_a_few_kinds_keeps_only_its_own_kind_on_top():
+    """A caption's scores on 8 kinds x 5 photos (the tests' shape photos, the tiny CLIP): its own kind at
+    0.477-0.512, two photos sharing most of it at 0.349 and 0.384, the rest from -0.64 to 0.264. They part first
+    into the 22 best and the rest, then the 22 into the 5 and the 17: the 5 are the top group."""
+    scores = np.array(
+        [
+            0.512,
+            0.507,
+            0.501,
+            0.477,
+            0.477,
+            0.384,
+            0.349,
+            0.264,
+            0.248,
+            0.204,
+            0.202,
+            0.201,
+            0.18,
+            0.178,
+            0.173,
+        ]
+        + [0.168, 0.167, 0.157, 0.154, 0.148, 0.091, 0.057, -0.023, -0.026, -0.065, -0.219, -0.231, -0.242]
+        + [-0.282, -0.301, -0.302, -0.342, -0.383, -0.398, -0.437, -0.534, -0.557, -0.6, -0.613, -0.642]
+    )
+    cut = Calibration(0.488, 40, 40, text_mean=0.188, floor=text_floor(0.488, 0.188))
+    assert (scores >= cut.text_cut(scores, one_of_several=True)).sum() == 5
+    assert 0.384 < top_group(scores) < 0.477
+
+
+def test_a_good_match_of_several_wanted_terms_has_each_of_them():
+    """Issue 21: "an orange shape + a gray background" ranked its 6 right photos first and marked none good.
+    Each term at its own cut-off (orange 0.406, gray 0.04: the gray backgrounds part cleanly from the rest),
+    what each scores on the typical photo (0.045, -0.106): orange shapes on gray are good; orange shapes on
+    white, and yellow shapes on gray, score high on the combined vector but lack one of the two."""
+    cut = Calibration(0.465, 144, 144, text_mean=0.17, floor=0.406)
+    both = [(TEXT, 1.0), (TEXT, 1.0)]
+    scores = np.array(
+        [
+            [0.448, 0.279],  # an orange square on gray
+            [0.40, 0.25],  # an orange circle on gray, a little under the orange cut-off: the gray makes up
+            [0.47, -0.15],  # an orange star on white: no gray
+            [0.20, 0.33],  # a yellow star on gray: not orange enough
+        ]
+    )
+    good = cut.judge(scores, both, typical=[0.045, -0.106], cuts=[0.406, 0.04])
+    assert list(good) == [True, True, False, False]
+    # the sum alone (what judged them before, with no typical levels) let the yellow star through
+    assert list(cut.judge(scores, both, cuts=[0.406, 0.04])) == [True, True, False, True]
 
 
 def test_a_good_match_has_the_wanted_terms_and_not_the_unwanted_ones():
