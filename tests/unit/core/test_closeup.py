@@ -145,3 +145,17 @@ def test_a_date_stamp_is_not_a_copy(photo, tmp_path):
     stamped.save(tmp_path / "stamped.jpg", quality=92)
     v, close = _judged(tmp_path / "plain.jpg", tmp_path / "stamped.jpg", tmp_path)
     assert v.same and not close.same and "one spot" in close.why, close
+
+
+def test_a_small_detail_changed_under_heavy_noise_is_not_a_copy(photo, tmp_path):
+    """Two high-ISO frames of a still scene, each with its own noise (24 levels), a 16 px detail 80 levels
+    brighter in one: the thumbnails can't see it, and the noise hides it from the block test (it stands under 5
+    times the noise); over a patch of 1 % of the width it is 77 levels off."""
+    still = np.asarray(photo, np.float32)
+    for i, name in enumerate(("a", "b")):
+        frame = still + 24 * np.random.default_rng(i).standard_normal(still.shape)
+        if name == "b":
+            frame[700:716, 900:916] += 80  # a leaf that caught the light
+        Image.fromarray(np.clip(frame, 0, 255).astype(np.uint8)).save(tmp_path / f"{name}.jpg", quality=92)
+    v, close = _judged(tmp_path / "a.jpg", tmp_path / "b.jpg", tmp_path)
+    assert v.same and not close.same and "detail" in close.why, close
