@@ -142,7 +142,7 @@ def test_duplicates_are_listed_and_trashed_only_with_consent(cli, tmp_path, tiny
     shutil.copy(one, folder / "a.jpg")
     shutil.copy(one, folder / "a copy.jpg")
     shutil.copy(sorted(kinds)[9], folder / "other.jpg")
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     out = json.loads(cli("duplicates", "--json").stdout)
     assert len(out["groups"]) == 1 and out["groups"][0]["identical"]
     names = {Path(out["groups"][0]["keep"]["path"]).name, Path(out["groups"][0]["others"][0]["path"]).name}
