@@ -125,7 +125,7 @@ def test_reading_photos_starts_no_run(store, photos, counting):
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=1, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.1, max_delay=0.5, rescan_every=3600)
     delivered: list[str] = []  # what the system reports to the watcher
     listen = w._on_event
     w._on_event = lambda e: (delivered.append(e.event_type), listen(e))  # type: ignore[method-assign]
@@ -138,7 +138,7 @@ def test_reading_photos_starts_no_run(store, photos, counting):
             with Image.open(p) as im:  # a viewer
                 im.load()
             os.stat(p)
-        batches.changed.wait(0.8)  # four debounce periods
+        batches.changed.wait(0.4)  # four debounce periods
     finally:
         w.stop()
     assert _changes(batches) == []
@@ -195,22 +195,22 @@ def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, coun
 
 
 def test_a_steady_stream_of_changes_is_indexed_before_it_ends(store, photos, counting):
-    """Maximum delay: a camera copying a photo every 0.15 s never leaves a quiet half second, yet its photos
-    appear (the times of a camera every 0.3 s, debounce 1 s and max delay 1.5 s, halved: the same ratios)."""
+    """Maximum delay: a camera copying a photo every 0.1 s never leaves a quiet third of a second, yet its photos
+    appear (the times of a camera every 0.3 s, debounce 1 s and max delay 1.5 s, over 3: the same ratios)."""
     import time
 
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.5, max_delay=0.75, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1 / 3, max_delay=0.5, rescan_every=3600)
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
-        for i in range(15):  # 2.25 s, never 0.5 s quiet
+        for i in range(15):  # 1.5 s, never a third of a second quiet
             draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
                 folder / f"s{i}.jpg"
             )
-            time.sleep(0.15)
+            time.sleep(0.1)
         during = len(_changes(batches))
         batches.wait_until(lambda: _count(lib) == len(kinds) + 15)
     finally:
