@@ -200,7 +200,7 @@ def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, in
     assert r.returncode == 2 and "is not a date" in r.stderr
 
 
-def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model):
+def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model, places_read_once):
     from shapes import draw
     from words_images import PLACES, text_photos, with_gps
 
