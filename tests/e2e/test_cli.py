@@ -142,7 +142,7 @@ def test_duplicates_are_listed_and_trashed_only_with_consent(cli, tmp_path, tiny
     shutil.copy(one, folder / "a.jpg")
     shutil.copy(one, folder / "a copy.jpg")
     shutil.copy(sorted(kinds)[9], folder / "other.jpg")
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     out = json.loads(cli("duplicates", "--json").stdout)
     assert len(out["groups"]) == 1 and out["groups"][0]["identical"]
     names = {Path(out["groups"][0]["keep"]["path"]).name, Path(out["groups"][0]["others"][0]["path"]).name}
@@ -207,7 +207,7 @@ def test_combined_queries_filters_and_good_matches_from_the_command_line(cli, in
     assert r.returncode == 2 and "is not a date" in r.stderr
 
 
-def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model):
+def test_text_and_place_searches_from_the_command_line(cli, tmp_path, tiny_model, places_read_once):
     from shapes import draw
     from words_images import PLACES, text_photos, with_gps
 

@@ -78,14 +78,14 @@ def test_a_real_pipe_closed_at_once_is_exit_0_and_silent(cli, indexed):
 
 def test_paths_alone_for_scripts_and_nul_ended_for_xargs(cli, photos, tiny_model):
     folder, kinds = photos  # a copy of its own: a photo is added to it
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     scored = cli("search", RED_ON_WHITE, "-n", "5", "--all").stdout.splitlines()
     paths = cli("search", RED_ON_WHITE, "-n", "5", "--all", "--paths").stdout.splitlines()
     assert paths == [line.split("  ", 1)[1] for line in scored]
     assert all(Path(p).is_file() for p in paths)
     odd = folder / "two words\nand a newline.jpg"
     shutil.copy(next(iter(kinds)), odd)
-    cli("index")
+    cli("index", "--ocr", "off")
     everything = cli("search", RED_ON_WHITE, "-n", "41", "--all", "-0").stdout
     assert everything.endswith("\0") and "\n" in everything  # one name holds a newline: only NUL can end it
     names = everything[:-1].split("\0")

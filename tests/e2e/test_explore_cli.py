@@ -25,7 +25,7 @@ def pf(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def test_explore_lists_groups_and_search_lists_one(cli, photos, tiny_model):
     folder, kinds = photos
-    cli("index", str(folder), "--model", tiny_model)
+    cli("index", str(folder), "--model", tiny_model, "--ocr", "off")  # no words pass: not what is tested here
     out = json.loads(cli("explore", "--json").stdout)
     groups = out["groups"]
     assert groups and sum(g["count"] for g in groups) == len(kinds)

@@ -13,7 +13,7 @@ from words_images import PLACES, text_photos, with_gps
 from photofinder.gui.results.details import describe
 
 
-def test_words_and_places_in_the_window(qtbot, window, tmp_path):
+def test_words_and_places_in_the_window(qtbot, window, tmp_path, places_read_once):
     folder = tmp_path / "photos"
     words = text_photos(folder)
     rng = np.random.default_rng(5)

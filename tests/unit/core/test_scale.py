@@ -5,6 +5,7 @@ stored counts, indexed queries, and rescans without per-file SQL."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -420,10 +421,25 @@ def _folder_ordered_library(store: LibraryStore, folder: Path, n: int) -> Librar
     return lib
 
 
-def test_the_index_is_tuned_until_text_like_queries_find_their_top_10(store, tmp_path, small_flat_max):
+@pytest.fixture(scope="module")
+def ordered_library(tmp_path_factory) -> Path:
+    """4,000 photos stored folder by folder (`_folder_ordered_library`), made once a module (0.9 s)."""
+    data = tmp_path_factory.mktemp("ordered")
+    return _folder_ordered_library(LibraryStore(data), data / "photos", 4000).root
+
+
+@pytest.fixture
+def ordered(ordered_library, store) -> Library:
+    """A copy of the 4,000-photo library in this test's data dir, to change as it likes; its photo files are the
+    module's (read-only: no test here touches them)."""
+    shutil.copytree(ordered_library, store.root / ordered_library.name)
+    return store.get(ordered_library.name)
+
+
+def test_the_index_is_tuned_until_text_like_queries_find_their_top_10(ordered, small_flat_max):
     """Text queries sit far from every photo: the lists a query scans are raised until 99 % of their true top 10
     is found, the number is kept in the file, and an index from before tuning is trained again."""
-    lib = _folder_ordered_library(store, tmp_path / "photos", 4000)
+    lib = ordered
     with lib.open_catalog() as c:
         index = lib.load_vectors(c, save=True)
         assert index.approximate and index.tuned == index.nprobe > 0
@@ -441,10 +457,10 @@ def test_the_index_is_tuned_until_text_like_queries_find_their_top_10(store, tmp
         assert again.tuned > 0 and VectorIndex.read_header(lib.index_path)[5] == again.tuned
 
 
-def test_a_filter_finds_its_own_top_50_however_few_photos_it_allows(store, tmp_path, small_flat_max):
+def test_a_filter_finds_its_own_top_50_however_few_photos_it_allows(ordered, small_flat_max):
     """A year's photos are one stretch of folders, in lists far from the query: they are still found, and never
     read from the catalog photo by photo."""
-    lib = _folder_ordered_library(store, tmp_path / "photos", 4000)
+    lib = ordered
     with lib.open_catalog() as c:
         lib.load_vectors(c, save=True)
         queries = vectors_mod.text_like(c.embeddings()[1], 30, seed=4)
@@ -462,7 +478,7 @@ def test_a_filter_finds_its_own_top_50_however_few_photos_it_allows(store, tmp_p
 
 
 def test_an_index_is_tuned_for_how_far_its_models_text_sits_from_the_photos(
-    store, tmp_path, small_flat_max, photos, counting
+    store, ordered, small_flat_max, photos, counting
 ):
     """Issue 21: SigLIP's text queries sit farther from their photos than CLIP's (a match from about cosine 0.1;
     CLIP's best photo ~0.3). Tuned for CLIP's distance, a 768-d library's text recall@10 was 0.94 in
@@ -481,7 +497,7 @@ def test_an_index_is_tuned_for_how_far_its_models_text_sits_from_the_photos(
     with indexed.open_catalog() as c:
         assert c.text_cosine == pytest.approx(0.1)
 
-    lib = _folder_ordered_library(store, tmp_path / "big", 4000)
+    lib = ordered
     with lib.open_catalog() as c:
         photos_vectors = c.embeddings()[1]
         for_clip = lib.rebuild_vectors(c)  # (nothing recorded: tuned as for CLIP)

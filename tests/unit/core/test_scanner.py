@@ -54,9 +54,9 @@ def test_content_hash_ignores_name_and_sees_edits(tmp_path: Path) -> None:
     data = os.urandom(300_000)
     a = _touch(tmp_path / "a.jpg", data)
     b = _touch(tmp_path / "copy of a.jpg", data)
-    c = _touch(tmp_path / "c.jpg", data[:-1] + b"\0")
+    c = _touch(tmp_path / "c.jpg", data[:-1] + bytes([data[-1] ^ 0xFF]))  # the last byte, always another
     d = _touch(
-        tmp_path / "d.bmp", data[:150_000] + b"\0" + data[150_001:]
+        tmp_path / "d.bmp", data[:150_000] + bytes([data[150_000] ^ 0xFF]) + data[150_001:]
     )  # an edit in the middle, same size
     assert content_hash(str(a)) == content_hash(str(b)) != content_hash(str(c))
     assert content_hash(str(d)) != content_hash(str(a))

@@ -43,7 +43,7 @@ def test_the_library_follows_its_folder(store, photos, counting):
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=2, rescan_every=3600)
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))  # caught up on start
@@ -93,13 +93,13 @@ def test_an_unplugged_folder_is_watched_again_when_it_is_back(store, tmp_path, c
     lib = new_library(store, drive)
     batches = Batches()
     w = LibraryWatcher(
-        lib, counting, on_batch=batches, debounce=0.3, max_delay=3, rescan_every=3600, recheck_folders=0.3
+        lib, counting, on_batch=batches, debounce=0.15, max_delay=3, rescan_every=3600, recheck_folders=0.15
     )
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
         os.rename(drive, tmp_path / "away")  # unplugged: nothing is removed
-        batches.changed.wait(1)  # three times the debounce and the folder check: a run would have come
+        batches.changed.wait(0.5)  # over three times the debounce and the folder check: a run would have come
         assert _count(lib) == len(kinds)
         os.rename(tmp_path / "away", drive)  # plugged back in, with a new photo on it
         draw(Kind("square", "orange", "gray"), (320, 240), np.random.default_rng(4)).save(drive / "new.jpg")
@@ -125,7 +125,7 @@ def test_reading_photos_starts_no_run(store, photos, counting):
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.2, max_delay=1, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.1, max_delay=0.5, rescan_every=3600)
     delivered: list[str] = []  # what the system reports to the watcher
     listen = w._on_event
     w._on_event = lambda e: (delivered.append(e.event_type), listen(e))  # type: ignore[method-assign]
@@ -138,7 +138,7 @@ def test_reading_photos_starts_no_run(store, photos, counting):
             with Image.open(p) as im:  # a viewer
                 im.load()
             os.stat(p)
-        batches.changed.wait(0.8)  # four debounce periods
+        batches.changed.wait(0.4)  # four debounce periods
     finally:
         w.stop()
     assert _changes(batches) == []
@@ -172,13 +172,14 @@ def test_a_run_looks_at_what_changed_not_at_the_whole_library(store, photos, cou
 
 
 def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, counting):
-    """Debounce: photos arriving a few tenths of a second apart are one run, not one run each."""
+    """Debounce: photos arriving a few tenths of a second apart are one run, not one run each (a photo every
+    0.3 s with a debounce of 1 s, halved: the same ratio)."""
     import time
 
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1.0, max_delay=20, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.5, max_delay=10, rescan_every=3600)
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
@@ -186,7 +187,7 @@ def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, coun
             draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
                 folder / f"n{i}.jpg"
             )
-            time.sleep(0.3)
+            time.sleep(0.15)
         batches.wait_until(lambda: _count(lib) == len(kinds) + 4)
     finally:
         w.stop()
@@ -194,22 +195,22 @@ def test_the_watcher_waits_for_a_quiet_moment_before_it_runs(store, photos, coun
 
 
 def test_a_steady_stream_of_changes_is_indexed_before_it_ends(store, photos, counting):
-    """Maximum delay: a camera copying a photo every 0.15 s never leaves a quiet half second, yet its photos
-    appear (the times of a camera every 0.3 s, debounce 1 s and max delay 1.5 s, halved: the same ratios)."""
+    """Maximum delay: a camera copying a photo every 0.1 s never leaves a quiet third of a second, yet its photos
+    appear (the times of a camera every 0.3 s, debounce 1 s and max delay 1.5 s, over 3: the same ratios)."""
     import time
 
     folder, kinds = photos
     lib = new_library(store, folder)
     batches = Batches()
-    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=0.5, max_delay=0.75, rescan_every=3600)
+    w = LibraryWatcher(lib, counting, on_batch=batches, debounce=1 / 3, max_delay=0.5, rescan_every=3600)
     w.start()
     try:
         batches.wait_until(lambda: _count(lib) == len(kinds))
-        for i in range(15):  # 2.25 s, never 0.5 s quiet
+        for i in range(15):  # 1.5 s, never a third of a second quiet
             draw(Kind("star", "blue", "white"), (320, 240), np.random.default_rng(i)).save(
                 folder / f"s{i}.jpg"
             )
-            time.sleep(0.15)
+            time.sleep(0.1)
         during = len(_changes(batches))
         batches.wait_until(lambda: _count(lib) == len(kinds) + 15)
     finally:

@@ -39,7 +39,7 @@ def reader():
 
 
 @pytest.fixture(scope="module")
-def words_made(tmp_path_factory, tiny_embedder, reader):
+def words_made(tmp_path_factory, tiny_embedder, reader, places_read_once):
     """The photos and their library, indexed and read once for the module (1.5-2 s), with a copy of both kept."""
     from photofinder.core.store.library import LibraryStore
 
