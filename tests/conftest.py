@@ -19,7 +19,7 @@ def _temp_in_memory() -> None:
     """The run's temporary folders (tmp_path, every test's data dir, the copies of photos: about 30,000 files and
     400 MB a quick run) on the RAM disk where there is one with room: on the development machine's disk, making,
     syncing and (pytest, at the end of a run) deleting them cost 7-10 s of a 95 s quick run. pytest's own rules
-    are kept (pytest-of-USER/pytest-N, the last three runs kept). `--basetemp DIR` or PYTEST_DEBUG_TEMPROOT=DIR
+    are kept (pytest-of-USER/pytest-N, the last run kept: tmp_path_retention_count in pyproject.toml). `--basetemp DIR` or PYTEST_DEBUG_TEMPROOT=DIR
     (pytest's own variable: `PYTEST_DEBUG_TEMPROOT=/tmp pytest` for the disk) choose another place."""
     if "PYTEST_DEBUG_TEMPROOT" in os.environ:
         return
