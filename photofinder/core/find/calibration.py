@@ -28,7 +28,8 @@ RELATIVE = 0.4
 # One of a query's several wanted terms whose scores part the library sample cleanly in two (see split and
 # text_cut) has its cut-off where they part: the upper group's mean stands at least SEPARATION pooled standard
 # deviations above the lower one's. Otsu's split of one normal-looking group gives about 2.7; queries
-# naming nothing in the library reached 3.7 on bench/goodmatch.py's sets. Chosen on its tuning set.
+# naming nothing in the library reached 3.7 on bench/goodmatch.py's sets (3.9 in the tests' 40-photo library).
+# Chosen on its tuning set (docs/models.md).
 SEPARATION = 4.0
 SPLIT_SHARE = 0.5  # how far down from the plain cut-off to the unrelated median a parting term's best may be
 SPLIT_SAMPLE = 20  # fewer scores than this say nothing about groups
@@ -139,6 +140,9 @@ class Calibration:
         nothing from being unusually unlike an unwanted term: a red square on white is no good match for
         'a red circle -"a black background"' for having no black in it, while red circles on white are, and
         red circles on black are not. `cuts`: each wanted text term's own cut-off (text_cut), else `threshold`.
+
+        With several wanted terms a good match must also have each of them (PRESENT of the way from its
+        typical level, `typical`, up to its cut-off); of several example images, none alone need be present.
         """
         typical = typical or [None] * len(terms)
         cuts = cuts or [None] * len(terms)
